@@ -1,0 +1,60 @@
+#include "support/test_support.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+#include <sstream>
+
+namespace cajal::test {
+
+::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  if (a.sizes() != b.sizes()) {
+    std::ostringstream os;
+    os << "shapes differ: " << a.sizes() << " vs " << b.sizes();
+    return ::testing::AssertionFailure() << os.str();
+  }
+  std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    bool both_nan = std::isnan(x[i]) && std::isnan(y[i]);
+    bool same_inf = std::isinf(x[i]) && x[i] == y[i];
+    if (both_nan || same_inf) continue;
+    if (!(std::fabs(x[i] - y[i]) <= atol + rtol * std::fabs(y[i])))
+      return ::testing::AssertionFailure() << "element " << i << ": " << x[i] << " vs " << y[i]
+                                           << " (rtol " << rtol << ", atol " << atol << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+bool run_reference(const std::string& script, const std::string& args, std::string* output) {
+  std::string cmd = std::string(CAJAL_PYTHON) + " " + CAJAL_REFERENCE_DIR + "/" + script + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return false;
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  int rc = pclose(pipe);
+  if (output) *output = out;
+  if (rc != 0) ADD_FAILURE() << "reference script " << script << " failed:\n" << out;
+  return rc == 0;
+}
+
+std::string temp_dir() {
+  static int counter = 0;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cajal_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  static std::vector<std::filesystem::path> made;
+  if (made.empty()) std::atexit([] { for (auto& d : made) std::filesystem::remove_all(d); });
+  made.push_back(dir);
+  return dir.string();
+}
+
+void expect_gradcheck(const autograd::TestedFunction& f, const TensorList& inputs, bool second_order) {
+  auto r = second_order ? autograd::gradgradcheck(f, inputs) : autograd::gradcheck(f, inputs);
+  EXPECT_TRUE(r.ok) << (second_order ? "second-order " : "") << "gradcheck: " << r.message;
+}
+
+}  // namespace cajal::test
