@@ -1,0 +1,17 @@
+#pragma once
+// Matrix products on the CPU: float32 and float64 through CBLAS (OpenBLAS), bfloat16
+// computed in float32, integers through a plain loop. No autograd: ops/linalg.cpp checks
+// shapes and dtypes, allocates the output and records gradients, then calls this.
+#include "cajal/core/tensor.h"
+
+namespace cajal::kernels {
+
+// out = alpha * (a @ b) + beta * out, for batches of matrices:
+//   a [..., n, k], b [..., k, m], out [..., n, m], all of one dtype.
+// The batch dims of a and b broadcast to out's (a missing or size-1 dim reuses the same
+// matrix, without copying it). Matrices stored row- or column-major with any leading
+// dimension (transposed views, slices) go to BLAS in place; other layouts are copied once.
+// With beta == 0, out is only written, so it may be uninitialized. k == 0 gives beta * out.
+void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha = 1, double beta = 0);
+
+}  // namespace cajal::kernels
