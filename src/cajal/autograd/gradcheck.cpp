@@ -73,6 +73,7 @@ GradcheckResult gradcheck(const TestedFunction& f, const TensorList& inputs, dou
 
 GradcheckResult gradgradcheck(const TestedFunction& f, const TensorList& inputs, double eps, double atol, double rtol) {
   auto first_derivative = [&f](const TensorList& xs) {
+    GradModeGuard grad_on(true);  // gradcheck evaluates f under NoGradGuard; this f must differentiate
     Tensor y = f(xs);
     Tensor w = projection_like(y);
     Tensor loss = sum(y.to(DType::f64) * w);
