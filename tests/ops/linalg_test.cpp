@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 
+#include "cajal/kernels/cpu/gemm.h"
 #include "support/test_support.h"
 
 using namespace cajal;
@@ -184,6 +185,19 @@ TEST(Linalg, IntegerAddmmAndOverflowWraps) {
   // 2^62 * 4 wraps to 0 in two's complement, as in PyTorch (and in NumPy).
   Tensor big = full({1, 4}, static_cast<double>(int64_t{1} << 62), {.dtype = DType::i64});
   EXPECT_EQ(matmul(big, ones({4, 1}, {.dtype = DType::i64})).item<int64_t>(), 0);
+}
+
+TEST(Linalg, KernelWritesAnyOutputLayout) {
+  // Ops hand the kernel fresh contiguous outputs; the kernel also accepts views.
+  Tensor a = normal({2, 3, 4}, {.dtype = DType::f64}), b = normal({4, 5}, {.dtype = DType::f64});
+  Tensor initial = normal({2, 3, 5}, {.dtype = DType::f64});
+  Tensor expected = initial * 0.5 + matmul(a, b) * 2.0;
+  for (Layout layout : {Layout::ColumnMajor, Layout::Strided, Layout::RowsOutermost}) {
+    SCOPED_TRACE(layout_name(layout));
+    Tensor out = with_layout(initial, layout);
+    kernels::gemm(a, b, out, 2.0, 0.5);
+    EXPECT_TRUE(test::all_close(out, expected, 1e-12, 1e-12));
+  }
 }
 
 // ------------------------------------------------------------------ gradients

@@ -31,7 +31,7 @@ MATMUL_SHAPES = [
     ((3, 4), (2, 4, 5)),       # one shared left matrix
     ((2, 1, 3, 4), (5, 4, 2)), # both broadcast
     ((1, 3, 4), (6, 4, 5)),
-    ((70, 3, 5), (70, 5, 2)),  # many small matrices: the batch runs in parallel
+    ((600, 8, 8), (600, 8, 8)),  # many small matrices: the batch runs in parallel
     ((2, 3, 0), (0, 4)),       # k == 0: zeros
     ((0, 3), (3, 4)),          # no rows
     ((33, 17), (17, 65)),
