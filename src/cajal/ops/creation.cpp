@@ -60,8 +60,9 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opts) {
   Tensor t = make_tensor({steps}, DType::f64);
   double* p = t.data_ptr<double>();
   double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
-  // Symmetric from both ends, as PyTorch computes it, so the last value is exactly `end`.
-  int64_t half = steps / 2;
+  // Symmetric from both ends, as PyTorch computes it, so the last value is exactly `end`;
+  // a single step is `start`.
+  int64_t half = steps == 1 ? 1 : steps / 2;
   for (int64_t i = 0; i < steps; ++i)
     p[i] = i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i);
   Tensor out = opts.dtype == DType::f64 ? t : make_tensor({steps}, opts.dtype);
