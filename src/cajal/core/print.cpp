@@ -1,6 +1,10 @@
-// Printing tensors the way PyTorch does.
+// Printing tensors the way PyTorch does (a port of torch/_tensor_str.py with its default
+// print options: 4 digits, line width 80, summarized with "..." above 1000 elements).
+// Two deliberate differences: dtypes print without the "torch." prefix, and grad_fn names
+// are built from cajal's op names ("leaky_relu" -> <LeakyReluBackward0>).
+#include <cctype>
 #include <cmath>
-#include <iomanip>
+#include <cstdio>
 #include <ostream>
 #include <sstream>
 
@@ -11,98 +15,182 @@ namespace cajal {
 
 namespace {
 
-struct Format {
-  bool integral = false;
-  bool scientific = false;
-  int precision = 4;
-  int width = 1;
-};
+constexpr int kPrecision = 4;
+constexpr int kLineWidth = 80;
+constexpr int64_t kThreshold = 1000;  // more elements than this are summarized
+constexpr int64_t kEdgeItems = 3;     // elements kept at each end of a summarized dim
 
-Format choose_format(const std::vector<double>& v, DType dt) {
-  Format f;
-  f.integral = !is_floating(dt);
-  std::vector<double> finite;
-  for (double x : v)
-    if (std::isfinite(x)) finite.push_back(std::fabs(x));
-  if (!f.integral && !finite.empty()) {
-    double mx = *std::max_element(finite.begin(), finite.end());
-    double mn = *std::min_element(finite.begin(), finite.end());
-    bool all_int = std::all_of(v.begin(), v.end(), [](double x) { return !std::isfinite(x) || x == std::floor(x); });
-    if (all_int && mx < 1e8) {
-      f.precision = 0;
-    } else if (mx >= 1e8 || (mn > 0 && mn < 1e-4) || (mn > 0 && mx / mn > 1000)) {
-      f.scientific = true;
-    }
-  }
-  return f;
+// The indices of dim 0 that are shown: all, or the first and last kEdgeItems.
+std::vector<int64_t> shown_indices(int64_t n, bool summarize) {
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < n; ++i)
+    if (!summarize || n <= 2 * kEdgeItems || i < kEdgeItems || i >= n - kEdgeItems) idx.push_back(i);
+  return idx;
 }
 
-std::string format_value(double x, DType dt, const Format& f) {
-  std::ostringstream os;
-  if (dt == DType::boolean) return x != 0 ? "True" : "False";
-  if (std::isnan(x)) return "nan";
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  if (f.integral) {
-    os << static_cast<int64_t>(x);
-  } else if (f.scientific) {
-    os << std::scientific << std::setprecision(f.precision) << x;
-  } else if (f.precision == 0) {
-    os << std::fixed << std::setprecision(0) << x << '.';
-  } else {
-    os << std::fixed << std::setprecision(f.precision) << x;
-  }
-  return os.str();
-}
-
-void print_dim(std::ostream& os, const Tensor& t, const std::vector<std::string>& cells, int64_t& next, int64_t d,
-               int indent, int width) {
-  if (d == t.dim()) {
-    os << std::setw(width) << cells[static_cast<size_t>(next++)];
+// Every value that will be printed, in order.
+void collect_shown(const Tensor& t, bool summarize, std::vector<double>& out) {
+  if (t.dim() <= 1 && !summarize) {
+    std::vector<double> v = t.to_vector<double>();
+    out.insert(out.end(), v.begin(), v.end());
     return;
   }
-  os << '[';
-  int64_t n = t.sizes()[d];
-  for (int64_t i = 0; i < n; ++i) {
-    if (i > 0) {
-      os << ',';
-      if (d == t.dim() - 1) {
-        os << ' ';
-      } else {
-        os << std::string(static_cast<size_t>(t.dim() - d - 1), '\n') << std::string(static_cast<size_t>(indent + d + 1), ' ');
-      }
-    }
-    print_dim(os, t, cells, next, d + 1, indent, width);
+  if (t.dim() == 0) {
+    out.push_back(t.item<double>());
+    return;
   }
-  os << ']';
+  for (int64_t i : shown_indices(t.size(0), summarize)) collect_shown(t.select(0, i), summarize, out);
+}
+
+std::string printf_string(const char* fmt, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, x);
+  return buf;
+}
+
+// One formatter for the whole tensor, chosen from the values shown (torch's _Formatter).
+class Formatter {
+ public:
+  Formatter(const std::vector<double>& values, DType dtype) : floating_(is_floating(dtype)), boolean_(dtype == DType::boolean) {
+    if (!floating_) {
+      for (double v : values) width_ = std::max(width_, raw(v).size());
+      return;
+    }
+    std::vector<double> nonzero_finite;
+    for (double v : values)
+      if (std::isfinite(v) && v != 0) nonzero_finite.push_back(v);
+    if (nonzero_finite.empty()) return;  // integer style, width 1
+    double lo = INFINITY, hi = 0;
+    for (double v : nonzero_finite) {
+      lo = std::min(lo, std::fabs(v));
+      hi = std::max(hi, std::fabs(v));
+      int_mode_ = int_mode_ && v == std::ceil(v);
+    }
+    sci_mode_ = hi / lo > 1000 || hi > 1e8 || (!int_mode_ && lo < 1e-4);
+    for (double v : nonzero_finite) width_ = std::max(width_, raw(v).size());
+  }
+
+  size_t width() const { return width_; }
+  // The value right-aligned to the common width.
+  std::string format(double v) const {
+    std::string s = raw(v);
+    return std::string(width_ > s.size() ? width_ - s.size() : 0, ' ') + s;
+  }
+
+ private:
+  std::string raw(double v) const {
+    if (boolean_) return v != 0 ? "True" : "False";
+    if (!floating_) return printf_string("%.0f", v);
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    if (sci_mode_) return printf_string("%.4e", v);
+    if (int_mode_) return printf_string("%.0f", v) + ".";
+    return printf_string("%.4f", v);
+  }
+
+  bool floating_, boolean_;
+  bool int_mode_ = true;
+  bool sci_mode_ = false;
+  size_t width_ = 1;
+};
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+// torch's _vector_str: elements wrapped to the line width.
+std::string vector_str(const Tensor& t, int indent, bool summarize, const Formatter& f) {
+  auto per_line = static_cast<size_t>(std::max<int64_t>(1, (kLineWidth - indent) / static_cast<int64_t>(f.width() + 2)));
+  std::vector<double> v = t.to_vector<double>();
+  std::vector<std::string> cells;
+  int64_t n = t.size(0);
+  for (int64_t i : shown_indices(n, summarize)) {
+    if (summarize && n > 2 * kEdgeItems && i == n - kEdgeItems) cells.push_back(" ...");
+    cells.push_back(f.format(v[static_cast<size_t>(i)]));
+  }
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < cells.size(); i += per_line)
+    lines.push_back(join({cells.begin() + static_cast<std::ptrdiff_t>(i),
+                          cells.begin() + static_cast<std::ptrdiff_t>(std::min(cells.size(), i + per_line))},
+                         ", "));
+  return "[" + join(lines, ",\n" + std::string(static_cast<size_t>(indent + 1), ' ')) + "]";
+}
+
+// torch's _tensor_str_with_formatter: nested brackets, blank lines between blocks.
+std::string tensor_str(const Tensor& t, int indent, bool summarize, const Formatter& f) {
+  if (t.dim() == 0) return f.format(t.item<double>());
+  if (t.dim() == 1) return vector_str(t, indent, summarize, f);
+  std::vector<std::string> slices;
+  int64_t n = t.size(0);
+  for (int64_t i : shown_indices(n, summarize)) {
+    if (summarize && n > 2 * kEdgeItems && i == n - kEdgeItems) slices.push_back("...");
+    slices.push_back(tensor_str(t.select(0, i), indent + 1, summarize, f));
+  }
+  std::string sep = "," + std::string(static_cast<size_t>(t.dim() - 1), '\n') + std::string(static_cast<size_t>(indent + 1), ' ');
+  return "[" + join(slices, sep) + "]";
+}
+
+// "leaky_relu" -> "LeakyReluBackward0", as PyTorch names its backward nodes.
+std::string backward_name(const char* op) {
+  std::string out;
+  bool upper = true;
+  for (const char* c = op; *c; ++c) {
+    if (*c == '_') {
+      upper = true;
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(*c))) : *c;
+    upper = false;
+  }
+  return out + "Backward0";
+}
+
+std::string shape_tuple(const Dims& d) {
+  std::string s = "(";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + (d.size() == 1 ? ",)" : ")");
 }
 
 }  // namespace
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   if (!t.defined()) return os << "tensor(undefined)";
-  std::vector<double> v = t.to_vector<double>();
-  Format f = choose_format(v, t.dtype());
-  std::vector<std::string> cells;
-  int width = 1;
-  for (double x : v) {
-    cells.push_back(format_value(x, t.dtype(), f));
-    width = std::max(width, static_cast<int>(cells.back().size()));
-  }
-  os << "tensor(";
-  if (t.dim() == 0) {
-    os << cells[0];
-  } else if (t.numel() == 0) {
-    os << "[]";
-  } else {
-    int64_t next = 0;
-    print_dim(os, t, cells, next, 0, 7, width);
-  }
+  NoGradGuard no_grad;  // select() below must not record history
+  const std::string prefix = "tensor(";
+  const int indent = static_cast<int>(prefix.size());
+  std::vector<std::string> suffixes;
   bool default_dtype = t.dtype() == DType::f32 || t.dtype() == DType::i64 || t.dtype() == DType::boolean;
-  if (t.numel() == 0 && t.dim() > 1) os << ", size=" << t.sizes();
-  if (!default_dtype) os << ", dtype=" << dtype_name(t.dtype());
-  if (t.grad_fn()) os << ", grad_fn=<" << t.grad_fn()->name() << "Backward>";
-  else if (t.requires_grad()) os << ", requires_grad=True";
-  return os << ')';
+  std::string body;
+  if (t.numel() == 0) {
+    if (t.dim() != 1) suffixes.push_back("size=" + shape_tuple(t.sizes()));
+    if (t.dtype() != DType::f32) suffixes.push_back(std::string("dtype=") + dtype_name(t.dtype()));
+    body = "[]";
+  } else {
+    if (!default_dtype) suffixes.push_back(std::string("dtype=") + dtype_name(t.dtype()));
+    bool summarize = t.numel() > kThreshold;
+    std::vector<double> shown;
+    collect_shown(t, summarize, shown);
+    body = tensor_str(t, indent, summarize, Formatter(shown, t.dtype()));
+  }
+  if (t.grad_fn()) suffixes.push_back("grad_fn=<" + backward_name(t.grad_fn()->name()) + ">");
+  else if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+
+  // torch's _add_suffixes: a suffix that would overflow the line starts a new one.
+  std::string out = prefix + body;
+  size_t newline = out.rfind('\n');
+  size_t last_line = newline == std::string::npos ? out.size() + 2 : out.size() - newline + 1;  // as torch counts
+  for (const std::string& s : suffixes) {
+    if (last_line + s.size() + 2 > kLineWidth) {
+      out += ",\n" + std::string(static_cast<size_t>(indent), ' ') + s;
+      last_line = static_cast<size_t>(indent) + s.size();
+    } else {
+      out += ", " + s;
+      last_line += s.size() + 2;
+    }
+  }
+  return os << out << ')';
 }
 
 std::string to_string(const Tensor& t) {
