@@ -1,10 +1,14 @@
 // The seeded generator: xoshiro256** (Blackman and Vigna, https://prng.di.unimi.it/), its
 // four state words filled from the seed by splitmix64, as the authors recommend.
 //
-// Normals: next_normal() draws two uniforms and returns one Box-Muller value, discarding
-// its partner instead of caching it. Every call then consumes exactly two 64-bit draws, so
-// the whole generator is its four xoshiro words: state() adds the seed as the fifth word
-// (so seed() survives set_state), and set_state() resumes bit for bit.
+// Normals: Box-Muller turns two uniforms into two normals. next_normal() returns the first
+// and discards its partner instead of caching it (randn uses both, via next_normal_pair).
+// Every draw then consumes whole 64-bit outputs, so the generator is just its four xoshiro
+// words: state() adds the seed as the fifth word (so seed() survives set_state), and
+// set_state() resumes bit for bit.
+//
+// Integers and uniforms are pure integer arithmetic, identical everywhere; normals go
+// through the C library's log, sin and cos, so they are bit-identical wherever it is.
 #include "cajal/core/generator.h"
 
 #include <cmath>
@@ -49,11 +53,14 @@ uint64_t Generator::next_u64() {
 float Generator::next_float() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
 double Generator::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
-double Generator::next_normal() {
+std::pair<double, double> Generator::next_normal_pair() {
   double u1 = next_double(), u2 = next_double();
   double radius = std::sqrt(-2.0 * std::log(1.0 - u1));  // 1 - u1 is in (0, 1]: log is finite
-  return radius * std::cos(2.0 * std::numbers::pi * u2);
+  double angle = 2.0 * std::numbers::pi * u2;
+  return {radius * std::cos(angle), radius * std::sin(angle)};
 }
+
+double Generator::next_normal() { return next_normal_pair().first; }
 
 std::array<uint64_t, 5> Generator::state() const { return {s_[0], s_[1], s_[2], s_[3], seed_}; }
 

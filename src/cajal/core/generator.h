@@ -4,6 +4,7 @@
 // written here, not taken from the standard library, whose distributions vary.
 #include <array>
 #include <cstdint>
+#include <utility>
 
 namespace cajal {
 
@@ -16,9 +17,12 @@ class Generator {
   // Uniform in [0, 1) with 24 (float) or 53 (double) random bits.
   float next_float();
   double next_double();
-  // Standard normal (Box-Muller on two uniforms).
+  // Standard normal: the first value of next_normal_pair(), the second discarded, so that
+  // every call consumes exactly two 64-bit draws and state() needs no cached value.
   double next_normal();
-  // Full state, for checkpoints that resume bit for bit.
+  // Two independent standard normals (Box-Muller on two uniforms); randn fills with these.
+  std::pair<double, double> next_normal_pair();
+  // Full state (the four xoshiro words, then the seed), for checkpoints that resume bit for bit.
   std::array<uint64_t, 5> state() const;
   void set_state(const std::array<uint64_t, 5>& s);
 
