@@ -3,7 +3,6 @@
 #include <cmath>
 #include <limits>
 #include <memory>
-#include <vector>
 #include <type_traits>
 
 #include "cajal/core/parallel.h"
@@ -64,7 +63,8 @@ T reduce_contiguous(ReduceOp op, const T* p, int64_t n) {
     }
     case ReduceOp::Prod: {
       Acc<T> r = 1;
-      for (int64_t i = 0; i < n; ++i) r = r * p[i];
+      if constexpr (std::is_same_v<T, bool>) for (int64_t i = 0; i < n; ++i) r = r && p[i];
+      else for (int64_t i = 0; i < n; ++i) r = r * p[i];
       return static_cast<T>(r);
     }
     case ReduceOp::Max: {
@@ -118,6 +118,32 @@ void combine_row(ReduceOp op, T* acc, const T* row, int64_t k) {
   }
 }
 
+// out[o, j] = op over i of in[o, i, j] for an [outer, n, inner] input.
+template <typename T>
+void reduce_columns(ReduceOp op, const T* p, const DimLayout& l, T* out) {
+  parallel_column_blocks(l, [&](int64_t o, int64_t j0, int64_t j1) {
+    const T* first = p + o * l.n * l.inner + j0;
+    T* acc = out + o * l.inner + j0;
+    int64_t w = j1 - j0;
+    if constexpr (std::is_same_v<T, float>) {
+      // Float sums and products accumulate in float64, as the contiguous path does.
+      if (op == ReduceOp::Sum || op == ReduceOp::Prod) {
+        double wide[kColumnBlock];
+        for (int64_t j = 0; j < w; ++j) wide[j] = first[j];
+        for (int64_t i = 1; i < l.n; ++i) {
+          const float* row = first + i * l.inner;
+          if (op == ReduceOp::Sum) for (int64_t j = 0; j < w; ++j) wide[j] += row[j];
+          else for (int64_t j = 0; j < w; ++j) wide[j] *= row[j];
+        }
+        for (int64_t j = 0; j < w; ++j) acc[j] = static_cast<float>(wide[j]);
+        return;
+      }
+    }
+    std::copy(first, first + w, acc);
+    for (int64_t i = 1; i < l.n; ++i) combine_row(op, acc, first + i * l.inner, w);
+  });
+}
+
 template <typename T>
 void reduce_typed(ReduceOp op, const Tensor& in, const Tensor& out) {
   const Dims& s = in.sizes();
@@ -132,30 +158,14 @@ void reduce_typed(ReduceOp op, const Tensor& in, const Tensor& out) {
     for (int64_t i = 0; i < n_out; ++i) o[i] = Combine<T>{op}.identity();
     return;
   }
-  // Outer reduction of a contiguous tensor: reduced dims all before kept dims.
-  bool outer = in.is_contiguous() && !kept.empty() && !reduced.empty() && reduced.back() < kept.front();
-  if (outer) {
-    const T* p = static_cast<const T*>(in.raw_data());
-    int64_t k = n_out;
-    parallel_for(0, k, 1024, [&](int64_t b, int64_t e) {
-      std::vector<Acc<T>> wide;
-      T* acc = o + b;
-      for (int64_t j = b; j < e; ++j) acc[j - b] = p[j];
-      if constexpr (std::is_same_v<T, float>) {
-        // Sum float rows in float64 so long columns keep their precision.
-        if (op == ReduceOp::Sum) {
-          wide.assign(acc, acc + (e - b));
-          for (int64_t i = 1; i < n_red; ++i) {
-            const T* row = p + i * k + b;
-            for (int64_t j = 0; j < e - b; ++j) wide[j] += row[j];
-          }
-          for (int64_t j = 0; j < e - b; ++j) acc[j] = static_cast<T>(wide[j]);
-          return;
-        }
-      }
-      for (int64_t i = 1; i < n_red; ++i) combine_row(op, acc, p + i * k + b, e - b);
-    });
-    return;
+  // A contiguous input whose reduced dims form one block with kept dims after it: walk
+  // down the columns of [outer, n, inner] (dim-0 reductions land here).
+  if (in.is_contiguous() && !reduced.empty()) {
+    DimLayout l = dim_layout(s, reduced.front(), reduced.back());
+    if (l.inner > 1 && l.n == n_red) {
+      reduce_columns(op, static_cast<const T*>(in.raw_data()), l, o);
+      return;
+    }
   }
   // Inner reduction: permute so reduced dims are last, make contiguous, reduce each row.
   Dims order = kept;
@@ -187,6 +197,13 @@ void reduce_typed(ReduceOp op, const Tensor& in, const Tensor& out) {
 }
 
 }  // namespace
+
+DimLayout dim_layout(const Dims& sizes, int64_t first, int64_t last) {
+  DimLayout l;
+  for (int64_t d = 0; d < static_cast<int64_t>(sizes.size()); ++d)
+    (d < first ? l.outer : d <= last ? l.n : l.inner) *= sizes[d];
+  return l;
+}
 
 void reduce(ReduceOp op, const Tensor& in, const Tensor& out) {
   dispatch(in.dtype(), [&]<typename T>() {

@@ -1,5 +1,10 @@
 #pragma once
-// Reduction kernels: sum, product, max, min, all, any over any set of dims.
+// Reduction kernels: sum, product, max, min, all, any over any set of dims; and the
+// [outer, n, inner] layout shared by every kernel that works along one dim (index
+// reductions, scans, softmax).
+#include <algorithm>
+
+#include "cajal/core/parallel.h"
 #include "cajal/core/tensor.h"
 
 namespace cajal::kernels {
@@ -10,5 +15,36 @@ enum class ReduceOp { Sum, Prod, Max, Min, All, Any };
 // "keepdim" layout, and is contiguous). Sum and Prod accumulate float32 in float64 blocks;
 // Max and Min propagate NaN; All and Any take and give bool. out's dtype is in's.
 void reduce(ReduceOp op, const Tensor& in, const Tensor& out);
+
+// A contiguous tensor seen as [outer, n, inner] around the dims [first, last]: element
+// (o, i, j) sits at (o * n + i) * inner + j.
+struct DimLayout {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+DimLayout dim_layout(const Dims& sizes, int64_t first, int64_t last);
+inline DimLayout dim_layout(const Dims& sizes, int64_t dim) { return dim_layout(sizes, dim, dim); }
+
+// Work along n when inner == 1: fn(o_begin, o_end) over rows of n contiguous values, in
+// parallel when there is enough work.
+template <typename F>
+void parallel_rows(const DimLayout& l, const F& fn) {
+  parallel_for(0, l.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(l.n, 1)), fn);
+}
+
+// Work along n when inner > 1: fn(o, j_begin, j_end) for every outer index and block of at
+// most kColumnBlock columns, in parallel. Each call walks down the n rows over contiguous
+// columns, so loops over columns vectorize and none strides along n.
+constexpr int64_t kColumnBlock = 512;
+template <typename F>
+void parallel_column_blocks(const DimLayout& l, const F& fn) {
+  int64_t blocks = (l.inner + kColumnBlock - 1) / kColumnBlock;
+  int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(l.n * std::min(l.inner, kColumnBlock), 1));
+  parallel_for(0, l.outer * blocks, grain, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t o = t / blocks, j = (t % blocks) * kColumnBlock;
+      fn(o, j, std::min(l.inner, j + kColumnBlock));
+    }
+  });
+}
 
 }  // namespace cajal::kernels
