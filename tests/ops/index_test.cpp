@@ -9,9 +9,7 @@ using namespace cajal;
 
 namespace {
 
-Tensor iota(const Dims& shape, DType dtype = DType::f32) {
-  return arange(0, numel_of(shape), 1, dtype).reshape(shape);
-}
+Tensor iota(const Dims& shape, DType dtype = DType::f32) { return arange(0, numel_of(shape), 1, dtype).reshape(shape); }
 
 // Distinct, irregular float64 values that require grad: a gradcheck input.
 Tensor sample(const Dims& shape, double phase = 0.3) {
@@ -57,7 +55,8 @@ TEST(IndexSelect, Values) {
 TEST(IndexSelect, Gradients) {
   // Repeated indices: their gradients add up.
   Tensor index = ints({2, 0, 2, 3});
-  test::expect_gradcheck([index](const TensorList& x) { return index_select(x[0], 1, index); }, {sample_transposed(3, 4)});
+  test::expect_gradcheck([index](const TensorList& x) { return index_select(x[0], 1, index); },
+                         {sample_transposed(3, 4)});
   test::expect_gradcheck([index](const TensorList& x) { return index_select(x[0], 0, index).square(); },
                          {sample({4, 2})}, true);
   Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
@@ -66,7 +65,11 @@ TEST(IndexSelect, Gradients) {
 }
 
 TEST(IndexSelect, Errors) {
-  expect_error<IndexError>([] { index_select(zeros({3, 2}), 0, ints({0, 3})); }, {"index_select", "index 3", "dim 0", "size 3"});
+  expect_error<IndexError>(
+      [] {
+        index_select(zeros({3, 2}), 0, ints({0, 3}));
+      },
+      {"index_select", "index 3", "dim 0", "size 3"});
   expect_error<IndexError>([] { index_select(zeros({3, 2}), 1, ints({-1})); }, {"index_select", "index -1", "size 2"});
   expect_error<DTypeError>([] { index_select(zeros({3}), 0, tensor({0.f})); }, {"index_select", "int64", "float32"});
   expect_error<ShapeError>([] { index_select(zeros({3}), 0, ints({0, 1}, {1, 2})); }, {"index_select", "1-D"});
@@ -77,10 +80,12 @@ TEST(IndexAdd, Values) {
   // The torch.Tensor.index_add_ documentation example.
   Tensor t = tensor({1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f, 8.f, 9.f}, {3, 3});
   Tensor index = ints({0, 4, 2});
-  EXPECT_TRUE(test::all_close(index_add(ones({5, 3}), 0, index, t),
-                              tensor({2.f, 3.f, 4.f, 1.f, 1.f, 1.f, 8.f, 9.f, 10.f, 1.f, 1.f, 1.f, 5.f, 6.f, 7.f}, {5, 3})));
-  EXPECT_TRUE(test::all_close(index_add(ones({5, 3}), 0, index, t, 2),
-                              tensor({3.f, 5.f, 7.f, 1.f, 1.f, 1.f, 15.f, 17.f, 19.f, 1.f, 1.f, 1.f, 9.f, 11.f, 13.f}, {5, 3})));
+  EXPECT_TRUE(
+      test::all_close(index_add(ones({5, 3}), 0, index, t),
+                      tensor({2.f, 3.f, 4.f, 1.f, 1.f, 1.f, 8.f, 9.f, 10.f, 1.f, 1.f, 1.f, 5.f, 6.f, 7.f}, {5, 3})));
+  EXPECT_TRUE(test::all_close(
+      index_add(ones({5, 3}), 0, index, t, 2),
+      tensor({3.f, 5.f, 7.f, 1.f, 1.f, 1.f, 15.f, 17.f, 19.f, 1.f, 1.f, 1.f, 9.f, 11.f, 13.f}, {5, 3})));
   // Repeated indices accumulate; dim 1; the input is not modified.
   Tensor x = zeros({2, 3});
   Tensor y = index_add(x, 1, ints({2, 2}), tensor({1.f, 2.f, 3.f, 4.f}, {2, 2}));
@@ -94,9 +99,16 @@ TEST(IndexAdd, GradientsAndErrors) {
                          {sample_transposed(2, 3), sample({2, 3}, 1.2)});
   test::expect_gradcheck([index](const TensorList& x) { return index_add(x[0], 0, index, x[1] * x[1]); },
                          {sample({3, 2}), sample_transposed(3, 2, 0.9)}, true);
-  expect_error<ShapeError>([] { index_add(zeros({5, 3}), 0, ints({0, 1}), zeros({2, 4})); },
-                           {"index_add", "[2, 3]", "[2, 4]"});
-  expect_error<IndexError>([] { index_add(zeros({5, 3}), 0, ints({5}), zeros({1, 3})); }, {"index_add", "index 5", "size 5"});
+  expect_error<ShapeError>(
+      [] {
+        index_add(zeros({5, 3}), 0, ints({0, 1}), zeros({2, 4}));
+      },
+      {"index_add", "[2, 3]", "[2, 4]"});
+  expect_error<IndexError>(
+      [] {
+        index_add(zeros({5, 3}), 0, ints({5}), zeros({1, 3}));
+      },
+      {"index_add", "index 5", "size 5"});
   expect_error<DTypeError>([] { index_add(zeros({5}), 0, ints({1}), zeros({1}, {.dtype = DType::f64})); },
                            {"index_add", "float32", "float64"});
 }
@@ -112,17 +124,29 @@ TEST(Gather, Values) {
   Tensor x = iota({3, 4});
   EXPECT_TRUE(test::all_close(gather(x.t(), 1, ints({2, 0, 1}, {3, 1})), tensor({8.f, 1.f, 6.f}, {3, 1})));
   EXPECT_TRUE(test::all_close(gather(x, 1, ints({3, 3, 0}, {1, 3})), tensor({3.f, 3.f, 0.f}, {1, 3})));
+  // A non-contiguous index: the transpose of [[0, 1, 2], [2, 0, 1]].
+  EXPECT_TRUE(test::all_close(gather(x, 1, ints({0, 1, 2, 2, 0, 1}, {2, 3}).t()),
+                              tensor({0.f, 2.f, 5.f, 4.f, 10.f, 9.f}, {3, 2})));
 }
 
 TEST(Gather, Gradients) {
   Tensor index = ints({0, 2, 2, 1, 0, 0}, {2, 3});
   test::expect_gradcheck([index](const TensorList& x) { return gather(x[0], 1, index); }, {sample_transposed(3, 3)});
-  test::expect_gradcheck([index](const TensorList& x) { return gather(x[0], 0, index).square(); }, {sample({3, 4})}, true);
+  test::expect_gradcheck([index](const TensorList& x) { return gather(x[0], 0, index).square(); }, {sample({3, 4})},
+                         true);
 }
 
 TEST(Gather, Errors) {
-  expect_error<IndexError>([] { gather(zeros({2, 2}), 1, ints({0, 2}, {1, 2})); }, {"gather", "index 2", "dim 1", "size 2"});
-  expect_error<ShapeError>([] { gather(zeros({2, 2}), 1, ints({0, 0, 0}, {3, 1})); }, {"gather", "[3, 1]", "[2, 2]", "dim 0"});
+  expect_error<IndexError>(
+      [] {
+        gather(zeros({2, 2}), 1, ints({0, 2}, {1, 2}));
+      },
+      {"gather", "index 2", "dim 1", "size 2"});
+  expect_error<ShapeError>(
+      [] {
+        gather(zeros({2, 2}), 1, ints({0, 0, 0}, {3, 1}));
+      },
+      {"gather", "[3, 1]", "[2, 2]", "dim 0"});
   expect_error<ShapeError>([] { gather(zeros({2, 2}), 1, ints({0})); }, {"gather", "dims"});
   expect_error<ShapeError>([] { gather(zeros({}), 0, ints({0})); }, {"gather", "0-d"});
 }
@@ -131,10 +155,12 @@ TEST(Scatter, Values) {
   // The torch.Tensor.scatter_ documentation examples.
   Tensor src = arange(1, 11, 1, DType::f32).reshape({2, 5});
   Tensor s = scatter(zeros({3, 5}), 0, ints({0, 1, 2, 0}, {1, 4}), src);
-  EXPECT_TRUE(test::all_close(s, tensor({1.f, 0.f, 0.f, 4.f, 0.f, 0.f, 2.f, 0.f, 0.f, 0.f, 0.f, 0.f, 3.f, 0.f, 0.f}, {3, 5})));
+  EXPECT_TRUE(
+      test::all_close(s, tensor({1.f, 0.f, 0.f, 4.f, 0.f, 0.f, 2.f, 0.f, 0.f, 0.f, 0.f, 0.f, 3.f, 0.f, 0.f}, {3, 5})));
   Tensor index = ints({0, 1, 2, 0}, {2, 2});
-  EXPECT_TRUE(test::all_close(scatter(zeros({3, 5}), 1, index, src),
-                              tensor({1.f, 2.f, 0.f, 0.f, 0.f, 7.f, 0.f, 6.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, {3, 5})));
+  EXPECT_TRUE(
+      test::all_close(scatter(zeros({3, 5}), 1, index, src),
+                      tensor({1.f, 2.f, 0.f, 0.f, 0.f, 7.f, 0.f, 6.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, {3, 5})));
   EXPECT_TRUE(test::all_close(scatter(zeros({2, 4}), 1, ints({2, 3}, {2, 1}), 1.23),
                               tensor({0.f, 0.f, 1.23f, 0.f, 0.f, 0.f, 0.f, 1.23f}, {2, 4})));
   // Non-contiguous input and src.
@@ -146,10 +172,12 @@ TEST(Scatter, Values) {
 TEST(Scatter, AddAccumulates) {
   // The torch.Tensor.scatter_add_ documentation example, plus a second row.
   Tensor src = ones({2, 5});
-  EXPECT_TRUE(test::all_close(scatter_add(zeros({3, 5}), 0, ints({0, 1, 2, 0, 0}, {1, 5}), src),
-                              tensor({1.f, 0.f, 0.f, 1.f, 1.f, 0.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f}, {3, 5})));
-  EXPECT_TRUE(test::all_close(scatter_add(zeros({3, 5}), 0, ints({0, 1, 2, 0, 0, 0, 1, 2, 2, 0}, {2, 5}), src),
-                              tensor({2.f, 0.f, 0.f, 1.f, 2.f, 0.f, 2.f, 0.f, 0.f, 0.f, 0.f, 0.f, 2.f, 1.f, 0.f}, {3, 5})));
+  EXPECT_TRUE(
+      test::all_close(scatter_add(zeros({3, 5}), 0, ints({0, 1, 2, 0, 0}, {1, 5}), src),
+                      tensor({1.f, 0.f, 0.f, 1.f, 1.f, 0.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f}, {3, 5})));
+  EXPECT_TRUE(
+      test::all_close(scatter_add(zeros({3, 5}), 0, ints({0, 1, 2, 0, 0, 0, 1, 2, 2, 0}, {2, 5}), src),
+                      tensor({2.f, 0.f, 0.f, 1.f, 2.f, 0.f, 2.f, 0.f, 0.f, 0.f, 0.f, 0.f, 2.f, 1.f, 0.f}, {3, 5})));
   EXPECT_EQ(scatter_add(zeros({3}, {.dtype = DType::i64}), 0, ints({1, 1}), ints({4, 5})).to_vector<int64_t>(),
             (std::vector<int64_t>{0, 9, 0}));
 }
@@ -174,10 +202,19 @@ TEST(Scatter, Gradients) {
 }
 
 TEST(Scatter, Errors) {
-  expect_error<IndexError>([] { scatter(zeros({3, 2}), 0, ints({3}, {1, 1}), zeros({1, 1})); }, {"scatter", "index 3", "size 3"});
+  expect_error<IndexError>(
+      [] {
+        scatter(zeros({3, 2}), 0, ints({3}, {1, 1}), zeros({1, 1}));
+      },
+      {"scatter", "index 3", "size 3"});
   expect_error<IndexError>([] { scatter_add(zeros({3}), 0, ints({-2}), zeros({1})); }, {"scatter_add", "index -2"});
-  expect_error<ShapeError>([] { scatter(zeros({3, 2}), 0, ints({0, 0}, {1, 2}), zeros({1, 1})); }, {"scatter", "src", "[1, 1]"});
-  expect_error<DTypeError>([] { scatter_add(zeros({3}), 0, ints({0}), ints({1})); }, {"scatter_add", "float32", "int64"});
+  expect_error<ShapeError>(
+      [] {
+        scatter(zeros({3, 2}), 0, ints({0, 0}, {1, 2}), zeros({1, 1}));
+      },
+      {"scatter", "src", "[1, 1]"});
+  expect_error<DTypeError>([] { scatter_add(zeros({3}), 0, ints({0}), ints({1})); },
+                           {"scatter_add", "float32", "int64"});
 }
 
 // --- masks ---
@@ -196,25 +233,33 @@ TEST(Masked, FillValues) {
 
 TEST(Masked, FillGradientsAndErrors) {
   Tensor mask = tensor({true, false, false, true, true, false}, {3, 2});
-  test::expect_gradcheck([mask](const TensorList& x) { return masked_fill(x[0], mask, 3.0); }, {sample_transposed(3, 2)});
-  test::expect_gradcheck([mask](const TensorList& x) { return masked_fill(x[0] * x[0], mask, 3.0); }, {sample({3, 2})}, true);
-  expect_error<ShapeError>([] { masked_fill(zeros({3}), tensor({true, false, true, false, true, false}, {2, 3}), 1); },
-                           {"masked_fill", "[2, 3]", "[3]"});
+  test::expect_gradcheck([mask](const TensorList& x) { return masked_fill(x[0], mask, 3.0); },
+                         {sample_transposed(3, 2)});
+  test::expect_gradcheck([mask](const TensorList& x) { return masked_fill(x[0] * x[0], mask, 3.0); }, {sample({3, 2})},
+                         true);
+  expect_error<ShapeError>(
+      [] {
+        masked_fill(zeros({3}), tensor({true, false, true, false, true, false}, {2, 3}), 1);
+      },
+      {"masked_fill", "[2, 3]", "[3]"});
   expect_error<DTypeError>([] { masked_fill(zeros({2}), ints({1, 0}), 1); }, {"masked_fill", "bool", "int64"});
 }
 
 TEST(Masked, Select) {
   Tensor x = tensor({1.f, 2.f, 3.f, 4.f}, {2, 2});
   EXPECT_TRUE(test::all_close(masked_select(x, tensor({true, false, false, true}, {2, 2})), tensor({1.f, 4.f})));
-  EXPECT_TRUE(test::all_close(masked_select(x, tensor({false, true})), tensor({2.f, 4.f})));    // mask broadcast
+  EXPECT_TRUE(test::all_close(masked_select(x, tensor({false, true})), tensor({2.f, 4.f})));  // mask broadcast
   EXPECT_TRUE(test::all_close(masked_select(x.t(), tensor({false, true})), tensor({3.f, 4.f})));
   EXPECT_TRUE(test::all_close(masked_select(tensor({1.f, 2.f}), tensor({true, false, false, true}, {2, 2})),
                               tensor({1.f, 2.f})));  // input broadcast
   EXPECT_EQ(masked_select(x, tensor({false, false})).sizes(), (Dims{0}));
   Tensor mask = tensor({true, false, true, true, false, true}, {2, 3});
   test::expect_gradcheck([mask](const TensorList& x) { return masked_select(x[0], mask); }, {sample_transposed(2, 3)});
-  test::expect_gradcheck([](const TensorList& x) { return masked_select(x[0], tensor({true, false, true})).square(); },
-                         {sample({2, 3})}, true);
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return masked_select(x[0], tensor({true, false, true})).square();
+      },
+      {sample({2, 3})}, true);
 }
 
 TEST(Nonzero, Coordinates) {
@@ -261,12 +306,18 @@ TEST(Embedding, RowsAndGradients) {
   EXPECT_TRUE(test::all_close(wp.grad(), tensor({1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0}, {4, 2})));
 
   Tensor indices = ints({2, 0, 2, 3, 1, 0}, {3, 2});
-  test::expect_gradcheck([indices](const TensorList& x) { return embedding(x[0], indices); }, {sample_transposed(4, 3)});
-  test::expect_gradcheck([indices](const TensorList& x) { return embedding(x[0], indices, 2).square(); }, {sample({4, 3})}, true);
+  test::expect_gradcheck([indices](const TensorList& x) { return embedding(x[0], indices); },
+                         {sample_transposed(4, 3)});
+  test::expect_gradcheck([indices](const TensorList& x) { return embedding(x[0], indices, 2).square(); },
+                         {sample({4, 3})}, true);
 }
 
 TEST(Embedding, Errors) {
-  expect_error<IndexError>([] { embedding(zeros({4, 2}), ints({1, 4})); }, {"embedding", "index 4", "num_embeddings 4"});
+  expect_error<IndexError>(
+      [] {
+        embedding(zeros({4, 2}), ints({1, 4}));
+      },
+      {"embedding", "index 4", "num_embeddings 4"});
   expect_error<IndexError>([] { embedding(zeros({4, 2}), ints({1}), 4); }, {"embedding", "padding_idx 4"});
   expect_error<ShapeError>([] { embedding(zeros({4}), ints({1})); }, {"embedding", "2-D", "[4]"});
   expect_error<DTypeError>([] { embedding(zeros({4, 2}), tensor({1.f})); }, {"embedding", "int64"});

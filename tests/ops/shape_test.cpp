@@ -8,9 +8,7 @@ using namespace cajal;
 namespace {
 
 // 0, 1, ..., n-1 in the given shape and dtype.
-Tensor iota(const Dims& shape, DType dtype = DType::f32) {
-  return arange(0, numel_of(shape), 1, dtype).reshape(shape);
-}
+Tensor iota(const Dims& shape, DType dtype = DType::f32) { return arange(0, numel_of(shape), 1, dtype).reshape(shape); }
 
 // Distinct, irregular float64 values that require grad: a gradcheck input.
 Tensor sample(const Dims& shape, double phase = 0.3) {
@@ -50,7 +48,8 @@ TEST(Cat, JoinsAlongAnyDim) {
   Tensor joined = cat({a, tensor({10.f, 11.f}, {2, 1})}, -1);
   EXPECT_TRUE(test::all_close(joined, tensor({0.f, 1.f, 2.f, 10.f, 3.f, 4.f, 5.f, 11.f}, {2, 4})));
   // A non-contiguous input is read through its strides.
-  EXPECT_TRUE(test::all_close(cat({a.t(), a.t()}, 1), tensor({0.f, 3.f, 0.f, 3.f, 1.f, 4.f, 1.f, 4.f, 2.f, 5.f, 2.f, 5.f}, {3, 4})));
+  EXPECT_TRUE(test::all_close(cat({a.t(), a.t()}, 1),
+                              tensor({0.f, 3.f, 0.f, 3.f, 1.f, 4.f, 1.f, 4.f, 2.f, 5.f, 2.f, 5.f}, {3, 4})));
 }
 
 TEST(Cat, PromotesDtypesAndSkipsEmptyVectors) {
@@ -63,10 +62,18 @@ TEST(Cat, PromotesDtypesAndSkipsEmptyVectors) {
 }
 
 TEST(Cat, Gradients) {
-  test::expect_gradcheck([](const TensorList& x) { return cat({x[0], x[1], x[2]}, 1); },
-                         {sample({2, 3}), sample_transposed(2, 4, 1.0), sample({2, 1}, 2.0)});
-  test::expect_gradcheck([](const TensorList& x) { return cat({x[0], x[1]}, 0).square(); },
-                         {sample_transposed(3, 2), sample({1, 2}, 0.7)}, true);
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return cat({x[0], x[1], x[2]}, 1);
+      },
+      {sample({2, 3}), sample_transposed(2, 4, 1.0), sample({2, 1}, 2.0)});
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return cat({x[0], x[1]}, 0).square();
+      },
+      {sample_transposed(3, 2), sample({1, 2}, 0.7)}, true);
+  // An integer input promotes to float64 and takes no gradient, even in second order.
+  test::expect_gradcheck([](const TensorList& x) { return cat({x[0], tensor({1, 2})}).square(); }, {sample({3})}, true);
 }
 
 TEST(Cat, Errors) {
@@ -83,8 +90,11 @@ TEST(Stack, NewDimAndGradient) {
   EXPECT_TRUE(test::all_close(stack({a, b}, 1), tensor({1.f, 3.f, 2.f, 4.f}, {2, 2})));
   EXPECT_EQ(stack({zeros({}), zeros({})}).sizes(), (Dims{2}));
   EXPECT_EQ(stack({zeros({2, 3}), zeros({2, 3})}, -1).sizes(), (Dims{2, 3, 2}));
-  test::expect_gradcheck([](const TensorList& x) { return stack({x[0], x[1]}, 1).square(); },
-                         {sample({3, 2}), sample_transposed(3, 2, 1.1)}, true);
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return stack({x[0], x[1]}, 1).square();
+      },
+      {sample({3, 2}), sample_transposed(3, 2, 1.1)}, true);
   expect_error<ShapeError>([] { stack({zeros({2, 3}), zeros({2, 4})}); }, {"stack", "[2, 3]", "[2, 4]"});
 }
 
@@ -191,36 +201,60 @@ TEST(Pad, Constant) {
   EXPECT_TRUE(test::all_close(pad(x.t(), {0, 1, -1, 0}), tensor({2.f, 4.f, 0.f}, {1, 3})));
   EXPECT_EQ(pad(x, {-2, 1}).sizes(), (Dims{2, 1}));
   EXPECT_TRUE(test::all_close(pad(x, {-2, 1}), zeros({2, 1})));
-  EXPECT_EQ(pad(iota({2}, DType::i64), {1, 1}, PadMode::Constant, 7).to_vector<int64_t>(), (std::vector<int64_t>{7, 0, 1, 7}));
+  EXPECT_EQ(pad(iota({2}, DType::i64), {1, 1}, PadMode::Constant, 7).to_vector<int64_t>(),
+            (std::vector<int64_t>{7, 0, 1, 7}));
 }
 
 TEST(Pad, ReflectAndReplicate) {
   // As torch.nn.functional.pad(torch.arange(4.).view(1, 1, 4), (2, 1), mode):
   Tensor x = iota({1, 1, 4});
-  EXPECT_TRUE(test::all_close(pad(x, {2, 1}, PadMode::Reflect), tensor({2.f, 1.f, 0.f, 1.f, 2.f, 3.f, 2.f}, {1, 1, 7})));
-  EXPECT_TRUE(test::all_close(pad(x, {2, 1}, PadMode::Replicate), tensor({0.f, 0.f, 0.f, 1.f, 2.f, 3.f, 3.f}, {1, 1, 7})));
+  EXPECT_TRUE(
+      test::all_close(pad(x, {2, 1}, PadMode::Reflect), tensor({2.f, 1.f, 0.f, 1.f, 2.f, 3.f, 2.f}, {1, 1, 7})));
+  EXPECT_TRUE(
+      test::all_close(pad(x, {2, 1}, PadMode::Replicate), tensor({0.f, 0.f, 0.f, 1.f, 2.f, 3.f, 3.f}, {1, 1, 7})));
   // Two dims: rows mirrored (1 before), columns mirrored (1 each side).
   Tensor m = iota({2, 3});
-  EXPECT_TRUE(test::all_close(pad(m, {1, 1, 1, 0}, PadMode::Reflect),
-                              tensor({4.f, 3.f, 4.f, 5.f, 4.f, 1.f, 0.f, 1.f, 2.f, 1.f, 4.f, 3.f, 4.f, 5.f, 4.f}, {3, 5})));
-  EXPECT_TRUE(test::all_close(pad(m, {0, 1, 0, 2}, PadMode::Replicate),
-                              tensor({0.f, 1.f, 2.f, 2.f, 3.f, 4.f, 5.f, 5.f, 3.f, 4.f, 5.f, 5.f, 3.f, 4.f, 5.f, 5.f}, {4, 4})));
+  EXPECT_TRUE(
+      test::all_close(pad(m, {1, 1, 1, 0}, PadMode::Reflect),
+                      tensor({4.f, 3.f, 4.f, 5.f, 4.f, 1.f, 0.f, 1.f, 2.f, 1.f, 4.f, 3.f, 4.f, 5.f, 4.f}, {3, 5})));
+  EXPECT_TRUE(test::all_close(
+      pad(m, {0, 1, 0, 2}, PadMode::Replicate),
+      tensor({0.f, 1.f, 2.f, 2.f, 3.f, 4.f, 5.f, 5.f, 3.f, 4.f, 5.f, 5.f, 3.f, 4.f, 5.f, 5.f}, {4, 4})));
 }
 
 TEST(Pad, Gradients) {
   for (PadMode mode : {PadMode::Constant, PadMode::Reflect, PadMode::Replicate}) {
     SCOPED_TRACE(static_cast<int>(mode));
-    test::expect_gradcheck([mode](const TensorList& x) { return pad(x[0], {2, 1, 1, 2}, mode); }, {sample_transposed(3, 4)});
-    test::expect_gradcheck([mode](const TensorList& x) { return pad(x[0], {1, 2}, mode).square(); }, {sample({2, 3})}, true);
+    test::expect_gradcheck(
+        [mode](const TensorList& x) {
+          return pad(x[0], {2, 1, 1, 2}, mode);
+        },
+        {sample_transposed(3, 4)});
+    test::expect_gradcheck(
+        [mode](const TensorList& x) {
+          return pad(x[0], {1, 2}, mode).square();
+        },
+        {sample({2, 3})}, true);
   }
-  test::expect_gradcheck([](const TensorList& x) { return pad(x[0], {-1, 2, 1, -1}, PadMode::Constant, 0.5); },
-                         {sample({3, 4})});
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return pad(x[0], {-1, 2, 1, -1}, PadMode::Constant, 0.5);
+      },
+      {sample({3, 4})});
 }
 
 TEST(Pad, Errors) {
   expect_error<ShapeError>([] { pad(zeros({2, 2}), {1, 1, 1}); }, {"pad", "even", "3"});
   expect_error<ShapeError>([] { pad(zeros({2}), {1, 1, 1, 1}); }, {"pad", "2 dims", "[2]"});
-  expect_error<ValueError>([] { pad(zeros({1, 3}), {3, 0}, PadMode::Reflect); }, {"pad", "reflect", "(3, 0)", "size 3"});
-  expect_error<ValueError>([] { pad(zeros({1, 3}), {-1, 0}, PadMode::Replicate); }, {"pad", "replicate", "non-negative"});
+  expect_error<ValueError>(
+      [] {
+        pad(zeros({1, 3}), {3, 0}, PadMode::Reflect);
+      },
+      {"pad", "reflect", "(3, 0)", "size 3"});
+  expect_error<ValueError>(
+      [] {
+        pad(zeros({1, 3}), {-1, 0}, PadMode::Replicate);
+      },
+      {"pad", "replicate", "non-negative"});
   expect_error<ShapeError>([] { pad(zeros({2, 2}), {-3, 0}); }, {"pad", "size 2", "(-3, 0)", "negative"});
 }

@@ -83,7 +83,8 @@ TEST(Sort, ManyRowsInParallel) {
 
 TEST(Sort, Gradients) {
   test::expect_gradcheck([](const TensorList& x) { return sort(x[0], 1).values; }, {sample_transposed(3, 4)});
-  test::expect_gradcheck([](const TensorList& x) { return sort(x[0], 0, true).values.square(); }, {sample({4, 3})}, true);
+  test::expect_gradcheck([](const TensorList& x) { return sort(x[0], 0, true).values.square(); }, {sample({4, 3})},
+                         true);
 }
 
 TEST(TopK, LargestAndSmallest) {
@@ -104,12 +105,14 @@ TEST(TopK, LargestAndSmallest) {
 
 TEST(TopK, GradientsAndErrors) {
   test::expect_gradcheck([](const TensorList& x) { return topk(x[0], 2, 1).values; }, {sample_transposed(3, 5)});
-  test::expect_gradcheck([](const TensorList& x) { return topk(x[0], 2, 0, false).values.square(); }, {sample({4, 3})}, true);
+  test::expect_gradcheck([](const TensorList& x) { return topk(x[0], 2, 0, false).values.square(); }, {sample({4, 3})},
+                         true);
   try {
     topk(zeros({2, 3}), 4);
     ADD_FAILURE() << "expected an error";
   } catch (const ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find("topk: k 4 is out of range for dim -1 of size 3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("topk: k 4 is out of range for dim -1 of size 3"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(topk(zeros({3}), -1), ValueError);
   EXPECT_THROW(sort(zeros({3}), 1), IndexError);

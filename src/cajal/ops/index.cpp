@@ -39,7 +39,8 @@ int64_t checked_dim(const Tensor& x, int64_t dim, const Tensor& index, const cha
 
 void check_same_dtype(const Tensor& x, const Tensor& src, const char* op) {
   if (x.dtype() != src.dtype())
-    fail<DTypeError>(op, ": src must have the input's dtype ", dtype_name(x.dtype()), ", got ", dtype_name(src.dtype()));
+    fail<DTypeError>(op, ": src must have the input's dtype ", dtype_name(x.dtype()), ", got ",
+                     dtype_name(src.dtype()));
 }
 
 // A 1-D index seen with `shape`, varying only along `dim` (stride 0 elsewhere), so that
@@ -181,9 +182,11 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
-  if (mask.dtype() != DType::boolean) fail<DTypeError>("masked_fill: mask must be a bool tensor, got ", dtype_name(mask.dtype()));
+  if (mask.dtype() != DType::boolean)
+    fail<DTypeError>("masked_fill: mask must be a bool tensor, got ", dtype_name(mask.dtype()));
   if (broadcast_shapes(x.sizes(), mask.sizes(), "masked_fill") != x.sizes())
-    fail<ShapeError>("masked_fill: mask of shape ", mask.sizes(), " does not broadcast to the input's shape ", x.sizes());
+    fail<ShapeError>("masked_fill: mask of shape ", mask.sizes(), " does not broadcast to the input's shape ",
+                     x.sizes());
   return where(mask, scalar_tensor(value, x.dtype()), x);  // where's gradient: x's where the mask is false
 }
 

@@ -65,6 +65,10 @@ Tensor cat(const TensorList& tensors, int64_t dim) {
   autograd::record_list("cat", out, tensors, [d, pieces](const Tensor& g) -> TensorList {
     TensorList grads;
     for (const CatPiece& p : pieces) {
+      if (!is_floating(p.dtype)) {  // integer inputs carry no gradient
+        grads.emplace_back();
+        continue;
+      }
       if (p.skipped) {
         grads.push_back(zeros({0}, {.dtype = p.dtype}));
         continue;
@@ -81,8 +85,8 @@ Tensor stack(const TensorList& tensors, int64_t dim) {
   if (tensors.empty()) fail<ValueError>("stack: expects a non-empty list of tensors");
   for (size_t i = 1; i < tensors.size(); ++i)
     if (tensors[i].sizes() != tensors[0].sizes())
-      fail<ShapeError>("stack: expects tensors of one shape, but tensor 0 has shape ", tensors[0].sizes(), " and tensor ",
-                       i, " has shape ", tensors[i].sizes());
+      fail<ShapeError>("stack: expects tensors of one shape, but tensor 0 has shape ", tensors[0].sizes(),
+                       " and tensor ", i, " has shape ", tensors[i].sizes());
   int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   TensorList parts;
   for (const Tensor& t : tensors) parts.push_back(t.unsqueeze(d));
@@ -194,8 +198,8 @@ std::vector<DimPad> padded_dims(const Tensor& x, const Dims& pads) {
   if (pads.size() % 2 != 0) fail<ShapeError>("pad: padding ", pads, " must have an even length, got ", pads.size());
   int64_t count = static_cast<int64_t>(pads.size() / 2);
   if (count > x.dim())
-    fail<ShapeError>("pad: padding ", pads, " pads ", count, " dims but the input has ", x.dim(), " (shape ",
-                     x.sizes(), ")");
+    fail<ShapeError>("pad: padding ", pads, " pads ", count, " dims but the input has ", x.dim(), " (shape ", x.sizes(),
+                     ")");
   std::vector<DimPad> dims;
   for (int64_t k = 0; k < count; ++k) dims.push_back({x.dim() - 1 - k, pads[2 * k], pads[2 * k + 1]});
   return dims;
