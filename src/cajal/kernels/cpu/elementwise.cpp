@@ -78,10 +78,12 @@ void unary_typed(UnaryOp op, const Tensor& in, const Tensor& out, double p0, dou
       break;
     case UnaryOp::Abs:
       if constexpr (std::is_same_v<T, bool> || std::is_unsigned_v<T>) return unary_loop<T, T>(in, out, [](T x) { return x; });
+      else if constexpr (is_fp<T>) return unary_loop<T, T>(in, out, [](T x) { return std::fabs(x); });  // abs(-0.) = +0.
       else return unary_loop<T, T>(in, out, [](T x) { return static_cast<T>(x < 0 ? -x : x); });
     case UnaryOp::Square: return unary_loop<T, T>(in, out, [](T x) { return static_cast<T>(x * x); });
     case UnaryOp::Sign: return unary_loop<T, T>(in, out, [](T x) { return sign_of(x); });
-    case UnaryOp::Relu: return unary_loop<T, T>(in, out, [](T x) { return x > T(0) ? x : T(0); });
+    // Written so that NaN (and -0.) pass through, as torch.relu does.
+    case UnaryOp::Relu: return unary_loop<T, T>(in, out, [](T x) { return x < T(0) ? T(0) : x; });
     case UnaryOp::Clamp: {
       bool has_lo = !std::isnan(p0), has_hi = !std::isnan(p1);
       T lo = static_cast<T>(p0), hi = static_cast<T>(p1);
