@@ -9,8 +9,16 @@
 
 namespace cajal::kernels {
 
+// 2^n for n in [-126, 127], built from the exponent bits.
+inline float pow2i(int32_t n) {
+  int32_t bits = (n + 127) << 23;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 inline float vec_exp(float x) {
-  const float hi = 88.3762626647949f, lo = -87.3365447504f;
+  const float hi = 88.72283935546875f, lo = -87.3365447504f;
   float xc = x > hi ? hi : (x < lo ? lo : x);
   float fx = std::floor(xc * 1.44269504088896341f + 0.5f);
   float r = xc - fx * 0.693359375f + fx * 2.12194440e-4f;
@@ -22,10 +30,10 @@ inline float vec_exp(float x) {
   p = p * r + 1.6666665459E-1f;
   p = p * r + 5.0000001201E-1f;
   p = p * r2 + r + 1.0f;
-  int32_t e = (static_cast<int32_t>(fx) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &e, 4);
-  float y = p * scale;
+  // Scale by 2^n as 2^(n/2) * 2^(n - n/2): n runs from -126 to 128 (2^128 is not a float,
+  // and exp stays finite up to x = 88.72), and each half is a normal float.
+  int32_t n = static_cast<int32_t>(fx);
+  float y = p * pow2i(n / 2) * pow2i(n - n / 2);
   y = x > 88.72283935546875f ? std::numeric_limits<float>::infinity() : y;
   y = x < lo ? 0.0f : y;
   return x != x ? x : y;  // NaN in, NaN out
