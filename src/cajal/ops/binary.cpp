@@ -235,27 +235,26 @@ Tensor& write_back(Tensor& self, const Tensor& result, const char* op) {
   return self;
 }
 
-// The tensor as an input of the out-of-place op: same data and history, separate handle,
-// so the recorded node keeps pointing at the history from before the in-place change.
-Tensor alias(const Tensor& t) {
-  auto impl = std::make_shared<TensorImpl>(*t.impl());
-  impl->grad.reset();
-  impl->hooks.clear();
-  return Tensor(std::move(impl));
+// The tensor as the input of the out-of-place op. When history is recorded, a copy that
+// carries its history: backward may read the input's values after write_back has
+// overwritten them (clamp_ and mul_ need the old values, as PyTorch keeps them).
+Tensor original(const Tensor& t, const Tensor& other = Tensor()) {
+  return autograd::needs_grad({&t, &other}) ? t.clone() : t;
 }
 }  // namespace
 
-Tensor& add_(Tensor& a, const Tensor& b, Scalar alpha) { return write_back(a, add(alias(a), b, alpha), "add_"); }
-Tensor& sub_(Tensor& a, const Tensor& b, Scalar alpha) { return write_back(a, sub(alias(a), b, alpha), "sub_"); }
-Tensor& mul_(Tensor& a, const Tensor& b) { return write_back(a, mul(alias(a), b), "mul_"); }
-Tensor& div_(Tensor& a, const Tensor& b) { return write_back(a, div(alias(a), b), "div_"); }
+// add and sub read no input values in backward, so they take the tensor itself.
+Tensor& add_(Tensor& a, const Tensor& b, Scalar alpha) { return write_back(a, add(a, b, alpha), "add_"); }
+Tensor& sub_(Tensor& a, const Tensor& b, Scalar alpha) { return write_back(a, sub(a, b, alpha), "sub_"); }
+Tensor& mul_(Tensor& a, const Tensor& b) { return write_back(a, mul(original(a, b), b), "mul_"); }
+Tensor& div_(Tensor& a, const Tensor& b) { return write_back(a, div(original(a, b), b), "div_"); }
 Tensor& clamp_(Tensor& a, std::optional<double> min, std::optional<double> max) {
-  return write_back(a, clamp(alias(a), min, max), "clamp_");
+  return write_back(a, clamp(original(a), min, max), "clamp_");
 }
-Tensor& relu_(Tensor& a) { return write_back(a, relu(alias(a)), "relu_"); }
-Tensor& exp_(Tensor& a) { return write_back(a, exp(alias(a)), "exp_"); }
+Tensor& relu_(Tensor& a) { return write_back(a, relu(original(a)), "relu_"); }
+Tensor& exp_(Tensor& a) { return write_back(a, exp(original(a)), "exp_"); }
 Tensor& masked_fill_(Tensor& a, const Tensor& mask, Scalar value) {
-  return write_back(a, where(mask, alias(a), scalar_like(value, a)), "masked_fill_");
+  return write_back(a, where(mask, scalar_like(value, a), original(a)), "masked_fill_");
 }
 
 Tensor Tensor::add(const Tensor& o, Scalar alpha) const { return cajal::add(*this, o, alpha); }

@@ -36,7 +36,7 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, Derivative deriva
     autograd::record(name, y, {&x}, [name, op, x, yd = y.detach(), derivative, p0, p1](const Tensor& g) -> TensorList {
       Tensor yv = autograd::GradMode::enabled() ? unary_op(name, op, x, derivative, p0, p1) : yd;
       return {derivative(g, x, yv)};
-    }, {&y});
+    }, {&x, &y});  // formulas read x (and recompute y from it under create_graph)
   }
   return y;
 }
