@@ -31,7 +31,8 @@ test: build
 run: build
 	$(BUILD_DIR)/examples/fit_regression
 
-bench: build
+# bench/run configures and builds the benchmarks itself, then runs them beside PyTorch.
+bench: setup
 	@if [ -e bench/run ]; then BUILD_DIR=$(BUILD_DIR) bench/run; \
 	else echo "bench: no bench/run yet; benchmarks will be described in bench/README.md"; fi
 
