@@ -188,6 +188,7 @@ TEST(Copies, CopyAndFillInPlace) {
   EXPECT_EQ(values(a), std::vector<double>(6, 0.0));
   EXPECT_THROW(a.copy_(zeros({4})), ShapeError);
   EXPECT_THROW(a.copy_(zeros({2, 2, 3})), ShapeError);  // the source may not be larger
+  EXPECT_THROW(a[0].copy_(zeros({1, 3})), ShapeError);  // nor have more dims (torch: shape [3] vs [1, 3])
 }
 
 TEST(DType, Names) {
