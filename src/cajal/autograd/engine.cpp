@@ -86,6 +86,23 @@ void attach(const std::shared_ptr<Node>& node, Tensor& out, const Tensor* const*
   out.impl()->requires_grad = true;
 }
 
+void check_inplace(const Tensor& self, bool records, const char* op) {
+  if (!GradMode::enabled()) return;
+  if (self.requires_grad() && self.is_leaf())
+    fail<AutogradError>(op, ": a leaf tensor that requires grad is used in an in-place operation; "
+                        "wrap it in NoGradGuard (optimizer updates) or clone() it");
+  if (self.impl()->is_view && (records || self.requires_grad()))
+    fail<AutogradError>(op, ": in-place operation on a view (of shape ", self.sizes(),
+                        ") while recording history is not supported: the gradient of the tensor it views "
+                        "would miss the change; use out-of-place ops, or clone() the view first");
+}
+
+void take_history(Tensor& self, const Tensor& result) {
+  if (!result.requires_grad()) return;
+  self.impl()->grad_fn = result.grad_fn();
+  self.impl()->requires_grad = true;
+}
+
 namespace {
 
 bool all_finite(const Tensor& t) {

@@ -82,6 +82,14 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t);
 void attach(const std::shared_ptr<Node>& node, Tensor& out, const Tensor* const* inputs, size_t n,
             const Tensor* const* saved, size_t n_saved);
 
+// In-place ops call this before writing into `self`. While grad mode is on it refuses to
+// overwrite a leaf that requires grad (backward would see the new values), and a view
+// when history is involved (`records`: the op's result has history), since the base's
+// history would not see the change.
+void check_inplace(const Tensor& self, bool records, const char* op);
+// After an in-place op wrote `result`'s values into `self`: self takes result's history.
+void take_history(Tensor& self, const Tensor& result);
+
 // Records `formula` (grad_output -> {grad of each input}) as the backward of `out`.
 // `saved` lists the tensors the formula reads, so in-place changes to them are caught.
 // Does nothing when grad mode is off or no input requires grad.

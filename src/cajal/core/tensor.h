@@ -57,6 +57,7 @@ struct TensorImpl {
   Dims strides;  // in elements
   int64_t offset = 0;  // in elements
   DType dtype = DType::f32;
+  bool is_view = false;  // made by a view op: shares storage with the tensor it was made from
 
   // Autograd. A leaf has no grad_fn; a non-leaf that requires grad has one.
   bool requires_grad = false;

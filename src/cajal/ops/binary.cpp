@@ -217,9 +217,7 @@ Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond,
 // --- in place: compute out of place, write back, and take over the result's history ---
 namespace {
 Tensor& write_back(Tensor& self, const Tensor& result, const char* op) {
-  if (autograd::GradMode::enabled() && self.requires_grad() && self.is_leaf())
-    fail<AutogradError>(op, ": a leaf tensor that requires grad is used in an in-place operation; "
-                        "wrap it in NoGradGuard (optimizer updates) or clone() it");
+  autograd::check_inplace(self, result.requires_grad(), op);
   if (result.sizes() != self.sizes())
     fail<ShapeError>(op, ": result of shape ", result.sizes(), " cannot be written into a tensor of shape ", self.sizes());
   if (result.dtype() != self.dtype() && !(is_floating(self.dtype()) || result.dtype() == DType::boolean ||
@@ -228,10 +226,7 @@ Tensor& write_back(Tensor& self, const Tensor& result, const char* op) {
                      dtype_name(self.dtype()));
   kernels::copy(result, self);
   self.bump_version();
-  if (result.requires_grad()) {
-    self.impl()->grad_fn = result.grad_fn();
-    self.impl()->requires_grad = true;
-  }
+  autograd::take_history(self, result);
   return self;
 }
 

@@ -20,6 +20,7 @@ Tensor make_view(const Tensor& base, Dims sizes, Dims strides, int64_t offset) {
   impl->strides = std::move(strides);
   impl->offset = offset;
   impl->dtype = base.dtype();
+  impl->is_view = true;
   return Tensor(std::move(impl));
 }
 
