@@ -118,7 +118,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(BinaryOp::Pow, a, b, result_type(a, b), false, "pow");
+  DType dt = result_type(a, b);
+  if (dt == DType::boolean) fail<DTypeError>("pow: not supported for bool tensors");
+  Tensor out = binary_forward(BinaryOp::Pow, a, b, dt, false, "pow");
   if (autograd::needs_grad({&a, &b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
     autograd::record("pow", out, {&a, &b}, [a, b, ga, gb](const Tensor& g) -> TensorList {
