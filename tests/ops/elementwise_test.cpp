@@ -197,6 +197,11 @@ TEST(UnaryValues, IntegerInputs) {
   EXPECT_EQ(sign(ints).to_vector<int64_t>(), (std::vector<int64_t>{-1, 0, 1}));
   EXPECT_EQ(relu(ints).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 7}));
   EXPECT_EQ(clamp(ints, -1, 5).to_vector<int64_t>(), (std::vector<int64_t>{-1, 0, 5}));
+  EXPECT_EQ(clamp(ints, -1, 5).dtype(), DType::i64);
+  // torch.clamp(torch.tensor([-3, 0, 7]), -2.5, 6.5) is float32
+  EXPECT_EQ(clamp(ints, -2.5, 6.5).dtype(), DType::f32);
+  EXPECT_EQ(clamp(ints, -2.5, 6.5).to_vector<float>(), (std::vector<float>{-2.5f, 0, 6.5f}));
+  EXPECT_EQ(clamp(ints, std::nullopt, 0.5).to_vector<float>(), (std::vector<float>{-3, 0, 0.5f}));
   EXPECT_EQ(pow(ints, 3).to_vector<int64_t>(), (std::vector<int64_t>{-27, 0, 343}));
   EXPECT_EQ(pow(ints, 3).dtype(), DType::i64);
   EXPECT_EQ(pow(ints, 0).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1}));

@@ -169,12 +169,14 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   if (!min && !max) fail<ValueError>("clamp: at least one of min and max must be given");
   if (min && max && *min > *max) fail<ValueError>("clamp: min ", *min, " is greater than max ", *max);
   double lo = min.value_or(NAN), hi = max.value_or(NAN);
+  // An integer tensor clamped to a fractional bound gives float32, as torch.clamp(ints, 2.5) does.
+  bool fractional = (min && *min != std::floor(*min)) || (max && *max != std::floor(*max));
   return unary_op("clamp", UnaryOp::Clamp, x, [lo, hi](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor inside = ones_like(x).to(DType::boolean);
     if (!std::isnan(lo)) inside = logical_and(inside, ge(x, lo));
     if (!std::isnan(hi)) inside = logical_and(inside, le(x, hi));
     return where(inside, g, 0);
-  }, lo, hi, false);
+  }, lo, hi, fractional);
 }
 Tensor pow(const Tensor& x, Scalar exponent) {
   double p = exponent.value;
