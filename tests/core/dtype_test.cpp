@@ -71,6 +71,11 @@ TEST(Conversion, BetweenAllDTypes) {
   EXPECT_EQ(tensor({true, false}).to(DType::f32).to_vector<float>(), (std::vector<float>{1.f, 0.f}));
   EXPECT_EQ(tensor({0, 3, -1}).to(DType::boolean).to_vector<bool>(), (std::vector<bool>{false, true, true}));
   EXPECT_EQ(tensor({1, 200}).to(DType::u8).to_vector<int64_t>(), (std::vector<int64_t>{1, 200}));
+  // torch.tensor([2.7, -1., 300.]).to(torch.uint8): narrow integers wrap around
+  EXPECT_EQ(tensor({2.7f, -1.f, 300.f}).to(DType::u8).to_vector<int64_t>(), (std::vector<int64_t>{2, 255, 44}));
+  EXPECT_EQ(tensor({-1, 256}).to(DType::u8).to_vector<int64_t>(), (std::vector<int64_t>{255, 0}));
+  EXPECT_EQ(full({1}, -1, {.dtype = DType::u8}).item<int64_t>(), 255);
+  EXPECT_EQ((from_vector(std::vector<uint8_t>{1}) + -1).item<int64_t>(), 0);  // torch: tensor([0], dtype=torch.uint8)
   Tensor d = tensor({0.1f}).to(DType::f64);
   EXPECT_EQ(d.item<double>(), static_cast<double>(0.1f));  // exact widening
   EXPECT_EQ(tensor({0.1}).to(DType::f32).item<float>(), 0.1f);  // rounding narrowing

@@ -254,6 +254,10 @@ D convert(S v) {
   else if constexpr (std::is_same_v<S, bf16>) return convert<D, float>(static_cast<float>(v));
   else if constexpr (std::is_same_v<D, bf16>) return bf16(static_cast<float>(v));
   else if constexpr (std::is_same_v<D, bool>) return v != S(0);
+  // Floats go through int64 so that narrow integers wrap (-1.0 -> uint8 255, as PyTorch
+  // gives) instead of the undefined behaviour of an out-of-range float-to-int cast.
+  else if constexpr (std::is_floating_point_v<S> && !std::is_same_v<D, int64_t> && std::is_integral_v<D>)
+    return static_cast<D>(static_cast<int64_t>(v));
   else return static_cast<D>(v);
 }
 }  // namespace
@@ -266,10 +270,7 @@ void copy(const Tensor& src, const Tensor& dst) {
 
 void fill(const Tensor& t, double value) {
   dispatch(t.dtype(), [&]<typename T>() {
-    T v;
-    if constexpr (std::is_same_v<T, bf16>) v = bf16(static_cast<float>(value));
-    else if constexpr (std::is_same_v<T, bool>) v = value != 0;
-    else v = static_cast<T>(value);
+    T v = convert<T, double>(value);
     auto loop = make_loop<1>(t.sizes(), {&t});
     run_loop(loop, [v](char** p, const int64_t* s, int64_t n) {
       if (s[0] == sizeof(T)) {
