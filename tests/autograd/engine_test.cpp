@@ -108,6 +108,11 @@ TEST(Backward, RetainGraph) {
   EXPECT_NE(msg.find("retain_graph"), std::string::npos) << msg;
   EXPECT_NE(msg.find("exp"), std::string::npos) << msg;
   EXPECT_THROW(y.backward(), AutogradError);
+  // A graph whose nodes saved no tensors can run again without retain_graph, as in PyTorch.
+  Tensor z = (x + 1).view({1, 1}).t();
+  z.backward();
+  z.backward();
+  EXPECT_NEAR(x.grad().item(), 3 * dy + 2, 1e-9 * dy);
 }
 
 TEST(Backward, ErrorsOnTensorsWithoutHistory) {
@@ -302,6 +307,14 @@ TEST(InPlaceChecks, ModifiedSavedTensorNamesTheOp) {
   }
   msg = error_of([&] { prod.sum().backward(); });
   EXPECT_NE(msg.find("'mul'"), std::string::npos) << msg;
+
+  // where saves its condition.
+  Tensor p = tensor({1.0, 2.0}).requires_grad_();
+  Tensor cond = tensor({true, false});
+  Tensor chosen = where(cond, p, 0);
+  masked_fill_(cond, tensor({true, true}), false);
+  msg = error_of([&] { chosen.sum().backward(); });
+  EXPECT_NE(msg.find("'where'"), std::string::npos) << msg;
 
   // An in-place op whose input is not saved leaves backward valid: add saves nothing.
   Tensor b = tensor({1.0, 2.0}).requires_grad_();

@@ -513,6 +513,11 @@ TEST(InPlace, ValuesAndVersionCounter) {
   EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{14, 24}));
   masked_fill_(i, tensor({true, false}), 0);
   EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{0, 24}));
+  masked_fill_(i, tensor({false, true}), 2.5);  // torch casts the value to the tensor's dtype
+  EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{0, 2}));
+  Tensor flags = tensor({true, false, true});
+  masked_fill_(flags, tensor({true, true, false}), false);
+  EXPECT_EQ(flags.to_vector<bool>(), (std::vector<bool>{false, false, true}));
   EXPECT_THROW(i += 2.5, DTypeError);
   EXPECT_THROW(i /= 2, DTypeError);
   // A float tensor accepts any result type, like torch: float32 += float64.

@@ -218,7 +218,8 @@ void run_graph(const std::vector<std::shared_ptr<Node>>& roots, const TensorList
       if (auto* acc = dynamic_cast<AccumulateGrad*>(node)) acc->create_graph = create_graph;
       TensorList grads = node->apply(grad);
       grad = Tensor();
-      if (!retain_graph) node->release();
+      // Free what the formula holds; a node that saved no tensors can run again (as in PyTorch).
+      if (!retain_graph && !node->saved.empty()) node->release();
       if (!is_leaf_node && grads.size() != node->next.size())
         fail<AutogradError>("backward of '", node->name(), "' returned ", grads.size(), " gradients for ",
                             node->next.size(), " inputs");

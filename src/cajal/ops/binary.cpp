@@ -195,7 +195,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("where", out, {&a, &b}, [cond, sa = a.sizes(), sb = b.sizes()](const Tensor& g) -> TensorList {
       return {sum_to(where(cond, g, 0), sa), sum_to(where(cond, 0, g), sb)};
-    });
+    }, {&cond});
   }
   return out;
 }
@@ -251,7 +251,8 @@ Tensor& clamp_(Tensor& a, std::optional<double> min, std::optional<double> max) 
 Tensor& relu_(Tensor& a) { return write_back(a, relu(original(a)), "relu_"); }
 Tensor& exp_(Tensor& a) { return write_back(a, exp(original(a)), "exp_"); }
 Tensor& masked_fill_(Tensor& a, const Tensor& mask, Scalar value) {
-  return write_back(a, where(mask, scalar_like(value, a), original(a)), "masked_fill_");
+  // The value takes the tensor's dtype, as in PyTorch (2.5 fills an int tensor with 2).
+  return write_back(a, where(mask, scalar_tensor(value, a.dtype()), original(a)), "masked_fill_");
 }
 
 Tensor Tensor::add(const Tensor& o, Scalar alpha) const { return cajal::add(*this, o, alpha); }
