@@ -92,11 +92,16 @@ TEST(Sum, FloatColumnsAccumulateInDouble) {
 
 TEST(Sum, ColumnReductionsMatchRowReductions) {
   // [outer, n, inner] column path against the permute-and-copy path on the same values.
-  Tensor x = normal({5, 700, 9});
-  Tensor by_columns = sum(x, {1});
-  Tensor by_rows = sum(x.permute({0, 2, 1}).contiguous(), {2});
-  EXPECT_TRUE(test::all_close(by_columns, by_rows, 1e-5, 1e-5));
-  EXPECT_TRUE(test::all_close(max(x, 1).values, max(x.permute({0, 2, 1}).contiguous(), 2).values));
+  // 4500 columns span more than one column block.
+  for (Dims shape : {Dims{5, 700, 9}, Dims{2, 3, 4500}}) {
+    Tensor x = normal(shape);
+    Tensor rows = x.permute({0, 2, 1}).contiguous();
+    EXPECT_TRUE(test::all_close(sum(x, {1}), sum(rows, {2}), 1e-5, 1e-5));
+    EXPECT_TRUE(test::all_close(norm(x, kInf, {1}), norm(rows, kInf, {2})));  // the kernel's Max
+    EXPECT_TRUE(test::all_close(max(x, 1).values, max(rows, 2).values));
+    EXPECT_EQ(argmin(x, 1).to_vector<int64_t>(), argmin(rows, 2).to_vector<int64_t>());
+    EXPECT_TRUE(test::all_close(cumsum(x, 1), cumsum(rows, 2).permute({0, 2, 1}), 1e-5, 1e-5));
+  }
 }
 
 // ------------------------------------------------------------------ prod
@@ -226,6 +231,39 @@ TEST(MaxDim, TiesKeepTheFirstIndexAndNaNWins) {
   EXPECT_EQ(idx[0], 2);
   EXPECT_EQ(idx[1405], 1);
   EXPECT_EQ(argmin(wide, 0).to_vector<int64_t>()[7], 0);
+}
+
+TEST(MaxDim, MatchesAPlainScanWithManyTiesAndNaNs) {
+  // Values in {0, ..., 4} and some NaNs, so every row has ties; rows of 1 to 140 reach the
+  // short-row loop, the vector lanes and the leftover tail. A plain scan is the oracle.
+  std::mt19937 rng(3);
+  for (int64_t n : {1, 5, 31, 32, 33, 100, 140}) {
+    for (bool with_nan : {false, true}) {
+      std::vector<double> v(static_cast<size_t>(3 * n));
+      for (double& e : v) e = static_cast<double>(rng() % 5);
+      if (with_nan) v[static_cast<size_t>(n + n / 2)] = v[static_cast<size_t>(2 * n + n - 1)] = kNaN;
+      Tensor x = from_vector(v, {3, n});
+      for (bool is_max : {true, false}) {
+        SCOPED_TRACE("n " + std::to_string(n) + (with_nan ? " with NaN" : "") + (is_max ? " max" : " min"));
+        std::vector<int64_t> expected;
+        for (int64_t r = 0; r < 3; ++r) {
+          int64_t best = 0;
+          for (int64_t i = 1; i < n && !std::isnan(v[r * n + best]); ++i) {
+            double a = v[r * n + i], b = v[r * n + best];
+            if (std::isnan(a) || (is_max ? a > b : a < b)) best = i;
+          }
+          expected.push_back(best);
+        }
+        Tensor rows = is_max ? argmax(x, 1) : argmin(x, 1);
+        Tensor columns = is_max ? argmax(x.t().contiguous(), 0) : argmin(x.t().contiguous(), 0);
+        EXPECT_EQ(rows.to_vector<int64_t>(), expected);
+        EXPECT_EQ(columns.to_vector<int64_t>(), expected);
+        EXPECT_EQ((is_max ? argmax(x.to(DType::f32), 1) : argmin(x.to(DType::f32), 1)).to_vector<int64_t>(), expected);
+        if (!with_nan)
+          EXPECT_EQ((is_max ? argmax(x.to(DType::i32), 1) : argmin(x.to(DType::i32), 1)).to_vector<int64_t>(), expected);
+      }
+    }
+  }
 }
 
 TEST(MaxDim, GradientGoesToTheSelectedIndex) {
@@ -359,6 +397,22 @@ TEST(Cumsum, Gradcheck) {
   gradcheck_layouts([](const Tensor& x) { return cumsum(x, 0); });
   gradcheck_layouts([](const Tensor& x) { return cumsum(x, -1); });
   test::expect_gradcheck([](const TensorList& in) { return cumsum(in[0], 1); }, {leaf({2, 3, 4})});
+}
+
+// ------------------------------------------------------------------ full max / min
+
+TEST(MaxAll, GradientIsSharedAmongTiesAndNaNs) {
+  // Values from PyTorch: x.max().backward() splits the gradient evenly among the maxima,
+  // or among the NaNs when the result is NaN.
+  Tensor a = f64({1, 3, 3, 0}).requires_grad_();
+  max(a).backward();
+  EXPECT_TRUE(test::all_close(a.grad(), f64({0, 0.5, 0.5, 0})));
+  Tensor b = f64({1, kNaN, 3, kNaN}).requires_grad_();
+  max(b).backward();
+  EXPECT_TRUE(test::all_close(b.grad(), f64({0, 0.5, 0, 0.5})));
+  Tensor c = f64({1, 3, 3, 0}).requires_grad_();
+  min(c).backward();
+  EXPECT_TRUE(test::all_close(c.grad(), f64({0, 0, 0, 1})));
 }
 
 // ------------------------------------------------------------------ errors shared by all

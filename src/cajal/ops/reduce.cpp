@@ -1,5 +1,6 @@
 // Sum-like reductions (sum, mean, full max/min, all, any) and sum_to.
 #include <algorithm>
+#include <cmath>
 
 #include "cajal/autograd/node.h"
 #include "cajal/kernels/cpu/reduce.h"
@@ -81,7 +82,8 @@ Tensor extreme_all(kernels::ReduceOp op, const Tensor& x, const char* name) {
   Tensor out = reduce_raw(op, x, reduction_dims(x, {}, name), false, x.dtype());
   if (autograd::needs_grad({&x})) {
     autograd::record(name, out, {&x}, [x, od = out.detach()](const Tensor& g) -> TensorList {
-      Tensor mask = eq(x, od).to(g.dtype());
+      // A NaN result came from the NaNs: they share the gradient, as in PyTorch.
+      Tensor mask = (std::isnan(od.item()) ? isnan(x) : eq(x, od)).to(g.dtype());
       return {mask * (g / sum(mask))};
     }, {&x});
   }

@@ -28,15 +28,15 @@ struct Combine {
   }
 };
 
+// The larger / smaller of a and b, NaN if either is (b != b only for NaN). Selects
+// without branches, so loops over them vectorize.
 template <typename T>
 inline T max_nan(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
-  return a > b ? a : b;
+  return (b > a || b != b) ? b : a;
 }
 template <typename T>
 inline T min_nan(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
-  return a < b ? a : b;
+  return (b < a || b != b) ? b : a;
 }
 
 // Reduces n contiguous values.
@@ -68,20 +68,23 @@ T reduce_contiguous(ReduceOp op, const T* p, int64_t n) {
       return static_cast<T>(r);
     }
     case ReduceOp::Max: {
+      // Vector max over the numbers, then NaN if there was one.
       T r = Combine<T>{op}.identity();
       bool nan = false;
+#pragma omp simd reduction(max : r) reduction(|| : nan)
       for (int64_t i = 0; i < n; ++i) {
-        if constexpr (std::is_floating_point_v<T>) nan = nan || std::isnan(p[i]);
         r = p[i] > r ? p[i] : r;
+        nan = nan || p[i] != p[i];
       }
       return nan ? std::numeric_limits<T>::quiet_NaN() : r;
     }
     case ReduceOp::Min: {
       T r = Combine<T>{op}.identity();
       bool nan = false;
+#pragma omp simd reduction(min : r) reduction(|| : nan)
       for (int64_t i = 0; i < n; ++i) {
-        if constexpr (std::is_floating_point_v<T>) nan = nan || std::isnan(p[i]);
         r = p[i] < r ? p[i] : r;
+        nan = nan || p[i] != p[i];
       }
       return nan ? std::numeric_limits<T>::quiet_NaN() : r;
     }

@@ -31,18 +31,23 @@ void parallel_rows(const DimLayout& l, const F& fn) {
   parallel_for(0, l.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(l.n, 1)), fn);
 }
 
-// Work along n when inner > 1: fn(o, j_begin, j_end) for every outer index and block of at
-// most kColumnBlock columns, in parallel. Each call walks down the n rows over contiguous
-// columns, so loops over columns vectorize and none strides along n.
-constexpr int64_t kColumnBlock = 512;
+// Work along n when inner > 1: fn(o, j_begin, j_end) for every outer index and block of
+// columns, in parallel. Each call walks down the n rows over its contiguous columns, so
+// loops over columns vectorize and none strides along n. Blocks are as wide as the work
+// split between the threads allows (up to kColumnBlock): reading long runs of each row
+// keeps the hardware prefetcher streaming.
+constexpr int64_t kColumnBlock = 4096;
 template <typename F>
 void parallel_column_blocks(const DimLayout& l, const F& fn) {
-  int64_t blocks = (l.inner + kColumnBlock - 1) / kColumnBlock;
-  int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(l.n * std::min(l.inner, kColumnBlock), 1));
+  int64_t per_outer = (num_threads() + l.outer - 1) / std::max<int64_t>(l.outer, 1);  // blocks per outer index for every thread to get one
+  int64_t width = std::clamp<int64_t>((l.inner + per_outer - 1) / per_outer, 1, kColumnBlock);
+  width = std::min(kColumnBlock, (width + 15) / 16 * 16);  // whole vectors
+  int64_t blocks = (l.inner + width - 1) / width;
+  int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(l.n * std::min(l.inner, width), 1));
   parallel_for(0, l.outer * blocks, grain, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      int64_t o = t / blocks, j = (t % blocks) * kColumnBlock;
-      fn(o, j, std::min(l.inner, j + kColumnBlock));
+      int64_t o = t / blocks, j = (t % blocks) * width;
+      fn(o, j, std::min(l.inner, j + width));
     }
   });
 }

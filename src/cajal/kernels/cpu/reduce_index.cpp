@@ -18,23 +18,60 @@ inline bool replaces(T v, T best) {
   else return better;
 }
 
+// For j < w: if v[j] replaces best[j], take it, with index first_index + j * index_step.
+// A vector loop: compare and blend, no branches.
+template <bool IsMax, typename T>
+void take_better(const T* v, T* best, int64_t* at, int64_t w, int64_t first_index, int64_t index_step) {
+  for (int64_t j = 0; j < w; ++j) {
+    bool r = replaces<IsMax>(v[j], best[j]);
+    best[j] = r ? v[j] : best[j];
+    at[j] = r ? first_index + j * index_step : at[j];
+  }
+}
+
+// The winner of one contiguous row. kLanes running winners (lane j sees elements j,
+// j + kLanes, ...) vectorize like columns; the lanes are then merged, the earlier index
+// winning among equal values (or NaNs), and the leftover tail is scanned.
+template <bool IsMax, typename T>
+void row_winner(const T* row, int64_t n, T& value, int64_t& index) {
+  constexpr int64_t kLanes = 16;
+  T best = row[0];
+  int64_t at = 0, tail = 1;
+  if (n >= 2 * kLanes) {
+    T lane_best[kLanes];
+    int64_t lane_at[kLanes];
+    for (int64_t j = 0; j < kLanes; ++j) {
+      lane_best[j] = row[j];
+      lane_at[j] = j;
+    }
+    tail = n / kLanes * kLanes;
+    for (int64_t i = kLanes; i < tail; i += kLanes) take_better<IsMax>(row + i, lane_best, lane_at, kLanes, i, 1);
+    best = lane_best[0];
+    at = lane_at[0];
+    for (int64_t j = 1; j < kLanes; ++j) {
+      T v = lane_best[j];
+      bool same = v == best || (v != v && best != best);
+      if (replaces<IsMax>(v, best) || (same && lane_at[j] < at)) {
+        best = v;
+        at = lane_at[j];
+      }
+    }
+  }
+  for (int64_t i = tail; i < n; ++i) {
+    if (replaces<IsMax>(row[i], best)) {
+      best = row[i];
+      at = i;
+    }
+  }
+  value = best;
+  index = at;
+}
+
 template <bool IsMax, typename T>
 void reduce_index_typed(const T* p, const DimLayout& l, T* values, int64_t* indices) {
   if (l.inner == 1) {
     parallel_rows(l, [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
-        const T* row = p + o * l.n;
-        T best = row[0];
-        int64_t at = 0;
-        for (int64_t i = 1; i < l.n; ++i) {
-          if (replaces<IsMax>(row[i], best)) {
-            best = row[i];
-            at = i;
-          }
-        }
-        values[o] = best;
-        indices[o] = at;
-      }
+      for (int64_t o = b; o < e; ++o) row_winner<IsMax>(p + o * l.n, l.n, values[o], indices[o]);
     });
     return;
   }
@@ -45,14 +82,7 @@ void reduce_index_typed(const T* p, const DimLayout& l, T* values, int64_t* indi
     int64_t w = j1 - j0;
     std::copy(first, first + w, best);
     std::fill(at, at + w, 0);
-    for (int64_t i = 1; i < l.n; ++i) {
-      const T* row = first + i * l.inner;
-      for (int64_t j = 0; j < w; ++j) {
-        bool r = replaces<IsMax>(row[j], best[j]);
-        best[j] = r ? row[j] : best[j];
-        at[j] = r ? i : at[j];
-      }
-    }
+    for (int64_t i = 1; i < l.n; ++i) take_better<IsMax>(first + i * l.inner, best, at, w, i, 0);
   });
 }
 

@@ -19,7 +19,7 @@ template <typename T>
 void softmax_row(const T* x, T* y, int64_t n, bool log) {
   T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
   T s = 0;
   if (log) {
 #pragma omp simd reduction(+ : s)
@@ -47,7 +47,7 @@ void softmax_columns(const T* x, T* y, int64_t n, int64_t inner, int64_t w, bool
   T m[kColumnBlock], s[kColumnBlock];
   std::copy(x, x + w, m);
   for (int64_t i = 1; i < n; ++i)
-    for (int64_t j = 0; j < w; ++j) m[j] = std::max(m[j], x[i * inner + j]);
+    for (int64_t j = 0; j < w; ++j) m[j] = x[i * inner + j] > m[j] ? x[i * inner + j] : m[j];
   std::fill(s, s + w, T(0));
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < w; ++j) s[j] += vec_exp(x[i * inner + j] - m[j]);
