@@ -2,7 +2,6 @@
 // detach, hooks, retain_grad, in-place checks, anomaly mode and dtype casting. Expected
 // gradients are derived by hand (noted beside each) and agree with PyTorch.
 #include <cmath>
-#include <limits>
 
 #include "support/test_support.h"
 

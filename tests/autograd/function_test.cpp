@@ -2,6 +2,7 @@
 // non-tensor arguments, create_graph through a custom backward, and the errors.
 // Oracles: derivatives by hand and finite differences.
 #include <cmath>
+#include <functional>
 
 #include "support/test_support.h"
 

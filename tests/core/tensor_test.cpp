@@ -1,8 +1,5 @@
 // Tensor basics: creation, element access, copies and dtype handling of the handle.
 // Oracle: the values PyTorch gives for the same calls (noted beside each expectation).
-#include <cmath>
-#include <cstring>
-
 #include "support/test_support.h"
 
 using namespace cajal;
