@@ -94,9 +94,24 @@ class Formatter {
   size_t width_ = 1;
 };
 
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+// The parts joined by sep.
+std::string join(std::vector<std::string>::const_iterator first, std::vector<std::string>::const_iterator last,
+                 const std::string& sep) {
   std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  for (auto it = first; it != last; ++it) {
+    if (it != first) out += sep;
+    out += *it;
+  }
+  return out;
+}
+
+// "[" + the parts joined by a comma, `newlines` line breaks and `indent` spaces + "]".
+std::string bracketed(const std::vector<std::string>& parts, size_t newlines, int indent) {
+  std::string sep(1, ',');
+  sep.append(newlines, '\n').append(static_cast<size_t>(indent), ' ');
+  std::string out(1, '[');
+  out += join(parts.begin(), parts.end(), sep);
+  out += ']';
   return out;
 }
 
@@ -112,10 +127,9 @@ std::string vector_str(const Tensor& t, int indent, bool summarize, const Format
   }
   std::vector<std::string> lines;
   for (size_t i = 0; i < cells.size(); i += per_line)
-    lines.push_back(join({cells.begin() + static_cast<std::ptrdiff_t>(i),
-                          cells.begin() + static_cast<std::ptrdiff_t>(std::min(cells.size(), i + per_line))},
-                         ", "));
-  return "[" + join(lines, ",\n" + std::string(static_cast<size_t>(indent + 1), ' ')) + "]";
+    lines.push_back(join(cells.begin() + static_cast<std::ptrdiff_t>(i),
+                         cells.begin() + static_cast<std::ptrdiff_t>(std::min(cells.size(), i + per_line)), ", "));
+  return bracketed(lines, 1, indent + 1);
 }
 
 // torch's _tensor_str_with_formatter: nested brackets, blank lines between blocks.
@@ -128,8 +142,7 @@ std::string tensor_str(const Tensor& t, int indent, bool summarize, const Format
     if (summarize && n > 2 * kEdgeItems && i == n - kEdgeItems) slices.push_back("...");
     slices.push_back(tensor_str(t.select(0, i), indent + 1, summarize, f));
   }
-  std::string sep = "," + std::string(static_cast<size_t>(t.dim() - 1), '\n') + std::string(static_cast<size_t>(indent + 1), ' ');
-  return "[" + join(slices, sep) + "]";
+  return bracketed(slices, static_cast<size_t>(t.dim() - 1), indent + 1);
 }
 
 // "leaky_relu" -> "LeakyReluBackward0", as PyTorch names its backward nodes.
