@@ -56,6 +56,7 @@ TEST(Print, ThreeDimensional) {
 
 TEST(Print, IntegerAndBool) {
   EXPECT_EQ(str(tensor({1, -20, 300})), "tensor([  1, -20, 300])");
+  EXPECT_EQ(str(tensor({int64_t{9007199254740993}, int64_t{-1}})), "tensor([9007199254740993,               -1])");
   EXPECT_EQ(str(tensor({true, false})), "tensor([ True, False])");
   EXPECT_EQ(str(tensor({1, 2}).to(DType::i32)), "tensor([1, 2], dtype=int32)");
   EXPECT_EQ(str(tensor({1, 2}).to(DType::u8)), "tensor([1, 2], dtype=uint8)");

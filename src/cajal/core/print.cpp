@@ -20,6 +20,9 @@ constexpr int kLineWidth = 80;
 constexpr int64_t kThreshold = 1000;  // more elements than this are summarized
 constexpr int64_t kEdgeItems = 3;     // elements kept at each end of a summarized dim
 
+// Values are printed through long double, which holds every int64 and every double exactly.
+using Value = long double;
+
 // The indices of dim 0 that are shown: all, or the first and last kEdgeItems.
 std::vector<int64_t> shown_indices(int64_t n, bool summarize) {
   std::vector<int64_t> idx;
@@ -29,20 +32,20 @@ std::vector<int64_t> shown_indices(int64_t n, bool summarize) {
 }
 
 // Every value that will be printed, in order.
-void collect_shown(const Tensor& t, bool summarize, std::vector<double>& out) {
+void collect_shown(const Tensor& t, bool summarize, std::vector<Value>& out) {
   if (t.dim() <= 1 && !summarize) {
-    std::vector<double> v = t.to_vector<double>();
+    std::vector<Value> v = t.to_vector<Value>();
     out.insert(out.end(), v.begin(), v.end());
     return;
   }
   if (t.dim() == 0) {
-    out.push_back(t.item<double>());
+    out.push_back(t.item<Value>());
     return;
   }
   for (int64_t i : shown_indices(t.size(0), summarize)) collect_shown(t.select(0, i), summarize, out);
 }
 
-std::string printf_string(const char* fmt, double x) {
+std::string printf_string(const char* fmt, Value x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, x);
   return buf;
@@ -51,41 +54,41 @@ std::string printf_string(const char* fmt, double x) {
 // One formatter for the whole tensor, chosen from the values shown (torch's _Formatter).
 class Formatter {
  public:
-  Formatter(const std::vector<double>& values, DType dtype) : floating_(is_floating(dtype)), boolean_(dtype == DType::boolean) {
+  Formatter(const std::vector<Value>& values, DType dtype) : floating_(is_floating(dtype)), boolean_(dtype == DType::boolean) {
     if (!floating_) {
-      for (double v : values) width_ = std::max(width_, raw(v).size());
+      for (Value v : values) width_ = std::max(width_, raw(v).size());
       return;
     }
-    std::vector<double> nonzero_finite;
-    for (double v : values)
+    std::vector<Value> nonzero_finite;
+    for (Value v : values)
       if (std::isfinite(v) && v != 0) nonzero_finite.push_back(v);
     if (nonzero_finite.empty()) return;  // integer style, width 1
-    double lo = INFINITY, hi = 0;
-    for (double v : nonzero_finite) {
+    Value lo = INFINITY, hi = 0;
+    for (Value v : nonzero_finite) {
       lo = std::min(lo, std::fabs(v));
       hi = std::max(hi, std::fabs(v));
       int_mode_ = int_mode_ && v == std::ceil(v);
     }
     sci_mode_ = hi / lo > 1000 || hi > 1e8 || (!int_mode_ && lo < 1e-4);
-    for (double v : nonzero_finite) width_ = std::max(width_, raw(v).size());
+    for (Value v : nonzero_finite) width_ = std::max(width_, raw(v).size());
   }
 
   size_t width() const { return width_; }
   // The value right-aligned to the common width.
-  std::string format(double v) const {
+  std::string format(Value v) const {
     std::string s = raw(v);
     return std::string(width_ > s.size() ? width_ - s.size() : 0, ' ') + s;
   }
 
  private:
-  std::string raw(double v) const {
+  std::string raw(Value v) const {
     if (boolean_) return v != 0 ? "True" : "False";
-    if (!floating_) return printf_string("%.0f", v);
+    if (!floating_) return printf_string("%.0Lf", v);
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (sci_mode_) return printf_string("%.4e", v);
-    if (int_mode_) return printf_string("%.0f", v) + ".";
-    return printf_string("%.4f", v);
+    if (sci_mode_) return printf_string("%.4Le", v);
+    if (int_mode_) return printf_string("%.0Lf", v) + ".";
+    return printf_string("%.4Lf", v);
   }
 
   bool floating_, boolean_;
@@ -118,7 +121,7 @@ std::string bracketed(const std::vector<std::string>& parts, size_t newlines, in
 // torch's _vector_str: elements wrapped to the line width.
 std::string vector_str(const Tensor& t, int indent, bool summarize, const Formatter& f) {
   auto per_line = static_cast<size_t>(std::max<int64_t>(1, (kLineWidth - indent) / static_cast<int64_t>(f.width() + 2)));
-  std::vector<double> v = t.to_vector<double>();
+  std::vector<Value> v = t.to_vector<Value>();
   std::vector<std::string> cells;
   int64_t n = t.size(0);
   for (int64_t i : shown_indices(n, summarize)) {
@@ -134,7 +137,7 @@ std::string vector_str(const Tensor& t, int indent, bool summarize, const Format
 
 // torch's _tensor_str_with_formatter: nested brackets, blank lines between blocks.
 std::string tensor_str(const Tensor& t, int indent, bool summarize, const Formatter& f) {
-  if (t.dim() == 0) return f.format(t.item<double>());
+  if (t.dim() == 0) return f.format(t.item<Value>());
   if (t.dim() == 1) return vector_str(t, indent, summarize, f);
   std::vector<std::string> slices;
   int64_t n = t.size(0);
@@ -183,7 +186,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   } else {
     if (!default_dtype) suffixes.push_back(std::string("dtype=") + dtype_name(t.dtype()));
     bool summarize = t.numel() > kThreshold;
-    std::vector<double> shown;
+    std::vector<Value> shown;
     collect_shown(t, summarize, shown);
     body = tensor_str(t, indent, summarize, Formatter(shown, t.dtype()));
   }

@@ -72,6 +72,7 @@ CAJAL_INSTANTIATE(int64_t)
 CAJAL_INSTANTIATE(int32_t)
 CAJAL_INSTANTIATE(uint8_t)
 CAJAL_INSTANTIATE(bool)
+CAJAL_INSTANTIATE(long double)  // printing: exact for int64 and double
 #undef CAJAL_INSTANTIATE
 
 }  // namespace cajal
