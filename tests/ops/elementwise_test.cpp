@@ -326,6 +326,19 @@ TEST(BinaryValues, BroadcastingAndStridesMatchReference) {
   }
 }
 
+TEST(BinaryValues, ThreadedChunksSplitMidRow) {
+  // 3 * 111 * 101 elements: above the parallel grain, so the loop is split between threads
+  // at element offsets that fall inside rows, over permuted and broadcast operands.
+  Tensor a = spread({101, 3, 111}, -2, 2, DType::f32).permute({1, 2, 0});  // [3, 111, 101], strided
+  Tensor b = spread({111, 1}, -2, 2, DType::f32, 0.71);                      // broadcast over dims 0 and 2
+  auto ref = [](double x, double y) { return x * y - x; };
+  EXPECT_TRUE(test::all_close(a * b - a, binary_reference(a, b, ref), 1e-6, 1e-6));
+  EXPECT_TRUE(test::all_close(exp(a), reference(a, [](double x) { return std::exp(x); }), 1e-6));
+  Tensor out = zeros({3, 111, 101}).permute({2, 0, 1});  // write into a permuted view
+  out.copy_(a.permute({2, 0, 1}));
+  EXPECT_TRUE(test::all_close(out.permute({1, 2, 0}), a, 0, 0));
+}
+
 TEST(BinaryValues, NaNSemantics) {
   Tensor a = tensor({kNaN, 1.0, kNaN, 2.0});
   Tensor b = tensor({1.0, kNaN, kNaN, 3.0});
