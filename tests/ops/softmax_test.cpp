@@ -108,6 +108,14 @@ TEST(Softmax, Bfloat16ComputesInFloat) {
   Tensor y = softmax(x.to(DType::bf16), 1);
   EXPECT_EQ(y.dtype(), DType::bf16);
   EXPECT_TRUE(test::all_close(y.to(DType::f32), softmax(x.to(DType::bf16).to(DType::f32), 1), 1e-2, 1e-3));
+  // The fused backward too: bfloat16 gradient close to the float32 one.
+  Tensor xb = x.to(DType::bf16).requires_grad_();
+  Tensor xf = xb.detach().to(DType::f32).requires_grad_();
+  Tensor g = normal({4, 33});
+  log_softmax(xb, 1).backward(g.to(DType::bf16));
+  log_softmax(xf, 1).backward(g.to(DType::bf16).to(DType::f32));
+  EXPECT_EQ(xb.grad().dtype(), DType::bf16);
+  EXPECT_TRUE(test::all_close(xb.grad().to(DType::f32), xf.grad(), 2e-2, 2e-2));
 }
 
 TEST(Softmax, FusedBackwardMatchesDifferentiableBackward) {

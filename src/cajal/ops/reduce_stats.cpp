@@ -112,7 +112,7 @@ Tensor variance_op(const Tensor& x, const Dims& dims, bool unbiased, bool keepdi
     // when backward is recorded, so second derivatives see how std depends on x.
     Tensor s = grad_recording() ? variance_op(x, reduced, unbiased, true, true) : keep_shape(od, x, reduced, keepdim);
     return {variance_backward(safe_divide(g_keep, s * 2), x, reduced, unbiased)};
-  }, {&out});
+  }, {&x, &out});
   return out;
 }
 
@@ -178,7 +178,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
     // d lse / d x = exp(x - lse), the softmax over the slice.
     Tensor lse = grad_recording() ? logsumexp(xf, reduced, true) : keep_shape(od, xf, reduced, keepdim);
     return {expand_reduced_grad(g, xf.sizes(), reduced, keepdim) * exp(xf - lse)};
-  }, {&out});
+  }, {&xf, &out});
   return out;
 }
 

@@ -135,26 +135,22 @@ void combine_row(ReduceOp op, T* acc, const T* row, int64_t k) {
 template <typename T>
 void reduce_columns(ReduceOp op, const T* p, const DimLayout& l, T* out) {
   constexpr int64_t kRowRun = 32;
-  constexpr bool is_float = std::is_same_v<T, float>;
-  bool widen = is_float && (op == ReduceOp::Sum || op == ReduceOp::Prod);
+  bool widen = std::is_same_v<T, float> && (op == ReduceOp::Sum || op == ReduceOp::Prod);
   int64_t run = widen ? kRowRun : l.n;
   parallel_column_blocks(l, [&](int64_t o, int64_t j0, int64_t j1) {
     const T* first = p + o * l.n * l.inner + j0;
     T* acc = out + o * l.inner + j0;
     int64_t w = j1 - j0;
-    double wide[kColumnBlock];  // float64 totals of the runs (used for float only)
+    double wide[kColumnBlock];  // float64 totals of the runs, when widening
     for (int64_t start = 0; start < l.n; start += run) {
       std::copy(first + start * l.inner, first + start * l.inner + w, acc);
       for (int64_t i = start + 1; i < std::min(l.n, start + run); ++i) combine_row(op, acc, first + i * l.inner, w);
-      if constexpr (is_float) {
-        if (!widen) continue;
-        if (start == 0) for (int64_t j = 0; j < w; ++j) wide[j] = acc[j];
-        else if (op == ReduceOp::Sum) for (int64_t j = 0; j < w; ++j) wide[j] += acc[j];
-        else for (int64_t j = 0; j < w; ++j) wide[j] *= acc[j];
-      }
+      if (!widen) continue;
+      if (start == 0) for (int64_t j = 0; j < w; ++j) wide[j] = acc[j];
+      else if (op == ReduceOp::Sum) for (int64_t j = 0; j < w; ++j) wide[j] += acc[j];
+      else for (int64_t j = 0; j < w; ++j) wide[j] *= acc[j];
     }
-    if constexpr (is_float)
-      if (widen) for (int64_t j = 0; j < w; ++j) acc[j] = static_cast<float>(wide[j]);
+    if (widen) for (int64_t j = 0; j < w; ++j) acc[j] = static_cast<T>(wide[j]);
   });
 }
 
