@@ -309,6 +309,14 @@ TEST(MaxDim, Errors) {
   expect_error<ValueError>([&] { max(zeros({0, 3}), 0); }, "max: cannot reduce dim 0 of size 0");
   expect_error<ValueError>([&] { argmax(zeros({0})); }, "argmax: the tensor is empty");
   EXPECT_EQ(max(zeros({0, 3}), 1).values.sizes(), (Dims{0}));  // nothing to reduce: fine
+  // No outer slices, on one thread and on several (the column split divides by both).
+  int threads = num_threads();
+  for (int t : {1, 3}) {
+    set_num_threads(t);
+    EXPECT_EQ(max(zeros({0, 3, 4}), 1).indices.sizes(), (Dims{0, 4}));
+    EXPECT_EQ(cumsum(zeros({0, 3, 4}), 1).sizes(), (Dims{0, 3, 4}));
+  }
+  set_num_threads(threads);
 }
 
 // ------------------------------------------------------------------ logsumexp

@@ -39,7 +39,8 @@ void parallel_rows(const DimLayout& l, const F& fn) {
 constexpr int64_t kColumnBlock = 4096;
 template <typename F>
 void parallel_column_blocks(const DimLayout& l, const F& fn) {
-  int64_t per_outer = (num_threads() + l.outer - 1) / std::max<int64_t>(l.outer, 1);  // blocks per outer index for every thread to get one
+  // Blocks per outer index, so that every thread gets one.
+  int64_t per_outer = std::max<int64_t>(1, (num_threads() + l.outer - 1) / std::max<int64_t>(l.outer, 1));
   int64_t width = std::clamp<int64_t>((l.inner + per_outer - 1) / per_outer, 1, kColumnBlock);
   width = std::min(kColumnBlock, (width + 15) / 16 * 16);  // whole vectors
   int64_t blocks = (l.inner + width - 1) / width;
