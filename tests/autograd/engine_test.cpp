@@ -9,17 +9,6 @@ using namespace cajal;
 
 namespace {
 std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
-
-// Runs f and returns the message of the Error it throws ("" if none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(Backward, ScalarOutputSeedsWithOne) {
@@ -102,7 +91,7 @@ TEST(Backward, RetainGraph) {
   EXPECT_NEAR(x.grad().item(), 2 * dy, 1e-9 * dy);
   y.backward();  // the last one may free the graph
   EXPECT_NEAR(x.grad().item(), 3 * dy, 1e-9 * dy);
-  std::string msg = error_of([&] { y.backward(); });
+  std::string msg = test::error_message([&] { y.backward(); });
   EXPECT_NE(msg.find("second time"), std::string::npos) << msg;
   EXPECT_NE(msg.find("retain_graph"), std::string::npos) << msg;
   EXPECT_NE(msg.find("exp"), std::string::npos) << msg;
@@ -143,7 +132,7 @@ TEST(Grad, ReturnsGradientsWithoutTouchingDotGrad) {
 TEST(Grad, AllowUnusedAndUnusedInputError) {
   Tensor x = tensor({1.0}).requires_grad_(), unused = tensor({2.0}).requires_grad_();
   Tensor y = x * 2;
-  std::string msg = error_of([&] { autograd::grad({y}, {x, unused}, {}, true); });
+  std::string msg = test::error_message([&] { autograd::grad({y}, {x, unused}, {}, true); });
   EXPECT_NE(msg.find("input 1"), std::string::npos) << msg;
   EXPECT_NE(msg.find("allow_unused"), std::string::npos) << msg;
   TensorList g = autograd::grad({y}, {x, unused}, {}, true, false, /*allow_unused=*/true);
@@ -291,7 +280,7 @@ TEST(InPlaceChecks, ModifiedSavedTensorNamesTheOp) {
   Tensor x = tensor({1.0, 2.0}).requires_grad_();
   Tensor y = x.exp();  // exp saves its output
   y.add_(1);
-  std::string msg = error_of([&] { y.sum().backward(); });
+  std::string msg = test::error_message([&] { y.sum().backward(); });
   EXPECT_NE(msg.find("'exp'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("in-place"), std::string::npos) << msg;
   EXPECT_NE(msg.find("version 0"), std::string::npos) << msg;
@@ -304,7 +293,7 @@ TEST(InPlaceChecks, ModifiedSavedTensorNamesTheOp) {
     NoGradGuard no_grad;
     h[0].mul_(scalar_tensor(5.0));
   }
-  msg = error_of([&] { prod.sum().backward(); });
+  msg = test::error_message([&] { prod.sum().backward(); });
   EXPECT_NE(msg.find("'mul'"), std::string::npos) << msg;
 
   // where saves its condition.
@@ -312,7 +301,7 @@ TEST(InPlaceChecks, ModifiedSavedTensorNamesTheOp) {
   Tensor cond = tensor({true, false});
   Tensor chosen = where(cond, p, 0);
   masked_fill_(cond, tensor({true, true}), false);
-  msg = error_of([&] { chosen.sum().backward(); });
+  msg = test::error_message([&] { chosen.sum().backward(); });
   EXPECT_NE(msg.find("'where'"), std::string::npos) << msg;
 
   // An in-place op whose input is not saved leaves backward valid: add saves nothing.
@@ -326,7 +315,7 @@ TEST(InPlaceChecks, ModifiedSavedTensorNamesTheOp) {
 
 TEST(InPlaceChecks, LeafThatRequiresGrad) {
   Tensor x = tensor({1.0, 2.0}).requires_grad_();
-  std::string msg = error_of([&] { x.add_(1); });
+  std::string msg = test::error_message([&] { x.add_(1); });
   EXPECT_NE(msg.find("add_"), std::string::npos) << msg;
   EXPECT_NE(msg.find("leaf"), std::string::npos) << msg;
   EXPECT_THROW(x.mul_(2), AutogradError);
@@ -350,7 +339,7 @@ TEST(InPlaceChecks, ViewsWithHistoryAreRefused) {
   // base's graph; cajal refuses instead of returning a wrong gradient).
   Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
   Tensor h = x * 2;
-  std::string msg = error_of([&] { h[0].mul_(scalar_tensor(3.0)); });
+  std::string msg = test::error_message([&] { h[0].mul_(scalar_tensor(3.0)); });
   EXPECT_NE(msg.find("mul_"), std::string::npos) << msg;
   EXPECT_NE(msg.find("view"), std::string::npos) << msg;
   EXPECT_THROW(h.slice(0, 0, 2).copy_(tensor({0.0, 0.0})), AutogradError);
@@ -410,7 +399,7 @@ TEST(Anomaly, NamesTheOpWhoseBackwardProducedNaN) {
     Tensor x = tensor({0.0, 4.0}).requires_grad_();
     Tensor y = x.sqrt().sum();  // d sqrt(x)/dx = 1 / (2 sqrt(x)): inf at 0
     DetectAnomalyGuard anomaly;
-    std::string msg = error_of([&] { y.backward(); });
+    std::string msg = test::error_message([&] { y.backward(); });
     EXPECT_NE(msg.find("'sqrt'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("NaN or infinity"), std::string::npos) << msg;
   }
@@ -418,7 +407,7 @@ TEST(Anomaly, NamesTheOpWhoseBackwardProducedNaN) {
     Tensor x = tensor({0.0, 1.0}).requires_grad_();
     Tensor y = (x.log() * 0).sum();  // 0 * -inf = NaN in the forward; backward of log: 0 / 0
     DetectAnomalyGuard anomaly;
-    std::string msg = error_of([&] { y.backward(); });
+    std::string msg = test::error_message([&] { y.backward(); });
     EXPECT_NE(msg.find("'log'"), std::string::npos) << msg;
   }
   EXPECT_FALSE(autograd::AnomalyMode::enabled());

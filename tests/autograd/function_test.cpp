@@ -2,7 +2,6 @@
 // non-tensor arguments, create_graph through a custom backward, and the errors.
 // Oracles: derivatives by hand and finite differences.
 #include <cmath>
-#include <functional>
 
 #include "support/test_support.h"
 
@@ -65,15 +64,6 @@ struct ReturnsInput : autograd::Function<ReturnsInput> {
   static Tensor forward(autograd::FunctionCtx&, const Tensor& x) { return x; }
   static TensorList backward(autograd::FunctionCtx&, const Tensor& grad) { return {grad}; }
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -141,15 +131,15 @@ TEST(Function, ForwardDoesNotRecord) {
 
 TEST(Function, Errors) {
   Tensor a = tensor({1.0, 2.0}).requires_grad_(), b = tensor({3.0, 4.0}).requires_grad_();
-  std::string msg = error_of([&] { WrongCount::apply(a, b).sum().backward(); });
+  std::string msg = test::error_message([&] { WrongCount::apply(a, b).sum().backward(); });
   EXPECT_NE(msg.find("WrongCount"), std::string::npos) << msg;
   EXPECT_NE(msg.find("returned 1 gradients, expected 2"), std::string::npos) << msg;
 
-  msg = error_of([&] { WrongShape::apply(a).backward(); });
+  msg = test::error_message([&] { WrongShape::apply(a).backward(); });
   EXPECT_NE(msg.find("WrongShape"), std::string::npos) << msg;
   EXPECT_NE(msg.find("[2]"), std::string::npos) << msg;  // the input's shape
 
-  msg = error_of([&] { ReturnsInput::apply(a); });
+  msg = test::error_message([&] { ReturnsInput::apply(a); });
   EXPECT_NE(msg.find("ReturnsInput"), std::string::npos) << msg;
   EXPECT_NE(msg.find("leaf"), std::string::npos) << msg;
 
@@ -158,7 +148,7 @@ TEST(Function, Errors) {
   Tensor h = x * 1;
   Tensor y = Cube::apply(h);
   h.mul_(scalar_tensor(2.0));
-  msg = error_of([&] { y.sum().backward(); });
+  msg = test::error_message([&] { y.sum().backward(); });
   EXPECT_NE(msg.find("'Cube'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("in-place"), std::string::npos) << msg;
 }

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
-#include <random>
 
 #include "cajal/kernels/cpu/gemm.h"
 #include "support/test_support.h"
@@ -14,14 +13,7 @@ using namespace cajal;
 
 namespace {
 
-// Normal random values from a fixed seed.
-Tensor normal(const Dims& shape, TensorOptions opts = {}) {
-  static std::mt19937 rng(20240611);
-  std::normal_distribution<double> dist;
-  std::vector<double> values(static_cast<size_t>(numel_of(shape)));
-  for (double& v : values) v = dist(rng);
-  return from_vector(values, shape, opts);
-}
+test::NormalSampler normal(20240611);
 
 // ------------------------------------------------------------------ NumPy reference
 
@@ -263,40 +255,34 @@ TEST(LinalgGrad, SecondOrder) {
 
 // ------------------------------------------------------------------ errors
 
-template <typename E, typename F>
-void expect_error(F&& f, const std::string& message) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected: " << message;
-  } catch (const E& e) {
-    EXPECT_EQ(std::string(e.what()), message);
-  }
-}
-
 TEST(LinalgErrors, ShapesAndDtypesNameTheOpAndValues) {
-  expect_error<ShapeError>([] { matmul(zeros({32, 784}), zeros({128, 10})); },
-                           "matmul: shapes [32, 784] and [128, 10] cannot be multiplied (784 != 128)");
-  expect_error<ShapeError>([] { matmul(zeros({3}), zeros({4})); }, "matmul: shapes [3] and [4] cannot be multiplied (3 != 4)");
-  expect_error<ShapeError>([] { matmul(zeros({}), zeros({4})); },
-                           "matmul: both arguments need at least 1 dimension, got shapes [] and [4]");
-  expect_error<ShapeError>([] { matmul(zeros({2, 3, 4}), zeros({5, 4, 6})); },
-                           "matmul: batch dims of shapes [2, 3, 4] and [5, 4, 6] cannot be broadcast (2 vs 5)");
-  expect_error<ShapeError>([] { mm(zeros({2, 3, 4}), zeros({4, 6})); },
-                           "mm: expected 2-D tensors, got shapes [2, 3, 4] and [4, 6]");
-  expect_error<ShapeError>([] { bmm(zeros({2, 3, 4}), zeros({3, 4, 6})); },
-                           "bmm: batch sizes of shapes [2, 3, 4] and [3, 4, 6] differ (2 != 3)");
-  expect_error<ShapeError>([] { addmm(zeros({5, 2, 6}), zeros({2, 4}), zeros({4, 6})); },
-                           "addmm: input of shape [5, 2, 6] does not broadcast to the product's shape [2, 6]");
-  expect_error<ShapeError>([] { dot(zeros({3}), zeros({4})); }, "dot: shapes [3] and [4] cannot be multiplied (3 != 4)");
-  expect_error<ShapeError>([] { outer(zeros({3, 1}), zeros({4})); }, "outer: expected 1-D tensors, got shapes [3, 1] and [4]");
-  expect_error<ShapeError>([] { linear(zeros({32, 784}), zeros({10, 128})); },
-                           "linear: input of shape [32, 784] does not match weight of shape [10, 128] (784 != 128)");
-  expect_error<ShapeError>([] { linear(zeros({2, 4}), zeros({3, 4}), zeros({4})); },
-                           "linear: bias of shape [4] does not match weight of shape [3, 4] (expected [3])");
-  expect_error<DTypeError>([] { matmul(tensor({true, false}), tensor({true, true})); },
-                           "matmul: bool tensors cannot be multiplied; convert them with to()");
-  expect_error<DTypeError>([] { addmm(tensor({1, 2}), tensor({1, 2}, {1, 2}), tensor({1, 2, 3, 4}, {2, 2}), 0.5); },
-                           "addmm: alpha (1) and beta (0.5) must be integers for int64 tensors");
+  EXPECT_EQ(test::error_message<ShapeError>([] { matmul(zeros({32, 784}), zeros({128, 10})); }),
+            "matmul: shapes [32, 784] and [128, 10] cannot be multiplied (784 != 128)");
+  EXPECT_EQ(test::error_message<ShapeError>([] { matmul(zeros({3}), zeros({4})); }),
+            "matmul: shapes [3] and [4] cannot be multiplied (3 != 4)");
+  EXPECT_EQ(test::error_message<ShapeError>([] { matmul(zeros({}), zeros({4})); }),
+            "matmul: both arguments need at least 1 dimension, got shapes [] and [4]");
+  EXPECT_EQ(test::error_message<ShapeError>([] { matmul(zeros({2, 3, 4}), zeros({5, 4, 6})); }),
+            "matmul: batch dims of shapes [2, 3, 4] and [5, 4, 6] cannot be broadcast (2 vs 5)");
+  EXPECT_EQ(test::error_message<ShapeError>([] { mm(zeros({2, 3, 4}), zeros({4, 6})); }),
+            "mm: expected 2-D tensors, got shapes [2, 3, 4] and [4, 6]");
+  EXPECT_EQ(test::error_message<ShapeError>([] { bmm(zeros({2, 3, 4}), zeros({3, 4, 6})); }),
+            "bmm: batch sizes of shapes [2, 3, 4] and [3, 4, 6] differ (2 != 3)");
+  EXPECT_EQ(test::error_message<ShapeError>([] { addmm(zeros({5, 2, 6}), zeros({2, 4}), zeros({4, 6})); }),
+            "addmm: input of shape [5, 2, 6] does not broadcast to the product's shape [2, 6]");
+  EXPECT_EQ(test::error_message<ShapeError>([] { dot(zeros({3}), zeros({4})); }),
+            "dot: shapes [3] and [4] cannot be multiplied (3 != 4)");
+  EXPECT_EQ(test::error_message<ShapeError>([] { outer(zeros({3, 1}), zeros({4})); }),
+            "outer: expected 1-D tensors, got shapes [3, 1] and [4]");
+  EXPECT_EQ(test::error_message<ShapeError>([] { linear(zeros({32, 784}), zeros({10, 128})); }),
+            "linear: input of shape [32, 784] does not match weight of shape [10, 128] (784 != 128)");
+  EXPECT_EQ(test::error_message<ShapeError>([] { linear(zeros({2, 4}), zeros({3, 4}), zeros({4})); }),
+            "linear: bias of shape [4] does not match weight of shape [3, 4] (expected [3])");
+  EXPECT_EQ(test::error_message<DTypeError>([] { matmul(tensor({true, false}), tensor({true, true})); }),
+            "matmul: bool tensors cannot be multiplied; convert them with to()");
+  EXPECT_EQ(test::error_message<DTypeError>(
+                [] { addmm(tensor({1, 2}), tensor({1, 2}, {1, 2}), tensor({1, 2, 3, 4}, {2, 2}), 0.5); }),
+            "addmm: alpha (1) and beta (0.5) must be integers for int64 tensors");
 }
 
 }  // namespace

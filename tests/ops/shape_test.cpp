@@ -5,46 +5,11 @@
 
 using namespace cajal;
 
-namespace {
-
-// 0, 1, ..., n-1 in the given shape and dtype.
-Tensor iota(const Dims& shape, DType dtype = DType::f32) { return arange(0, numel_of(shape), 1, dtype).reshape(shape); }
-
-// Distinct, irregular float64 values that require grad: a gradcheck input.
-Tensor sample(const Dims& shape, double phase = 0.3) {
-  Tensor t = sin(arange(0, numel_of(shape), 1, DType::f64) * 1.7 + phase).reshape(shape);
-  return t.requires_grad_();
-}
-
-// The same values in a non-contiguous layout: the transpose of a [cols, rows] tensor.
-Tensor sample_transposed(int64_t rows, int64_t cols, double phase = 0.3) {
-  Tensor t = sample({cols, rows}, phase).detach().t();
-  EXPECT_FALSE(t.is_contiguous());
-  return t.requires_grad_();
-}
-
-Tensor f64(std::initializer_list<double> values, const Dims& shape) { return tensor(values, shape); }
-
-// Runs f and expects an error of type E whose message contains every fragment.
-template <typename E, typename F>
-void expect_error(F&& f, std::initializer_list<const char*> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error";
-  } catch (const E& e) {
-    std::string msg = e.what();
-    for (const char* fragment : fragments)
-      EXPECT_NE(msg.find(fragment), std::string::npos) << "message \"" << msg << "\" lacks \"" << fragment << "\"";
-  }
-}
-
-}  // namespace
-
 // --- cat and stack ---
 
 TEST(Cat, JoinsAlongAnyDim) {
-  Tensor a = iota({2, 3});
-  EXPECT_TRUE(test::all_close(cat({a, tensor({6.f, 7.f, 8.f}, {1, 3})}, 0), iota({3, 3})));
+  Tensor a = test::iota({2, 3});
+  EXPECT_TRUE(test::all_close(cat({a, tensor({6.f, 7.f, 8.f}, {1, 3})}, 0), test::iota({3, 3})));
   Tensor joined = cat({a, tensor({10.f, 11.f}, {2, 1})}, -1);
   EXPECT_TRUE(test::all_close(joined, tensor({0.f, 1.f, 2.f, 10.f, 3.f, 4.f, 5.f, 11.f}, {2, 4})));
   // A non-contiguous input is read through its strides.
@@ -57,7 +22,7 @@ TEST(Cat, PromotesDtypesAndSkipsEmptyVectors) {
   EXPECT_EQ(mixed.dtype(), DType::f32);
   EXPECT_TRUE(test::all_close(mixed, tensor({1.f, 2.f, 0.5f})));
   // PyTorch's legacy rule: a 1-D empty tensor joins anything.
-  Tensor a = iota({2, 3});
+  Tensor a = test::iota({2, 3});
   EXPECT_TRUE(test::all_close(cat({zeros({0}), a, zeros({0})}, 1), a));
 }
 
@@ -66,22 +31,26 @@ TEST(Cat, Gradients) {
       [](const TensorList& x) {
         return cat({x[0], x[1], x[2]}, 1);
       },
-      {sample({2, 3}), sample_transposed(2, 4, 1.0), sample({2, 1}, 2.0)});
+      {test::gradcheck_leaf({2, 3}), test::gradcheck_leaf_transposed(2, 4, 1.0), test::gradcheck_leaf({2, 1}, 2.0)});
   test::expect_gradcheck(
       [](const TensorList& x) {
         return cat({x[0], x[1]}, 0).square();
       },
-      {sample_transposed(3, 2), sample({1, 2}, 0.7)}, true);
+      {test::gradcheck_leaf_transposed(3, 2), test::gradcheck_leaf({1, 2}, 0.7)}, true);
   // An integer input promotes to float64 and takes no gradient, even in second order.
-  test::expect_gradcheck([](const TensorList& x) { return cat({x[0], tensor({1, 2})}).square(); }, {sample({3})}, true);
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return cat({x[0], tensor({1, 2})}).square();
+      },
+      {test::gradcheck_leaf({3})}, true);
 }
 
 TEST(Cat, Errors) {
-  expect_error<ShapeError>([] { cat({zeros({2, 3}), zeros({3, 4})}, 0); }, {"cat", "[2, 3]", "[3, 4]", "dim 1"});
-  expect_error<ShapeError>([] { cat({zeros({2, 3}), zeros({2, 3, 1})}, 0); }, {"cat", "2 dims", "3"});
-  expect_error<ValueError>([] { cat({}, 0); }, {"cat", "non-empty"});
-  expect_error<ShapeError>([] { cat({zeros({}), zeros({})}, 0); }, {"cat", "zero-dimensional"});
-  expect_error<IndexError>([] { cat({zeros({2}), zeros({2})}, 1); }, {"cat", "dim 1"});
+  test::expect_error<ShapeError>([] { cat({zeros({2, 3}), zeros({3, 4})}, 0); }, {"cat", "[2, 3]", "[3, 4]", "dim 1"});
+  test::expect_error<ShapeError>([] { cat({zeros({2, 3}), zeros({2, 3, 1})}, 0); }, {"cat", "2 dims", "3"});
+  test::expect_error<ValueError>([] { cat({}, 0); }, {"cat", "non-empty"});
+  test::expect_error<ShapeError>([] { cat({zeros({}), zeros({})}, 0); }, {"cat", "zero-dimensional"});
+  test::expect_error<IndexError>([] { cat({zeros({2}), zeros({2})}, 1); }, {"cat", "dim 1"});
 }
 
 TEST(Stack, NewDimAndGradient) {
@@ -94,14 +63,14 @@ TEST(Stack, NewDimAndGradient) {
       [](const TensorList& x) {
         return stack({x[0], x[1]}, 1).square();
       },
-      {sample({3, 2}), sample_transposed(3, 2, 1.1)}, true);
-  expect_error<ShapeError>([] { stack({zeros({2, 3}), zeros({2, 4})}); }, {"stack", "[2, 3]", "[2, 4]"});
+      {test::gradcheck_leaf({3, 2}), test::gradcheck_leaf_transposed(3, 2, 1.1)}, true);
+  test::expect_error<ShapeError>([] { stack({zeros({2, 3}), zeros({2, 4})}); }, {"stack", "[2, 3]", "[2, 4]"});
 }
 
 // --- split and chunk ---
 
 TEST(Split, PiecesAreViews) {
-  Tensor x = iota({5, 2});
+  Tensor x = test::iota({5, 2});
   TensorList pieces = split(x, 2);
   ASSERT_EQ(pieces.size(), 3u);
   EXPECT_EQ(pieces[0].sizes(), (Dims{2, 2}));
@@ -120,10 +89,10 @@ TEST(Split, PiecesAreViews) {
 TEST(Split, Chunk) {
   // torch.chunk: pieces of ceil(size / chunks), so 6 in 4 chunks gives 3 pieces of 2.
   EXPECT_EQ(chunk(zeros({6}), 4).size(), 3u);
-  TensorList pieces = chunk(iota({5}), 3);
+  TensorList pieces = chunk(test::iota({5}), 3);
   ASSERT_EQ(pieces.size(), 3u);
   EXPECT_TRUE(test::all_close(pieces[2], tensor({4.f})));
-  expect_error<ValueError>([] { chunk(zeros({4}), 0); }, {"chunk", "0"});
+  test::expect_error<ValueError>([] { chunk(zeros({4}), 0); }, {"chunk", "0"});
 }
 
 TEST(Split, Gradients) {
@@ -131,38 +100,43 @@ TEST(Split, Gradients) {
     TensorList p = split(x[0], 2, 0);  // [2, 3], [2, 3], [1, 3]
     return cat({p[0] * p[1], p[2]}, 0);
   };
-  test::expect_gradcheck(f, {sample({5, 3})});
-  test::expect_gradcheck(f, {sample_transposed(5, 3)}, true);
+  test::expect_gradcheck(f, {test::gradcheck_leaf({5, 3})});
+  test::expect_gradcheck(f, {test::gradcheck_leaf_transposed(5, 3)}, true);
   auto g = [](const TensorList& x) {
     TensorList p = chunk(x[0], 2, 1);  // [3, 2], [3, 1]
     return p[0] * p[1];
   };
-  test::expect_gradcheck(g, {sample_transposed(3, 3)}, true);
+  test::expect_gradcheck(g, {test::gradcheck_leaf_transposed(3, 3)}, true);
 }
 
 TEST(Split, Errors) {
-  expect_error<ShapeError>([] { split(zeros({5}), Dims{2, 2}); }, {"split", "[2, 2]", "4", "5"});
-  expect_error<ValueError>([] { split(zeros({5}), 0); }, {"split", "0"});
-  expect_error<ShapeError>([] { split(zeros({}), 1); }, {"split", "0-d"});
+  test::expect_error<ShapeError>([] { split(zeros({5}), Dims{2, 2}); }, {"split", "[2, 2]", "4", "5"});
+  test::expect_error<ValueError>([] { split(zeros({5}), 0); }, {"split", "0"});
+  test::expect_error<ShapeError>([] { split(zeros({}), 1); }, {"split", "0-d"});
 }
 
 // --- flip, repeat, tile ---
 
 TEST(Flip, Values) {
-  Tensor x = iota({2, 3});
+  Tensor x = test::iota({2, 3});
   EXPECT_TRUE(test::all_close(flip(x, {1}), tensor({2.f, 1.f, 0.f, 5.f, 4.f, 3.f}, {2, 3})));
   EXPECT_TRUE(test::all_close(flip(x, {0, -1}), tensor({5.f, 4.f, 3.f, 2.f, 1.f, 0.f}, {2, 3})));
   EXPECT_TRUE(test::all_close(flip(x.t(), {0}), tensor({2.f, 5.f, 1.f, 4.f, 0.f, 3.f}, {3, 2})));
   Tensor f = flip(x, {0});
   EXPECT_TRUE(f.is_contiguous());
   EXPECT_NE(f.impl()->storage, x.impl()->storage);
-  EXPECT_TRUE(test::all_close(flip(iota({3}, DType::i64), {0}), tensor({2, 1, 0})));
-  expect_error<ValueError>([] { flip(zeros({2, 2}), {1, -1}); }, {"flip", "more than once"});
+  EXPECT_TRUE(test::all_close(flip(test::iota({3}, DType::i64), {0}), tensor({2, 1, 0})));
+  test::expect_error<ValueError>([] { flip(zeros({2, 2}), {1, -1}); }, {"flip", "more than once"});
 }
 
 TEST(Flip, Gradients) {
-  test::expect_gradcheck([](const TensorList& x) { return flip(x[0], {0, 1}); }, {sample_transposed(3, 4)});
-  test::expect_gradcheck([](const TensorList& x) { return flip(x[0], {1}).square(); }, {sample({2, 3})}, true);
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return flip(x[0], {0, 1});
+      },
+      {test::gradcheck_leaf_transposed(3, 4)});
+  test::expect_gradcheck([](const TensorList& x) { return flip(x[0], {1}).square(); }, {test::gradcheck_leaf({2, 3})},
+                         true);
 }
 
 TEST(Repeat, Values) {
@@ -184,10 +158,15 @@ TEST(Repeat, Values) {
 }
 
 TEST(Repeat, GradientsAndErrors) {
-  test::expect_gradcheck([](const TensorList& x) { return repeat(x[0], {2, 1, 3}); }, {sample_transposed(2, 3)});
-  test::expect_gradcheck([](const TensorList& x) { return tile(x[0], {2}).square(); }, {sample({2, 2})}, true);
-  expect_error<ShapeError>([] { repeat(zeros({2, 2}), {2}); }, {"repeat", "[2]", "2 dims"});
-  expect_error<ValueError>([] { tile(zeros({2, 2}), {-1}); }, {"tile", "non-negative"});
+  test::expect_gradcheck(
+      [](const TensorList& x) {
+        return repeat(x[0], {2, 1, 3});
+      },
+      {test::gradcheck_leaf_transposed(2, 3)});
+  test::expect_gradcheck([](const TensorList& x) { return tile(x[0], {2}).square(); }, {test::gradcheck_leaf({2, 2})},
+                         true);
+  test::expect_error<ShapeError>([] { repeat(zeros({2, 2}), {2}); }, {"repeat", "[2]", "2 dims"});
+  test::expect_error<ValueError>([] { tile(zeros({2, 2}), {-1}); }, {"tile", "non-negative"});
 }
 
 // --- pad ---
@@ -201,19 +180,19 @@ TEST(Pad, Constant) {
   EXPECT_TRUE(test::all_close(pad(x.t(), {0, 1, -1, 0}), tensor({2.f, 4.f, 0.f}, {1, 3})));
   EXPECT_EQ(pad(x, {-2, 1}).sizes(), (Dims{2, 1}));
   EXPECT_TRUE(test::all_close(pad(x, {-2, 1}), zeros({2, 1})));
-  EXPECT_EQ(pad(iota({2}, DType::i64), {1, 1}, PadMode::Constant, 7).to_vector<int64_t>(),
+  EXPECT_EQ(pad(test::iota({2}, DType::i64), {1, 1}, PadMode::Constant, 7).to_vector<int64_t>(),
             (std::vector<int64_t>{7, 0, 1, 7}));
 }
 
 TEST(Pad, ReflectAndReplicate) {
   // As torch.nn.functional.pad(torch.arange(4.).view(1, 1, 4), (2, 1), mode):
-  Tensor x = iota({1, 1, 4});
+  Tensor x = test::iota({1, 1, 4});
   EXPECT_TRUE(
       test::all_close(pad(x, {2, 1}, PadMode::Reflect), tensor({2.f, 1.f, 0.f, 1.f, 2.f, 3.f, 2.f}, {1, 1, 7})));
   EXPECT_TRUE(
       test::all_close(pad(x, {2, 1}, PadMode::Replicate), tensor({0.f, 0.f, 0.f, 1.f, 2.f, 3.f, 3.f}, {1, 1, 7})));
   // Two dims: rows mirrored (1 before), columns mirrored (1 each side).
-  Tensor m = iota({2, 3});
+  Tensor m = test::iota({2, 3});
   EXPECT_TRUE(
       test::all_close(pad(m, {1, 1, 1, 0}, PadMode::Reflect),
                       tensor({4.f, 3.f, 4.f, 5.f, 4.f, 1.f, 0.f, 1.f, 2.f, 1.f, 4.f, 3.f, 4.f, 5.f, 4.f}, {3, 5})));
@@ -229,32 +208,32 @@ TEST(Pad, Gradients) {
         [mode](const TensorList& x) {
           return pad(x[0], {2, 1, 1, 2}, mode);
         },
-        {sample_transposed(3, 4)});
+        {test::gradcheck_leaf_transposed(3, 4)});
     test::expect_gradcheck(
         [mode](const TensorList& x) {
           return pad(x[0], {1, 2}, mode).square();
         },
-        {sample({2, 3})}, true);
+        {test::gradcheck_leaf({2, 3})}, true);
   }
   test::expect_gradcheck(
       [](const TensorList& x) {
         return pad(x[0], {-1, 2, 1, -1}, PadMode::Constant, 0.5);
       },
-      {sample({3, 4})});
+      {test::gradcheck_leaf({3, 4})});
 }
 
 TEST(Pad, Errors) {
-  expect_error<ShapeError>([] { pad(zeros({2, 2}), {1, 1, 1}); }, {"pad", "even", "3"});
-  expect_error<ShapeError>([] { pad(zeros({2}), {1, 1, 1, 1}); }, {"pad", "2 dims", "[2]"});
-  expect_error<ValueError>(
+  test::expect_error<ShapeError>([] { pad(zeros({2, 2}), {1, 1, 1}); }, {"pad", "even", "3"});
+  test::expect_error<ShapeError>([] { pad(zeros({2}), {1, 1, 1, 1}); }, {"pad", "2 dims", "[2]"});
+  test::expect_error<ValueError>(
       [] {
         pad(zeros({1, 3}), {3, 0}, PadMode::Reflect);
       },
       {"pad", "reflect", "(3, 0)", "size 3"});
-  expect_error<ValueError>(
+  test::expect_error<ValueError>(
       [] {
         pad(zeros({1, 3}), {-1, 0}, PadMode::Replicate);
       },
       {"pad", "replicate", "non-negative"});
-  expect_error<ShapeError>([] { pad(zeros({2, 2}), {-3, 0}); }, {"pad", "size 2", "(-3, 0)", "negative"});
+  test::expect_error<ShapeError>([] { pad(zeros({2, 2}), {-3, 0}); }, {"pad", "size 2", "(-3, 0)", "negative"});
 }

@@ -57,4 +57,35 @@ void expect_gradcheck(const autograd::TestedFunction& f, const TensorList& input
   EXPECT_TRUE(r.ok) << (second_order ? "second-order " : "") << "gradcheck: " << r.message;
 }
 
+void expect_gradcheck_layouts(const std::function<Tensor(const Tensor&)>& op,
+                              const std::function<Tensor(const Dims&)>& make_leaf, bool second_order) {
+  expect_gradcheck([&](const TensorList& in) { return op(in[0]); }, {make_leaf({3, 4})}, second_order);
+  expect_gradcheck([&](const TensorList& in) { return op(in[0].t()); }, {make_leaf({4, 3})}, second_order);
+  expect_gradcheck([&](const TensorList& in) { return op(in[0].expand({3, 4})); }, {make_leaf({1, 4})}, second_order);
+}
+
+Tensor iota(const Dims& shape, DType dtype) { return arange(0, numel_of(shape), 1, dtype).reshape(shape); }
+
+Tensor f64(std::initializer_list<double> values, const Dims& shape) { return tensor(values, shape); }
+
+Tensor gradcheck_leaf(const Dims& shape, double phase) {
+  Tensor t = sin(arange(0, numel_of(shape), 1, DType::f64) * 1.7 + phase).reshape(shape);
+  return t.requires_grad_();
+}
+
+Tensor gradcheck_leaf_transposed(int64_t rows, int64_t cols, double phase) {
+  Tensor t = gradcheck_leaf({cols, rows}, phase).detach().t();
+  EXPECT_FALSE(t.is_contiguous());
+  return t.requires_grad_();
+}
+
+Tensor NormalSampler::operator()(const Dims& shape, TensorOptions opts) {
+  // A fresh distribution per call: the values depend only on the generator's state (a kept
+  // distribution would carry a spare value from one call to the next).
+  std::normal_distribution<double> dist(0.0, stddev_);
+  std::vector<double> values(static_cast<size_t>(numel_of(shape)));
+  for (double& v : values) v = dist(rng_);
+  return from_vector(values, shape, opts);
+}
+
 }  // namespace cajal::test

@@ -99,6 +99,21 @@ Tensor scatter_values(const Tensor& x, int64_t d, const Tensor& index, const Ten
   return out;
 }
 
+// scatter and scatter_add: src written into (Replace) or added to (Add) a copy of x. src
+// gets the gradient where it landed; x keeps its gradient except where Replace overwrote it.
+Tensor scatter_src(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, ScatterReduce reduce,
+                      const char* op) {
+  int64_t d = checked_dim(x, dim, index, op);
+  check_gather_shapes(x, d, index, &src, op);
+  check_same_dtype(x, src, op);
+  Tensor out = scatter_values(x, d, index, src, reduce);
+  autograd::record(op, out, {&x, &src}, [d, index, reduce, shape = src.sizes()](const Tensor& g) -> TensorList {
+    Tensor x_grad = reduce == ScatterReduce::Replace ? scatter(g, d, index, 0) : g;
+    return {x_grad, src_gradient(g, d, index, shape)};
+  }, {&index});
+  return out;
+}
+
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
@@ -123,15 +138,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  int64_t d = checked_dim(x, dim, index, "scatter");
-  check_gather_shapes(x, d, index, &src, "scatter");
-  check_same_dtype(x, src, "scatter");
-  Tensor out = scatter_values(x, d, index, src, ScatterReduce::Replace);
-  // The overwritten elements of x get no gradient; src gets the gradient where it landed.
-  autograd::record("scatter", out, {&x, &src}, [d, index, shape = src.sizes()](const Tensor& g) -> TensorList {
-    return {scatter(g, d, index, 0), src_gradient(g, d, index, shape)};
-  }, {&index});
-  return out;
+  return scatter_src(x, dim, index, src, ScatterReduce::Replace, "scatter");
 }
 
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, Scalar value) {
@@ -146,14 +153,7 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, Scalar value) 
 }
 
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  int64_t d = checked_dim(x, dim, index, "scatter_add");
-  check_gather_shapes(x, d, index, &src, "scatter_add");
-  check_same_dtype(x, src, "scatter_add");
-  Tensor out = scatter_values(x, d, index, src, ScatterReduce::Add);
-  autograd::record("scatter_add", out, {&x, &src}, [d, index, shape = src.sizes()](const Tensor& g) -> TensorList {
-    return {g, src_gradient(g, d, index, shape)};
-  }, {&index});
-  return out;
+  return scatter_src(x, dim, index, src, ScatterReduce::Add, "scatter_add");
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) {
