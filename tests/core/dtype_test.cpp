@@ -151,6 +151,9 @@ TEST(Promotion, TensorAndScalar) {
   EXPECT_EQ((tensor({1.f}) + 0.1).dtype(), DType::f32);
   EXPECT_EQ((tensor({true, false}) + 1).dtype(), DType::i64);
   EXPECT_EQ((tensor({true, false}) * 2.5).dtype(), DType::f32);
+  EXPECT_EQ(scalar_like(true, tensor({false})).dtype(), DType::boolean);  // torch: bool tensor with True stays bool
+  EXPECT_EQ((tensor({true, false}) + true).dtype(), DType::boolean);
+  EXPECT_EQ((tensor({true, false}) + true).to_vector<bool>(), (std::vector<bool>{true, true}));
   Tensor i32 = from_vector(std::vector<int32_t>{1, 2});
   EXPECT_EQ((i32 + 1).dtype(), DType::i32);
   EXPECT_EQ((i32 / 2).dtype(), DType::f32);

@@ -36,13 +36,14 @@ using TensorHook = std::function<Tensor(const Tensor&)>;  // may return an undef
 struct Scalar {
   double value = 0;
   bool integral = false;
+  bool boolean = false;  // true and false stay bool next to a bool tensor
   Scalar() = default;
   Scalar(double v) : value(v) {}                                    // NOLINT
   Scalar(float v) : value(v) {}                                     // NOLINT
   Scalar(int v) : value(v), integral(true) {}                       // NOLINT
   Scalar(long v) : value(static_cast<double>(v)), integral(true) {}       // NOLINT
   Scalar(long long v) : value(static_cast<double>(v)), integral(true) {}  // NOLINT
-  Scalar(bool v) : value(v), integral(true) {}                      // NOLINT
+  Scalar(bool v) : value(v), integral(true), boolean(true) {}       // NOLINT
 };
 
 struct TensorOptions {

@@ -34,7 +34,7 @@ Tensor scalar_like(Scalar value, const Tensor& like) {
   DType dt;
   if (is_floating(t)) dt = t;
   else if (!value.integral) dt = DType::f32;
-  else if (t == DType::boolean) dt = DType::i64;
+  else if (t == DType::boolean) dt = value.boolean ? DType::boolean : DType::i64;
   else dt = t;
   return scalar_tensor(value, dt);
 }
