@@ -128,6 +128,19 @@ const std::map<std::string, OpFn>& registry() {
       {"embedding_pad1", [](const TensorList& x) { return embedding(x[0], x[1], 1); }},
       {"nonzero", [](const TensorList& x) { return nonzero(x[0]); }},
       {"one_hot", [](const TensorList& x) { return one_hot(x[0], 5); }},
+      {"scatter_dim1", [](const TensorList& x) { return scatter(x[0], 1, x[1], x[2]); }},
+      {"prod_all", [](const TensorList& x) { return prod(x[0]); }},
+      {"isnan", [](const TensorList& x) { return isnan(x[0]); }},
+      {"isfinite", [](const TensorList& x) { return isfinite(x[0]); }},
+      {"logical_and", [](const TensorList& x) { return logical_and(x[0], x[1]); }},
+      {"logical_or", [](const TensorList& x) { return logical_or(x[0], x[1]); }},
+      {"logical_xor", [](const TensorList& x) { return logical_xor(x[0], x[1]); }},
+      {"logical_not", [](const TensorList& x) { return logical_not(x[0]); }},
+      {"all_dim1", [](const TensorList& x) { return all(x[0], {1}); }},
+      {"any_dim0", [](const TensorList& x) { return any(x[0], {0}); }},
+      {"add_inplace", [](const TensorList& x) { Tensor y = x[0] * 1; return add_(y, x[1], 0.5); }},
+      {"mul_inplace", [](const TensorList& x) { Tensor y = x[0] * 1; return mul_(y, x[1]); }},
+      {"clamp_inplace", [](const TensorList& x) { Tensor y = x[0] * 1; return clamp_(y, -0.3, 0.4); }},
   };
   return ops;
 }

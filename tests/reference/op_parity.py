@@ -157,6 +157,23 @@ for dtype in (np.float32, np.float64):
     add("embedding_pad1", lambda w, i: F.embedding(i, w, padding_idx=1), [sample((6, 3), dtype, "normal"), sample((2, 5), np.int64, "index6")])
     add("nonzero", lambda a: torch.nonzero(a), [sample((3, 4), dtype, "int")], grad=False)
 add("one_hot", lambda i: F.one_hot(i, 5), [sample((2, 3), np.int64, "index5")], grad=False)
+for dtype in (np.float32, np.float64):
+    add("scatter_dim1", lambda a, i, b: torch.scatter(a, 1, i, b),
+        [sample((3, 5), dtype, "normal"), np.stack([rng.permutation(5)[:2] for _ in range(3)]).astype(np.int64),
+         sample((3, 2), dtype, "normal")])
+    add("prod_all", lambda a: a.prod(), [sample((2, 3), dtype, "normal")])
+    add("isnan", torch.isnan, [np.array([1.0, np.nan, -np.inf, 0.0], dtype=dtype)], grad=False)
+    add("isfinite", torch.isfinite, [np.array([1.0, np.nan, -np.inf, 0.0], dtype=dtype)], grad=False)
+    for name, fn in {"logical_and": torch.logical_and, "logical_or": torch.logical_or,
+                     "logical_xor": torch.logical_xor}.items():
+        add(name, fn, [sample((3, 4), dtype, "int"), sample((4,), dtype, "int")], grad=False)
+    add("logical_not", torch.logical_not, [sample((3, 4), dtype, "int")], grad=False)
+    add("all_dim1", lambda a: a.all(1), [sample((3, 4), dtype, "int")], grad=False)
+    add("any_dim0", lambda a: a.any(0), [sample((3, 4), dtype, "int")], grad=False)
+    # in-place variants on a non-leaf: the result and the gradient through the rebased history
+    add("add_inplace", lambda a, b: (a * 1).add_(b, alpha=0.5), [sample((3, 4), dtype, "normal"), sample((4,), dtype, "normal")])
+    add("mul_inplace", lambda a, b: (a * 1).mul_(b), [sample((3, 4), dtype, "normal"), sample((3, 4), dtype, "normal")])
+    add("clamp_inplace", lambda a: (a * 1).clamp_(-0.3, 0.4), [sample((3, 4), dtype, "normal")])
 
 # integer and mixed-dtype forward values
 for dtype in (np.int64, np.int32):
