@@ -1,0 +1,142 @@
+#pragma once
+// Module: the base of every layer and model, in the spirit of torch.nn.Module.
+//
+// A module owns named parameters (tensors that require grad), buffers (state that is
+// saved but not trained, like batch-norm running means) and child modules. Names join
+// with dots the way PyTorch forms them ("features.0.weight"), so weight files move
+// between cajal and PyTorch.
+//
+// Layers are written as `XImpl : Module` and used through a `ModuleHolder`, like
+// LibTorch's TORCH_MODULE: `nn::Linear fc(784, 10); fc->forward(x);`. Holders let a
+// model be built in one expression:
+//   auto model = nn::Sequential(nn::Conv2d(1, 32, 3, {.padding = 1}), nn::ReLU(), ...);
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "cajal/core/tensor.h"
+
+namespace cajal::nn {
+
+class Module;
+using ModulePtr = std::shared_ptr<Module>;
+template <typename T>
+using Named = std::vector<std::pair<std::string, T>>;
+
+class Module : public std::enable_shared_from_this<Module> {
+ public:
+  Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  virtual ~Module() = default;
+
+  // The class name PyTorch prints ("Linear", "Conv2d").
+  virtual std::string name() const = 0;
+  // The arguments shown inside the parentheses when printing ("in_features=784, ...").
+  virtual std::string extra_repr() const { return ""; }
+  // The forward pass of modules with one input and one output. Modules with other
+  // signatures (losses, attention) add their own forward overloads.
+  virtual Tensor forward(const Tensor& input);
+
+  // --- structure ---
+  Named<Tensor> named_parameters(bool recurse = true) const;
+  TensorList parameters(bool recurse = true) const;
+  Named<Tensor> named_buffers(bool recurse = true) const;
+  TensorList buffers(bool recurse = true) const;
+  Named<ModulePtr> named_children() const { return children_; }
+  // This module ("" name) and every descendant, depth first, in registration order.
+  Named<ModulePtr> named_modules(const std::string& prefix = "") const;
+  // Parameters and buffers by dotted name: what weight files hold.
+  Named<Tensor> state_dict() const;
+  // Number of parameter elements (only those that require grad when trainable_only).
+  int64_t num_parameters(bool trainable_only = false) const;
+
+  // --- modes and bulk operations ---
+  virtual void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void zero_grad();
+  // Freezes (false) or unfreezes every parameter, e.g. a pretrained backbone.
+  Module& requires_grad_(bool on);
+  // Calls fn on this module and every descendant (like torch's apply, for custom init).
+  void apply(const std::function<void(Module&)>& fn);
+
+  // PyTorch's printed form, followed by a parameter count line when with_counts.
+  std::string to_string(bool with_counts = false) const;
+
+ protected:
+  // Registers a parameter (requires_grad set) and returns the handle the layer keeps:
+  // weight_ = register_parameter("weight", init_tensor);
+  Tensor register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
+  Tensor register_buffer(const std::string& name, Tensor value);
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    add_child(name, module);
+    return module;
+  }
+  void add_child(const std::string& name, ModulePtr module);
+  // Replaces a registered parameter or buffer's tensor (for loading), keeping its name.
+  void replace_tensor(const std::string& name, const Tensor& value);
+
+ private:
+  friend void print_module(const Module&, std::string&, int);
+  Named<Tensor> params_;
+  Named<Tensor> buffers_;
+  Named<ModulePtr> children_;
+  bool training_ = true;
+};
+
+std::ostream& operator<<(std::ostream& os, const Module& m);
+
+// --- holders: nn::Linear is a ModuleHolder<LinearImpl> ---
+
+// A layer's options struct, if its Impl declares `using Options = ...`.
+struct NoOptions {};
+template <typename Impl, typename = void>
+struct options_of { using type = NoOptions; };
+template <typename Impl>
+struct options_of<Impl, std::void_t<typename Impl::Options>> { using type = typename Impl::Options; };
+
+template <typename Impl>
+class ModuleHolder {
+ public:
+  using Options = typename options_of<Impl>::type;
+  // Forwards to Impl's constructor. The overloads with a trailing Options parameter exist
+  // so designated initializers work: nn::Conv2d(1, 32, 3, {.padding = 1}).
+  template <typename... Args>
+    requires std::is_constructible_v<Impl, Args...>
+  ModuleHolder(Args&&... args) : impl_(std::make_shared<Impl>(std::forward<Args>(args)...)) {}  // NOLINT
+  template <typename A1>
+    requires std::is_constructible_v<Impl, A1, Options>
+  ModuleHolder(A1&& a1, Options o) : impl_(std::make_shared<Impl>(std::forward<A1>(a1), std::move(o))) {}
+  template <typename A1, typename A2>
+    requires std::is_constructible_v<Impl, A1, A2, Options>
+  ModuleHolder(A1&& a1, A2&& a2, Options o)
+      : impl_(std::make_shared<Impl>(std::forward<A1>(a1), std::forward<A2>(a2), std::move(o))) {}
+  template <typename A1, typename A2, typename A3>
+    requires std::is_constructible_v<Impl, A1, A2, A3, Options>
+  ModuleHolder(A1&& a1, A2&& a2, A3&& a3, Options o)
+      : impl_(std::make_shared<Impl>(std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::move(o))) {}
+  ModuleHolder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}  // NOLINT
+
+  Impl* operator->() const { return impl_.get(); }
+  Impl& operator*() const { return *impl_; }
+  const std::shared_ptr<Impl>& ptr() const { return impl_; }
+  operator ModulePtr() const { return impl_; }  // NOLINT: a holder is usable wherever a module is
+  Tensor operator()(const Tensor& x) const { return impl_->forward(x); }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Declares the holder `Name` for `NameImpl`.
+#define CAJAL_MODULE(Name)                                   \
+  class Name : public ::cajal::nn::ModuleHolder<Name##Impl> { \
+   public:                                                   \
+    using ::cajal::nn::ModuleHolder<Name##Impl>::ModuleHolder; \
+  }
+
+}  // namespace cajal::nn
