@@ -82,7 +82,10 @@ class Module : public std::enable_shared_from_this<Module> {
   void replace_tensor(const std::string& name, const Tensor& value);
 
  private:
-  friend void print_module(const Module&, std::string&, int);
+  // Throws unless `name` is a valid, unused parameter, buffer or child name.
+  void check_new_name(const std::string& kind, const std::string& name) const;
+  // Named entries of `list` in this module (and every descendant when recurse), each tensor once.
+  Named<Tensor> collect(bool recurse, Named<Tensor> Module::*list) const;
   Named<Tensor> params_;
   Named<Tensor> buffers_;
   Named<ModulePtr> children_;

@@ -1,0 +1,252 @@
+// Module: registration of parameters, buffers and children, the recursive walks over
+// them (named with PyTorch's dotted names), modes, and PyTorch's printed form.
+#include "cajal/nn/module.h"
+
+#include <ostream>
+#include <unordered_set>
+
+#include "cajal/autograd/grad_mode.h"
+
+namespace cajal::nn {
+
+namespace {
+
+std::string join_name(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
+
+// A name that can appear in a dotted path: not empty, no dot.
+void check_name(const std::string& owner, const std::string& kind, const std::string& name) {
+  if (name.empty()) fail<ValueError>(owner, ": ", kind, " name must not be empty");
+  if (name.find('.') != std::string::npos)
+    fail<ValueError>(owner, ": ", kind, " name \"", name, "\" must not contain \".\"");
+}
+
+// `text` with every line after the first indented by `spaces` (torch.nn.modules.module._addindent).
+std::string add_indent(const std::string& text, int spaces) {
+  std::string out;
+  const std::string pad(static_cast<size_t>(spaces), ' ');
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += pad;
+  }
+  return out;
+}
+
+// torch.nn.Module.__repr__: "Name(extra)" on one line when there are no children and the
+// extra repr is one line; otherwise one indented line per extra line and per child.
+std::string repr(const Module& m) {
+  std::vector<std::string> lines;
+  const std::string extra = m.extra_repr();
+  size_t extra_lines = 0;
+  if (!extra.empty()) {
+    size_t start = 0;
+    while (true) {
+      size_t end = extra.find('\n', start);
+      lines.push_back(extra.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      ++extra_lines;
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  const Named<ModulePtr> children = m.named_children();
+  for (const auto& [name, child] : children) lines.push_back("(" + name + "): " + add_indent(repr(*child), 2));
+
+  std::string out = m.name() + "(";
+  if (extra_lines == 1 && children.empty()) {
+    out += lines[0];
+  } else if (!lines.empty()) {
+    for (const std::string& line : lines) out += "\n  " + line;
+    out += "\n";
+  }
+  return out + ")";
+}
+
+// 1234567 -> "1,234,567".
+std::string with_thousands(int64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor Module::forward(const Tensor&) {
+  fail<ValueError>(name(), ": forward(Tensor) is not defined for this module");
+}
+
+// --- structure ---
+
+Named<ModulePtr> Module::named_modules(const std::string& prefix) const {
+  // The module itself: an owning pointer when it lives in a shared_ptr, otherwise a
+  // non-owning one (a model built on the stack), valid while the module is.
+  ModulePtr self = std::const_pointer_cast<Module>(weak_from_this().lock());
+  if (!self) self = ModulePtr(ModulePtr(), const_cast<Module*>(this));
+
+  // Depth first, each module once even when shared (as PyTorch's named_modules).
+  Named<ModulePtr> out;
+  std::unordered_set<const Module*> seen;
+  std::function<void(const ModulePtr&, const std::string&)> visit = [&](const ModulePtr& m, const std::string& path) {
+    if (!seen.insert(m.get()).second) return;
+    out.emplace_back(path, m);
+    for (const auto& [name, child] : m->children_) visit(child, join_name(path, name));
+  };
+  visit(self, prefix);
+  return out;
+}
+
+Named<Tensor> Module::collect(bool recurse, Named<Tensor> Module::*list) const {
+  Named<Tensor> out;
+  std::unordered_set<const TensorImpl*> seen;
+  auto add_from = [&](const Module& m, const std::string& path) {
+    for (const auto& [name, t] : m.*list)
+      if (t.defined() && seen.insert(t.impl()).second) out.emplace_back(join_name(path, name), t);
+  };
+  if (!recurse) {
+    add_from(*this, "");
+    return out;
+  }
+  for (const auto& [path, m] : named_modules()) add_from(*m, path);
+  return out;
+}
+
+namespace {
+
+TensorList values_of(const Named<Tensor>& named) {
+  TensorList out;
+  out.reserve(named.size());
+  for (const auto& entry : named) out.push_back(entry.second);
+  return out;
+}
+
+}  // namespace
+
+Named<Tensor> Module::named_parameters(bool recurse) const { return collect(recurse, &Module::params_); }
+TensorList Module::parameters(bool recurse) const { return values_of(named_parameters(recurse)); }
+Named<Tensor> Module::named_buffers(bool recurse) const { return collect(recurse, &Module::buffers_); }
+TensorList Module::buffers(bool recurse) const { return values_of(named_buffers(recurse)); }
+
+Named<Tensor> Module::state_dict() const {
+  // As torch: each module's parameters, then its buffers, then its children's entries;
+  // values share data with the module but carry no history.
+  Named<Tensor> out;
+  for (const auto& [path, m] : named_modules()) {
+    for (const auto& [name, t] : m->params_)
+      if (t.defined()) out.emplace_back(join_name(path, name), t.detach());
+    for (const auto& [name, t] : m->buffers_)
+      if (t.defined()) out.emplace_back(join_name(path, name), t.detach());
+  }
+  return out;
+}
+
+int64_t Module::num_parameters(bool trainable_only) const {
+  int64_t n = 0;
+  for (const Tensor& p : parameters())
+    if (!trainable_only || p.requires_grad()) n += p.numel();
+  return n;
+}
+
+// --- modes and bulk operations ---
+
+void Module::train(bool on) {
+  training_ = on;
+  for (const auto& entry : children_) entry.second->train(on);
+}
+
+void Module::zero_grad() {
+  for (Tensor& p : parameters()) p.zero_grad();
+}
+
+Module& Module::requires_grad_(bool on) {
+  for (Tensor& p : parameters()) p.requires_grad_(on);
+  return *this;
+}
+
+void Module::apply(const std::function<void(Module&)>& fn) {
+  // Children first, then this module, as torch.nn.Module.apply.
+  for (const auto& entry : children_) entry.second->apply(fn);
+  fn(*this);
+}
+
+std::string Module::to_string(bool with_counts) const {
+  std::string out = repr(*this);
+  if (with_counts)
+    out += "\nTotal params: " + with_thousands(num_parameters()) +
+           " (trainable: " + with_thousands(num_parameters(true)) + ")";
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const Module& m) { return os << m.to_string(); }
+
+// --- registration ---
+
+namespace {
+
+template <typename T>
+bool has_name(const Named<T>& list, const std::string& name) {
+  for (const auto& entry : list)
+    if (entry.first == name) return true;
+  return false;
+}
+
+}  // namespace
+
+void Module::check_new_name(const std::string& kind, const std::string& name) const {
+  check_name(this->name(), kind, name);
+  if (has_name(params_, name) || has_name(buffers_, name) || has_name(children_, name))
+    fail<ValueError>(this->name(), ": cannot register ", kind, " \"", name, "\": the name is already taken");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
+  check_new_name("parameter", name);
+  if (value.defined()) {
+    // A parameter is a leaf, like nn.Parameter(t): history of the value it came from is cut.
+    if (!value.is_leaf()) value = value.detach();
+    value.requires_grad_(requires_grad);
+  }
+  params_.emplace_back(name, value);
+  return value;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  check_new_name("buffer", name);
+  buffers_.emplace_back(name, value);
+  return value;
+}
+
+void Module::add_child(const std::string& name, ModulePtr module) {
+  check_new_name("module", name);
+  if (!module) fail<ValueError>(this->name(), ": cannot register module \"", name, "\": it is null");
+  children_.emplace_back(name, std::move(module));
+}
+
+void Module::replace_tensor(const std::string& name, const Tensor& value) {
+  for (Named<Tensor>* list : {&params_, &buffers_}) {
+    for (auto& [entry_name, t] : *list) {
+      if (entry_name != name) continue;
+      if (!t.defined() || !value.defined())
+        fail<ValueError>(this->name(), ": replace_tensor(\"", name, "\"): cannot replace an absent tensor or with one");
+      // Every handle to the registered tensor (the layer's weight_ member too) shares its
+      // TensorImpl, so the new data goes into that impl. The parameter stays a leaf with
+      // its own requires_grad; an old gradient no longer fits and is dropped.
+      TensorImpl& impl = *t.impl();
+      const TensorImpl& src = *value.impl();
+      impl.storage = src.storage;
+      impl.sizes = src.sizes;
+      impl.strides = src.strides;
+      impl.offset = src.offset;
+      impl.dtype = src.dtype;
+      impl.is_view = src.is_view;
+      impl.grad.reset();
+      impl.grad_accumulator.reset();
+      return;
+    }
+  }
+  fail<ValueError>(this->name(), ": replace_tensor: no parameter or buffer named \"", name, "\"");
+}
+
+}  // namespace cajal::nn
