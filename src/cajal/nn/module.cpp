@@ -131,15 +131,17 @@ Named<Tensor> Module::named_buffers(bool recurse) const { return collect(recurse
 TensorList Module::buffers(bool recurse) const { return values_of(named_buffers(recurse)); }
 
 Named<Tensor> Module::state_dict() const {
-  // As torch: each module's parameters, then its buffers, then its children's entries;
-  // values share data with the module but carry no history.
+  // As torch: this module's parameters, then its buffers, then each child's entries under
+  // its name. A module reachable under two names is saved under both. The values share
+  // data with the module but carry no history.
   Named<Tensor> out;
-  for (const auto& [path, m] : named_modules()) {
-    for (const auto& [name, t] : m->params_)
-      if (t.defined()) out.emplace_back(join_name(path, name), t.detach());
-    for (const auto& [name, t] : m->buffers_)
-      if (t.defined()) out.emplace_back(join_name(path, name), t.detach());
-  }
+  std::function<void(const Module&, const std::string&)> save = [&](const Module& m, const std::string& prefix) {
+    for (const Named<Tensor>* list : {&m.params_, &m.buffers_})
+      for (const auto& [name, t] : *list)
+        if (t.defined()) out.emplace_back(join_name(prefix, name), t.detach());
+    for (const auto& [name, child] : m.children_) save(*child, join_name(prefix, name));
+  };
+  save(*this, "");
   return out;
 }
 
