@@ -130,6 +130,9 @@ class ModuleHolder {
   const std::shared_ptr<Impl>& ptr() const { return impl_; }
   operator ModulePtr() const { return impl_; }  // NOLINT: a holder is usable wherever a module is
   Tensor operator()(const Tensor& x) const { return impl_->forward(x); }
+  // Indexing forwards to the module (containers): seq[0], dict["fc"].
+  template <typename Arg>
+  decltype(auto) operator[](Arg&& arg) const { return (*impl_)[std::forward<Arg>(arg)]; }
 
  private:
   std::shared_ptr<Impl> impl_;
