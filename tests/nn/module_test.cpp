@@ -236,5 +236,23 @@ TEST(Module, HolderCallsForward) {
   EXPECT_EQ(as_base->name(), "Leaf");
 }
 
+
+TEST(Module, ValuesPrintAsPython) {
+  // repr() of the same floats in Python 3.
+  const std::pair<double, const char*> floats[] = {
+      {0.01, "0.01"},       {1.0, "1.0"},         {1e-05, "1e-05"},     {100000.0, "100000.0"},
+      {1e16, "1e+16"},      {1e15, "1000000000000000.0"}, {0.0001, "0.0001"}, {-0.0, "-0.0"},
+      {0.1, "0.1"},         {-2.5, "-2.5"},       {1.5e-07, "1.5e-07"}, {123.456, "123.456"},
+      {1.0 / 3, "0.3333333333333333"}, {2.5e+20, "2.5e+20"}, {1e100, "1e+100"}};
+  for (const auto& [value, text] : floats) EXPECT_EQ(nn::repr_float(value), text);
+  EXPECT_EQ(nn::repr_float(INFINITY), "inf");
+  EXPECT_EQ(nn::repr_float(-INFINITY), "-inf");
+  EXPECT_EQ(nn::repr_float(NAN), "nan");
+  EXPECT_EQ(nn::repr_bool(false), "False");
+  EXPECT_EQ(nn::repr_tuple({2, 5}), "(2, 5)");
+  EXPECT_EQ(nn::repr_tuple({2}), "(2,)");
+  EXPECT_EQ(nn::repr_tuple({}), "()");
+}
+
 }  // namespace
 }  // namespace cajal

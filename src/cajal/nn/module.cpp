@@ -2,6 +2,8 @@
 // them (named with PyTorch's dotted names), modes, and PyTorch's printed form.
 #include "cajal/nn/module.h"
 
+#include <charconv>
+#include <cmath>
 #include <ostream>
 #include <unordered_set>
 
@@ -183,6 +185,45 @@ std::string Module::to_string(bool with_counts) const {
 }
 
 std::ostream& operator<<(std::ostream& os, const Module& m) { return os << m.to_string(); }
+
+// --- Python's printed values ---
+
+std::string repr_float(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  // The shortest digits that round-trip, as Python's repr, from the scientific form d.ddde+X.
+  char buf[64];
+  char* end = std::to_chars(buf, buf + sizeof buf, std::fabs(value), std::chars_format::scientific).ptr;
+  std::string sci(buf, end);
+  const size_t e_pos = sci.find('e');
+  std::string digits = sci.substr(0, e_pos);
+  if (e_pos > 1) digits.erase(1, 1);  // drop the decimal point
+  const int exponent = std::stoi(sci.substr(e_pos + 1));
+  const int point = exponent + 1;  // digits before the decimal point
+  const auto n = static_cast<int>(digits.size());
+  std::string out = std::signbit(value) ? "-" : "";
+  if (point <= -4 || point > 16) {  // Python switches to exponent notation outside 1e-4 <= |x| < 1e16
+    out.append(sci, 0, e_pos);
+    out += exponent < 0 ? "e-" : "e+";
+    if (std::abs(exponent) < 10) out += '0';
+    out += std::to_string(std::abs(exponent));
+  } else if (point <= 0) {
+    out.append("0.").append(static_cast<size_t>(-point), '0').append(digits);
+  } else if (point >= n) {
+    out.append(digits).append(static_cast<size_t>(point - n), '0').append(".0");
+  } else {
+    out.append(digits, 0, static_cast<size_t>(point)).append(".").append(digits, static_cast<size_t>(point));
+  }
+  return out;
+}
+
+std::string repr_bool(bool value) { return value ? "True" : "False"; }
+
+std::string repr_tuple(const Dims& values) {
+  std::string out = "(";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + std::to_string(values[i]);
+  return out + (values.size() == 1 ? ",)" : ")");
+}
 
 // --- registration ---
 

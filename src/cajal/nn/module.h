@@ -94,6 +94,13 @@ class Module : public std::enable_shared_from_this<Module> {
 
 std::ostream& operator<<(std::ostream& os, const Module& m);
 
+// Values as Python prints them, for extra_repr (so printed modules match PyTorch's):
+// repr_float(0.01) "0.01", repr_float(1) "1.0", repr_float(1e-5) "1e-05";
+// repr_bool(true) "True"; repr_tuple({2, 5}) "(2, 5)", repr_tuple({2}) "(2,)".
+std::string repr_float(double value);
+std::string repr_bool(bool value);
+std::string repr_tuple(const Dims& values);
+
 // --- holders: nn::Linear is a ModuleHolder<LinearImpl> ---
 
 // A layer's options struct, if its Impl declares `using Options = ...`.
@@ -129,7 +136,9 @@ class ModuleHolder {
   Impl& operator*() const { return *impl_; }
   const std::shared_ptr<Impl>& ptr() const { return impl_; }
   operator ModulePtr() const { return impl_; }  // NOLINT: a holder is usable wherever a module is
-  Tensor operator()(const Tensor& x) const { return impl_->forward(x); }
+  // Calls forward: model(x), or bilinear(x1, x2) for modules with other forward overloads.
+  template <typename... Args>
+  decltype(auto) operator()(Args&&... args) const { return impl_->forward(std::forward<Args>(args)...); }
   // Indexing forwards to the module (containers): seq[0], dict["fc"].
   template <typename Arg>
   decltype(auto) operator[](Arg&& arg) const { return (*impl_)[std::forward<Arg>(arg)]; }
