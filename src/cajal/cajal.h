@@ -9,6 +9,7 @@
 #include "cajal/core/parallel.h"
 #include "cajal/core/tensor.h"
 #include "cajal/io/npy.h"
+#include "cajal/io/safetensors.h"
 #include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/linalg.h"

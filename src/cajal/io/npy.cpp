@@ -6,18 +6,15 @@
 // raw elements. Version 3.0 only allows a UTF-8 header (for structured field names).
 #include "cajal/io/npy.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <bit>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
 
+#include "cajal/io/atomic_file.h"
 #include "cajal/ops/convert.h"
 
 namespace cajal {
@@ -76,34 +73,6 @@ std::string file_prefix(DType dtype, const Dims& shape) {
   out.append(header_length - dict.size() - 1, ' ');
   out += '\n';
   return out;
-}
-
-// Writes prefix + data to a temporary file beside `path`, flushes it to disk, then renames
-// it over `path`: a reader sees the old file or the whole new one, never half of one.
-void write_atomically(const std::string& path, const std::string& prefix, const char* data, size_t nbytes) {
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail<IOError>("save_npy: ", path, ": cannot create temporary file ", tmp, ": ", std::strerror(errno));
-  const char* failed = nullptr;  // the step that failed, for the message
-  if (std::fwrite(prefix.data(), 1, prefix.size(), f) != prefix.size() ||
-      (nbytes > 0 && std::fwrite(data, 1, nbytes, f) != nbytes))
-    failed = "write";
-  else if (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0)
-    failed = "flush";
-  int err = errno;
-  if (std::fclose(f) != 0 && !failed) {
-    failed = "close";
-    err = errno;
-  }
-  if (!failed && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    failed = "rename";
-    err = errno;
-  }
-  if (failed) {
-    std::remove(tmp.c_str());
-    fail<IOError>("save_npy: ", path, ": ", failed, " failed: ", std::strerror(err));
-  }
 }
 
 // ---------------------------------------------------------------- reading
@@ -247,8 +216,9 @@ void save_npy(const Tensor& t, const std::string& path) {
   if (!t.defined()) fail<ValueError>("save_npy: ", path, ": the tensor is undefined");
   if (t.device() != Device{}) fail<ValueError>("save_npy: ", path, ": the tensor is on ", t.device(), ", not the CPU");
   Tensor data = t.is_contiguous() ? t : convert(t, t.dtype());  // any view: copy to row-major
-  write_atomically(path, file_prefix(t.dtype(), t.sizes()), static_cast<const char*>(data.raw_data()),
-                   static_cast<size_t>(data.numel()) * data.element_size());
+  std::string prefix = file_prefix(t.dtype(), t.sizes());
+  write_file_atomically(path, {prefix, {static_cast<const char*>(data.raw_data()), data.numel() * data.element_size()}},
+                        "save_npy");
 }
 
 Tensor load_npy(const std::string& path, std::optional<DType> wanted) {
