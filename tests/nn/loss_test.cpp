@@ -8,7 +8,7 @@
 #include <functional>
 #include <map>
 
-#include "cajal/ops/loss.h"
+#include "cajal/nn/loss.h"
 #include "support/test_support.h"
 
 using namespace cajal;
@@ -393,6 +393,53 @@ TEST(CrossEntropy, MatchesLogSoftmaxThenNll) {
   Tensor lb = cross_entropy(xb, target);
   EXPECT_EQ(lb.dtype(), DType::bf16);
   EXPECT_TRUE(test::all_close(lb.to(DType::f32), cross_entropy(xb.to(DType::f32), target), 1e-2));
+}
+
+// ------------------------------------------------------------------ modules
+
+TEST(LossModules, ForwardCallsTheFunctionalLossWithTheOptions) {
+  Tensor x = normal({4, 3}), t = tensor({2, 0, 1, -100}), w = tensor({1.f, 2.f, 0.5f});
+  nn::CrossEntropyLoss ce({.weight = w, .reduction = Reduction::Sum, .label_smoothing = 0.1});
+  EXPECT_TRUE(test::all_close(ce(x, t), cross_entropy(x, t, {.weight = w, .reduction = Reduction::Sum, .label_smoothing = 0.1}), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::CrossEntropyLoss()->forward(x, t), cross_entropy(x, t), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::NLLLoss({.ignore_index = 1})(x, tensor({2, 0, 1, 1})), nll_loss(x, tensor({2, 0, 1, 1}), {.ignore_index = 1}), 0, 0));
+  Tensor y = normal({4, 3});
+  EXPECT_TRUE(test::all_close(nn::MSELoss()(x, y), mse_loss(x, y), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::L1Loss({.reduction = Reduction::None})(x, y), abs(x - y), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::SmoothL1Loss({.beta = 0.5})(x, y), smooth_l1_loss(x, y, {.beta = 0.5}), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::HuberLoss({.delta = 0.5})(x, y), huber_loss(x, y, {.delta = 0.5}), 0, 0));
+  Tensor p = sigmoid(y);
+  EXPECT_TRUE(test::all_close(nn::BCELoss()(sigmoid(x), p), binary_cross_entropy(sigmoid(x), p), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::BCEWithLogitsLoss({.pos_weight = w})(x, p),
+                              binary_cross_entropy_with_logits(x, p, {.pos_weight = w}), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::KLDivLoss({.reduction = Reduction::BatchMean})(log_softmax(x, 1), softmax(y, 1)),
+                              kl_div(log_softmax(x, 1), softmax(y, 1), {.reduction = Reduction::BatchMean}), 0, 0));
+  Tensor signs = tensor({1.f, -1.f, 1.f, -1.f});
+  EXPECT_TRUE(test::all_close(nn::CosineEmbeddingLoss({.margin = 0.2})(x, y, signs),
+                              cosine_embedding_loss(x, y, signs, {.margin = 0.2}), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::MarginRankingLoss({.margin = 0.2})(x.select(1, 0), y.select(1, 0), signs),
+                              margin_ranking_loss(x.select(1, 0), y.select(1, 0), signs, {.margin = 0.2}), 0, 0));
+  EXPECT_TRUE(test::all_close(nn::TripletMarginLoss({.swap = true})(x, y, p), triplet_margin_loss(x, y, p, {.swap = true}), 0, 0));
+}
+
+TEST(LossModules, WeightsAreBuffersUnderPyTorchsNamesAndPrintLikePyTorch) {
+  // torch: CrossEntropyLoss(weight=w).state_dict() has "weight"; BCEWithLogitsLoss has
+  // "weight" and "pos_weight"; without weights, nothing. Loss modules print as "Name()".
+  Tensor w = tensor({1.f, 2.f, 0.5f});
+  nn::CrossEntropyLoss weighted({.weight = w});
+  auto names = [](const nn::Module& m) {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : m.state_dict()) out.push_back(name);
+    return out;
+  };
+  EXPECT_EQ(names(*weighted), std::vector<std::string>{"weight"});
+  EXPECT_TRUE(test::all_close(weighted->state_dict()[0].second, w, 0, 0));
+  EXPECT_TRUE(names(*nn::CrossEntropyLoss()).empty());
+  EXPECT_EQ(names(*nn::BCEWithLogitsLoss({.weight = w, .pos_weight = w * 2})), (std::vector<std::string>{"weight", "pos_weight"}));
+  EXPECT_EQ(weighted->num_parameters(), 0);
+  EXPECT_EQ(weighted->to_string(), "CrossEntropyLoss()");
+  EXPECT_EQ(nn::TripletMarginLoss()->to_string(), "TripletMarginLoss()");
+  EXPECT_EQ(nn::BCEWithLogitsLoss()->name(), "BCEWithLogitsLoss");
 }
 
 // ------------------------------------------------------------------ errors

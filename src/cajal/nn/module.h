@@ -119,6 +119,10 @@ class ModuleHolder {
   template <typename... Args>
     requires std::is_constructible_v<Impl, Args...>
   ModuleHolder(Args&&... args) : impl_(std::make_shared<Impl>(std::forward<Args>(args)...)) {}  // NOLINT
+  // Options alone, for modules configured by nothing else: nn::CrossEntropyLoss({.label_smoothing = 0.1}).
+  ModuleHolder(Options o)  // NOLINT
+    requires std::is_constructible_v<Impl, Options>
+      : impl_(std::make_shared<Impl>(std::move(o))) {}
   template <typename A1>
     requires std::is_constructible_v<Impl, A1, Options>
   ModuleHolder(A1&& a1, Options o) : impl_(std::make_shared<Impl>(std::forward<A1>(a1), std::move(o))) {}
