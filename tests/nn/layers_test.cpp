@@ -5,6 +5,7 @@
 
 #include "cajal/nn/activation.h"
 #include "cajal/nn/container.h"
+#include "cajal/nn/embedding.h"
 #include "cajal/nn/linear.h"
 #include "cajal/ops/bilinear.h"
 #include "nn/layer_parity.h"
@@ -120,6 +121,45 @@ TEST(Layers, Errors) {
   test::expect_error<ShapeError>([&] { bi(zeros({2, 4}), zeros({3, 3})); }, {"bilinear", "leading dims"});
   test::expect_error<ShapeError>([] { bilinear(zeros({2, 4}), zeros({2, 3}), zeros({4, 3})); }, {"bilinear", "[4, 3]"});
   test::expect_error<ValueError>([&] { bi(zeros({2, 4})); }, {"Bilinear", "forward"});
+}
+
+
+TEST(Embedding, MatchesPyTorch) {
+  Tensor idx = tensor({1, 2, 4, 4, 3, 9, 0, 1}, {2, 4});
+  std::vector<test::LayerCase> cases;
+  for (bool train : {true, false}) {
+    cases.push_back({"nn.Embedding(10, 3)", Embedding(10, 3), {idx}, train});
+    cases.push_back({"nn.Embedding(10, 3, padding_idx=0)", Embedding(10, 3, {.padding_idx = 0}), {idx}, train});
+    cases.push_back({"nn.Embedding(10, 3, padding_idx=-6)", Embedding(10, 3, {.padding_idx = -6}), {idx}, train});
+    // N(0, 1) rows of 4 values have norms near 2: most looked-up rows are rescaled in place.
+    cases.push_back({"nn.Embedding(10, 4, max_norm=1.0)", Embedding(10, 4, {.max_norm = 1.0}), {idx}, train});
+    cases.push_back({"nn.Embedding(10, 4, max_norm=1.5, norm_type=1.0)",
+                     Embedding(10, 4, {.max_norm = 1.5, .norm_type = 1.0}), {idx}, train});
+    cases.push_back({"nn.Embedding(10, 4, max_norm=0.8, norm_type=float('inf'))",
+                     Embedding(10, 4, {.max_norm = 0.8, .norm_type = INFINITY}), {idx}, train});
+  }
+  test::expect_layers_match_torch(cases);
+}
+
+TEST(Embedding, InitPrintingAndErrors) {
+  Embedding e(1000, 100, {.padding_idx = -1});
+  EXPECT_EQ(e->padding_idx(), 999);
+  EXPECT_EQ(e->weight()[999].abs().sum().item(), 0.0);
+  Tensor rest = e->weight().slice(0, 0, 999);
+  EXPECT_NEAR(rest.mean().item(), 0, 0.005);      // N(0, 1): 99900 draws
+  EXPECT_NEAR(std(rest).item(), 1, 0.005);
+  EXPECT_EQ(Embedding(10, 3)->to_string(), "Embedding(10, 3)");
+  EXPECT_EQ(Embedding(10, 3, {.padding_idx = 0, .max_norm = 1.0})->to_string(),
+            "Embedding(10, 3, padding_idx=0, max_norm=1.0)");
+  EXPECT_EQ(Embedding(10, 3, {.max_norm = 2.0, .norm_type = 1.5})->to_string(),
+            "Embedding(10, 3, max_norm=2.0, norm_type=1.5)");
+  test::expect_error<ValueError>([] { Embedding(5, 2, {.padding_idx = 5}); }, {"Embedding", "padding_idx 5", "5"});
+  test::expect_error<ValueError>([] { Embedding(5, 2, {.padding_idx = -6}); }, {"Embedding", "-6"});
+  Embedding renormed(5, 2, {.max_norm = 1.0});
+  Tensor before = renormed->weight().clone();
+  test::expect_error<IndexError>([&] { renormed(tensor({0, 7})); }, {"7", "5 rows"});
+  EXPECT_TRUE(test::all_close(renormed->weight(), before, 0, 0));  // nothing written before the check
+  test::expect_error<IndexError>([] { Embedding(5, 2)(tensor({5})); }, {"5"});
 }
 
 }  // namespace
