@@ -5,6 +5,7 @@
 
 #include "cajal/nn/activation.h"
 #include "cajal/nn/container.h"
+#include "cajal/nn/dropout.h"
 #include "cajal/nn/embedding.h"
 #include "cajal/nn/linear.h"
 #include "cajal/ops/bilinear.h"
@@ -160,6 +161,20 @@ TEST(Embedding, InitPrintingAndErrors) {
   test::expect_error<IndexError>([&] { renormed(tensor({0, 7})); }, {"7", "5 rows"});
   EXPECT_TRUE(test::all_close(renormed->weight(), before, 0, 0));  // nothing written before the check
   test::expect_error<IndexError>([] { Embedding(5, 2)(tensor({5})); }, {"5"});
+}
+
+
+TEST(Functional, NamesComposeIntoTheSameModelAsTheLayers) {
+  namespace F = cajal::nn::functional;
+  Sequential model(Linear(6, 5), ReLU(), Dropout(0.5), Linear(5, 4), LogSoftmax(1));
+  model->eval();
+  auto fc1 = model->at<LinearImpl>(0), fc2 = model->at<LinearImpl>(3);
+  Tensor x = normal({3, 6});
+  Tensor h = F::dropout(F::relu(F::linear(x, fc1->weight(), fc1->bias())), 0.5, /*training=*/false);
+  Tensor y = F::log_softmax(F::linear(h, fc2->weight(), fc2->bias()), 1);
+  EXPECT_TRUE(test::all_close(y, model(x), 0, 0));
+  // The log-probabilities of each row sum to one.
+  EXPECT_TRUE(test::all_close(y.exp().sum({1}), ones({3}), 1e-6));
 }
 
 }  // namespace
