@@ -47,15 +47,17 @@ void check_same_shape(const Tensor& target, const Tensor& input, const char* op)
                      "; they must be equal");
 }
 
-// Per-element losses reduced as asked; BatchMean belongs to kl_div alone.
+// BatchMean belongs to kl_div alone.
+void check_reduction(Reduction reduction, const char* op) {
+  if (reduction == Reduction::BatchMean)
+    fail<ValueError>(op, ": reduction BatchMean is only defined for kl_div; use Mean, Sum or None");
+}
+
+// Per-element losses reduced as asked.
 Tensor reduce_loss(const Tensor& loss, Reduction reduction, const char* op) {
-  switch (reduction) {
-    case Reduction::None: return loss;
-    case Reduction::Mean: return mean(loss);
-    case Reduction::Sum: return sum(loss);
-    case Reduction::BatchMean: break;
-  }
-  fail<ValueError>(op, ": reduction BatchMean is only defined for kl_div; use Mean, Sum or None");
+  check_reduction(reduction, op);
+  if (reduction == Reduction::Mean) return mean(loss);
+  return reduction == Reduction::Sum ? sum(loss) : loss;
 }
 
 // input - target for the regression losses, after their checks.
@@ -174,9 +176,12 @@ Tensor cross_entropy_class_indices(const Tensor& input, const Tensor& target, co
   Tensor loss = make_tensor(pr.target.sizes(), compute), lse = make_tensor(pr.target.sizes(), compute),
          target_weight = make_tensor(pr.target.sizes(), compute);
   kernels::cross_entropy(xc, 1, targets, loss, lse, target_weight);
-  Tensor out = reduce_class_loss(loss, target_weight, pr, o.reduction, op);
+  // Mean divides by the total weight of the targets that count; backward scales by its inverse.
+  check_reduction(o.reduction, op);
+  double total = o.reduction == Reduction::Mean ? sum(target_weight).item<double>() : 1.0, scale = 1.0 / total;
+  Tensor out = o.reduction == Reduction::None ? loss.view(pr.loss_shape) : sum(loss);
+  if (o.reduction == Reduction::Mean) out = out / total;
   if (compute != dtype) out = out.to(dtype);
-  double scale = o.reduction == Reduction::Mean ? 1.0 / sum(target_weight).item<double>() : 1.0;
   autograd::record(op, out, {&x}, [x, xc, pr, targets, lse, scale, o](const Tensor& g) -> TensorList {
     if (autograd::GradMode::enabled()) return {cross_entropy_grad(x, pr, o.label_smoothing, g, o.reduction)};
     Tensor gx = make_tensor(xc.sizes(), xc.dtype());

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "cajal/kernels/cpu/reduce.h"
 #include "cajal/kernels/cpu/vec_math.h"
@@ -12,21 +13,23 @@ namespace cajal::kernels {
 
 namespace {
 
-// The class weights as the loops read them: w[c], or 1 for every class when none are given.
+// The class weights as the loops read them: the given ones, or a 1 for every class. Ones
+// are stored rather than special-cased, so the loops over classes have no branch and
+// vectorize.
 template <typename T>
 struct ClassWeights {
-  const T* w = nullptr;
+  std::vector<T> w;
   T total = 0;  // sum over the classes
-  T operator[](int64_t c) const { return w ? w[c] : T(1); }
+  T operator[](int64_t c) const { return w[c]; }
 };
 
 template <typename T>
 ClassWeights<T> class_weights(const Tensor& weight, int64_t classes) {
-  if (!weight.defined()) return {nullptr, static_cast<T>(classes)};
-  const T* w = weight.data_ptr<T>();
-  T total = 0;
-  for (int64_t c = 0; c < classes; ++c) total += w[c];
-  return {w, total};
+  ClassWeights<T> cw;
+  if (weight.defined()) cw.w.assign(weight.data_ptr<T>(), weight.data_ptr<T>() + classes);
+  else cw.w.assign(classes, T(1));
+  for (T v : cw.w) cw.total += v;
+  return cw;
 }
 
 // Calls fn(p, at, unit) for every position p, in parallel; the position's logits are
