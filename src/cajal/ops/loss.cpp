@@ -145,11 +145,13 @@ Tensor reduce_class_loss(const Tensor& loss, const Tensor& target_weight, const 
   return reduce_loss(loss, reduction, op);
 }
 
-// The gradient cross_entropy's kernel computes, in differentiable ops (softmax of x with
-// history), for backward graphs that are themselves differentiated:
-//   g * ((1 - s) w_t + (s / C) W) softmax(x) - (s / C) w - (1 - s) w_t one_hot(t)), 0 where ignored.
-Tensor cross_entropy_grad(const Tensor& x, const ClassIndexProblem& pr, double smoothing, const Tensor& g,
+// The gradient cross_entropy's kernel computes, in differentiable ops (the softmax of the
+// logits with history), for backward graphs that are themselves differentiated:
+//   g * scale * (((1 - s) w_t + (s / C) W) softmax(x) - (s / C) w - (1 - s) w_t one_hot(t)),
+// 0 where ignored; g is one value (Sum, Mean) or one per position (None).
+Tensor cross_entropy_grad(const ClassIndexProblem& pr, double smoothing, const Tensor& g, double scale,
                           Reduction reduction) {
+  const Tensor& x = pr.input;
   int64_t classes = x.size(1);
   ValidTargets vt = valid_targets(pr);
   Tensor valid = vt.valid.unsqueeze(1), index = vt.index.unsqueeze(1);  // [N, 1, d1, ...]
@@ -160,13 +162,12 @@ Tensor cross_entropy_grad(const Tensor& x, const ClassIndexProblem& pr, double s
   Tensor coef = wt * (1 - smoothing) + sum(w) * (smoothing / classes);
   Tensor picked = scatter(zeros_like(x), 1, index, wt * (1 - smoothing));
   Tensor grad = where(valid, coef * softmax(x, 1) - w * (smoothing / classes) - picked, 0);
-  if (reduction == Reduction::None) return grad * g.reshape(pr.target.sizes()).unsqueeze(1);
-  Tensor scale = reduction == Reduction::Mean ? sum(target_weights(pr, vt)) : ones({}, {.dtype = x.dtype()});
-  return grad * (g / scale);
+  return grad * ((reduction == Reduction::None ? g.reshape(pr.target.sizes()).unsqueeze(1) : g) * scale);
 }
 
 Tensor cross_entropy_class_indices(const Tensor& input, const Tensor& target, const CrossEntropyLossOptions& o) {
   const char* op = "cross_entropy";
+  check_reduction(o.reduction, op);
   ClassIndexProblem pr = class_index_problem(input, target, o.weight, o.ignore_index, op);
   const Tensor& x = pr.input;
   DType dtype = x.dtype(), compute = dtype == DType::bf16 ? DType::f32 : dtype;
@@ -177,16 +178,15 @@ Tensor cross_entropy_class_indices(const Tensor& input, const Tensor& target, co
          target_weight = make_tensor(pr.target.sizes(), compute);
   kernels::cross_entropy(xc, 1, targets, loss, lse, target_weight);
   // Mean divides by the total weight of the targets that count; backward scales by its inverse.
-  check_reduction(o.reduction, op);
   double total = o.reduction == Reduction::Mean ? sum(target_weight).item<double>() : 1.0, scale = 1.0 / total;
   Tensor out = o.reduction == Reduction::None ? loss.view(pr.loss_shape) : sum(loss);
   if (o.reduction == Reduction::Mean) out = out / total;
   if (compute != dtype) out = out.to(dtype);
-  autograd::record(op, out, {&x}, [x, xc, pr, targets, lse, scale, o](const Tensor& g) -> TensorList {
-    if (autograd::GradMode::enabled()) return {cross_entropy_grad(x, pr, o.label_smoothing, g, o.reduction)};
+  autograd::record(op, out, {&x}, [pr, xc, targets, lse, scale, o](const Tensor& g) -> TensorList {
+    if (autograd::GradMode::enabled()) return {cross_entropy_grad(pr, o.label_smoothing, g, scale, o.reduction)};
     Tensor gx = make_tensor(xc.sizes(), xc.dtype());
     kernels::cross_entropy_backward(xc, 1, targets, lse, kernel_input(g, xc.dtype()), scale, gx);
-    return {gx.dtype() == x.dtype() ? gx : convert(gx, x.dtype())};
+    return {gx.dtype() == pr.input.dtype() ? gx : convert(gx, pr.input.dtype())};
   }, {&x});
   return out;
 }

@@ -35,7 +35,8 @@ void cross_entropy(const Tensor& logits, int64_t class_dim, const CrossEntropyTa
 void cross_entropy_backward(const Tensor& logits, int64_t class_dim, const CrossEntropyTargets& targets,
                             const Tensor& lse, const Tensor& g, double scale, const Tensor& grad_x);
 
-// The first target (row-major order) that is neither in [0, classes) nor ignore_index.
+// The first target (row-major order) that is neither in [0, classes) nor ignore_index;
+// target is contiguous int64.
 std::optional<int64_t> first_invalid_class(const Tensor& target, int64_t classes, int64_t ignore_index);
 
 }  // namespace cajal::kernels
