@@ -1,0 +1,232 @@
+#include "cajal/kernels/cpu/conv_onednn.h"
+
+#ifdef CAJAL_WITH_ONEDNN
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace cajal::kernels::onednn {
+
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+// Scratch memory comes from cajal's allocator (user mode), so that one primitive can run on
+// several threads at once and its buffers are reused between calls.
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// One tensor argument of a primitive: cajal's plain layout and the one the primitive chose,
+// with a reorder between them when they differ.
+struct Operand {
+  int arg;      // DNNL_ARG_SRC, ...
+  bool output;  // written by the primitive (reordered back to plain afterwards)
+  memory::desc plain, chosen;
+  dnnl::reorder reorder;  // plain -> chosen for inputs, chosen -> plain for outputs
+
+  Operand(int arg, bool output, const memory::desc& plain, const memory::desc& chosen)
+      : arg(arg), output(output), plain(plain), chosen(chosen) {
+    if (plain != chosen) {
+      reorder = output ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain, user_scratchpad()))
+                       : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen, user_scratchpad()));
+    }
+  }
+};
+
+// A ready primitive and its operands.
+struct Primitive {
+  dnnl::primitive primitive;
+  memory::desc scratchpad;
+  std::vector<Operand> operands;
+};
+
+memory::desc plain_activation(int64_t n, int64_t c, const std::array<int64_t, 2>& hw) {
+  return memory::desc({n, c, hw[0], hw[1]}, memory::data_type::f32, Tag::nchw);
+}
+memory::desc any_activation(int64_t n, int64_t c, const std::array<int64_t, 2>& hw) {
+  return memory::desc({n, c, hw[0], hw[1]}, memory::data_type::f32, Tag::any);
+}
+// Weights [O, C/G, kH, kW]; with groups, oneDNN sees the same memory as [G, O/G, C/G, kH, kW].
+memory::desc weights_desc(const ConvGeometry& g, bool any_layout) {
+  int64_t c = g.in_channels / g.groups, kh = g.kernel[0], kw = g.kernel[1];
+  if (g.groups == 1) return memory::desc({g.out_channels, c, kh, kw}, memory::data_type::f32, any_layout ? Tag::any : Tag::oihw);
+  return memory::desc({g.groups, g.out_channels / g.groups, c, kh, kw}, memory::data_type::f32, any_layout ? Tag::any : Tag::goihw);
+}
+memory::desc bias_desc(const ConvGeometry& g) { return memory::desc({g.out_channels}, memory::data_type::f32, Tag::x); }
+
+// The convolution's descriptors: layouts left to oneDNN (`any`), so it picks its fastest kernel.
+struct ConvDescs {
+  memory::desc src, weights, bias, dst;
+  memory::dims strides, dilates, pad_before, pad_after;
+  explicit ConvDescs(const ConvGeometry& g)
+      : src(any_activation(g.batch, g.in_channels, g.in_size)),
+        weights(weights_desc(g, true)),
+        bias(bias_desc(g)),
+        dst(any_activation(g.batch, g.out_channels, g.out_size)),
+        strides{g.stride[0], g.stride[1]},
+        dilates{g.dilation[0] - 1, g.dilation[1] - 1},  // oneDNN counts the gaps
+        pad_before{g.pad[0], g.pad[1]},
+        pad_after{g.pad_after(0), g.pad_after(1)} {}
+};
+
+dnnl::convolution_forward::primitive_desc forward_desc(const ConvGeometry& g, bool with_bias) {
+  ConvDescs d(g);
+  auto desc = with_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src,
+                                                          d.weights, d.bias, d.dst, d.strides, d.dilates, d.pad_before, d.pad_after)
+                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src,
+                                                          d.weights, d.dst, d.strides, d.dilates, d.pad_before, d.pad_after);
+  return {desc, user_scratchpad(), engine()};
+}
+
+enum class Kind { Forward, ForwardWithBias, BackwardData, BackwardWeights };
+
+Primitive make_primitive(const ConvGeometry& g, Kind kind) {
+  memory::desc x = plain_activation(g.batch, g.in_channels, g.in_size), y = plain_activation(g.batch, g.out_channels, g.out_size);
+  memory::desc w = weights_desc(g, false);
+  ConvDescs d(g);
+  switch (kind) {
+    case Kind::Forward:
+    case Kind::ForwardWithBias: {
+      auto pd = forward_desc(g, kind == Kind::ForwardWithBias);
+      Primitive p{dnnl::convolution_forward(pd), pd.scratchpad_desc(),
+                  {{DNNL_ARG_SRC, false, x, pd.src_desc()}, {DNNL_ARG_WEIGHTS, false, w, pd.weights_desc()},
+                   {DNNL_ARG_DST, true, y, pd.dst_desc()}}};
+      if (kind == Kind::ForwardWithBias) p.operands.emplace_back(DNNL_ARG_BIAS, false, d.bias, pd.bias_desc());
+      return p;
+    }
+    case Kind::BackwardData: {
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights, d.dst, d.strides, d.dilates,
+                                                 d.pad_before, d.pad_after);
+      dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad(), engine(), forward_desc(g, false));
+      return {dnnl::convolution_backward_data(pd), pd.scratchpad_desc(),
+              {{DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()}, {DNNL_ARG_WEIGHTS, false, w, pd.weights_desc()},
+               {DNNL_ARG_DIFF_SRC, true, x, pd.diff_src_desc()}}};
+    }
+    case Kind::BackwardWeights: {
+      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights, d.dst, d.strides, d.dilates,
+                                                    d.pad_before, d.pad_after);
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad(), engine(), forward_desc(g, false));
+      return {dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(),
+              {{DNNL_ARG_SRC, false, x, pd.src_desc()}, {DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()},
+               {DNNL_ARG_DIFF_WEIGHTS, true, w, pd.diff_weights_desc()}}};
+    }
+  }
+  fail<ValueError>("conv (oneDNN): unknown primitive kind");
+}
+
+// Primitives by geometry and kind, created on first use. Creating one costs far more than
+// running a small convolution, so they are kept for the life of the program.
+const Primitive& primitive_for(const ConvGeometry& g, Kind kind) {
+  struct Entry {
+    ConvGeometry geometry;
+    Kind kind;
+    Primitive primitive;
+  };
+  static std::mutex mu;
+  static std::vector<std::unique_ptr<Entry>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& e : cache)
+    if (e->kind == kind && e->geometry == g) return e->primitive;
+  cache.push_back(std::make_unique<Entry>(Entry{g, kind, make_primitive(g, kind)}));
+  return cache.back()->primitive;
+}
+
+// Buffers for `bytes` of oneDNN memory, from cajal's allocator.
+Tensor scratch(size_t bytes) { return make_tensor({static_cast<int64_t>((bytes + 3) / 4)}, DType::f32); }
+
+// Runs p with tensors[i] bound to p.operands[i] (contiguous float32 tensors in cajal's layout).
+void run(const Primitive& p, std::initializer_list<const Tensor*> tensors) {
+  thread_local dnnl::stream stream(engine());
+  std::vector<Tensor> buffers;  // keeps reordered copies alive until the end
+  buffers.reserve(p.operands.size() + 1);
+  std::vector<std::pair<memory, memory>> outputs;  // (chosen, plain) pairs to reorder back
+  std::unordered_map<int, memory> args;
+  auto tensor = tensors.begin();
+  for (const Operand& op : p.operands) {
+    memory plain(op.plain, engine(), (*tensor++)->raw_data());
+    if (op.plain == op.chosen) {
+      args.emplace(op.arg, plain);
+      continue;
+    }
+    buffers.push_back(scratch(op.chosen.get_size()));
+    memory chosen(op.chosen, engine(), buffers.back().raw_data());
+    if (op.output) {
+      outputs.emplace_back(chosen, plain);
+    } else {
+      op.reorder.execute(stream, plain, chosen);
+    }
+    args.emplace(op.arg, chosen);
+  }
+  if (p.scratchpad.get_size() > 0) {
+    buffers.push_back(scratch(p.scratchpad.get_size()));
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(p.scratchpad, engine(), buffers.back().raw_data()));
+  }
+  p.primitive.execute(stream, args);
+  size_t next = 0;
+  for (const Operand& op : p.operands)
+    if (op.output && op.plain != op.chosen) {
+      auto& [chosen, plain] = outputs[next++];
+      op.reorder.execute(stream, chosen, plain);
+    }
+  stream.wait();
+}
+
+}  // namespace
+
+bool available() { return true; }
+
+bool supports(const ConvGeometry& g, DType dtype) {
+  // oneDNN needs pad_after > -stride: true for every convolution, and for transposed ones
+  // unless output_padding exceeds stride + padding (possible only with a dilation larger
+  // than the stride).
+  return dtype == DType::f32 && g.batch > 0 && g.pad_after(0) + g.stride[0] > 0 && g.pad_after(1) + g.stride[1] > 0;
+}
+
+void conv_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y) {
+  if (bias.defined()) run(primitive_for(g, Kind::ForwardWithBias), {&x, &w, &y, &bias});
+  else run(primitive_for(g, Kind::Forward), {&x, &w, &y});
+}
+
+void conv_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx) {
+  run(primitive_for(g, Kind::BackwardData), {&gy, &w, &gx});
+  if (bias.defined()) add_channel_bias(gx, bias);
+}
+
+void conv_backward_weights(const ConvGeometry& g, const Tensor& x, const Tensor& gy, const Tensor& gw) {
+  run(primitive_for(g, Kind::BackwardWeights), {&x, &gy, &gw});
+}
+
+}  // namespace cajal::kernels::onednn
+
+#else  // built without oneDNN: nothing is supported, and the op layer never calls the kernels
+
+namespace cajal::kernels::onednn {
+
+bool available() { return false; }
+bool supports(const ConvGeometry&, DType) { return false; }
+
+namespace {
+[[noreturn]] void missing() { fail<ValueError>("conv: cajal was built without oneDNN (CAJAL_WITH_ONEDNN=OFF)"); }
+}  // namespace
+
+void conv_forward(const ConvGeometry&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) { missing(); }
+void conv_backward_data(const ConvGeometry&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) { missing(); }
+void conv_backward_weights(const ConvGeometry&, const Tensor&, const Tensor&, const Tensor&) { missing(); }
+
+}  // namespace cajal::kernels::onednn
+
+#endif
