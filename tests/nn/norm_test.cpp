@@ -164,26 +164,38 @@ TEST(NormGradcheck, SecondOrderInTraining) {
                          {leaf({2, 4, 2}), positive_leaf({4}), leaf({4})}, true);
 }
 
-// The backward built from differentiable ops (create_graph) and the fused kernel give the
-// same first-order gradients.
+// The backward built from differentiable ops (create_graph) and the fused kernels give the
+// same first-order gradients. The small shape runs on one thread; the large one splits the
+// kernels' work (and the partial sums of dweight and dbias) between threads.
 TEST(NormBackward, RecordedBackwardMatchesFusedKernel) {
-  using Op = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
-  std::vector<std::pair<const char*, Op>> ops = {
-      {"batch_norm", [](auto& x, auto& w, auto& b) { return batch_norm(x, {}, {}, w, b, true); }},
-      {"group_norm", [](auto& x, auto& w, auto& b) { return group_norm(x, 2, w, b); }},
-      {"instance_norm", [](auto& x, auto& w, auto& b) { return instance_norm(x, {}, {}, w, b); }},
-      {"layer_norm", [](auto& x, auto& w, auto& b) { return layer_norm(x.view({3, 16}), {16}, repeat(w, {4}), repeat(b, {4})); }},
-  };
-  for (const auto& [name, op] : ops) {
-    SCOPED_TRACE(name);
-    Tensor x = leaf({3, 4, 2, 2}), w = positive_leaf({4}), b = leaf({4});
-    Tensor y = op(x, w, b);
-    Tensor g = normal(y.sizes(), {.dtype = DType::f64});
-    TensorList fused = autograd::grad({y}, {x, w, b}, {g}, true);
-    TensorList recorded = autograd::grad({y}, {x, w, b}, {g}, true, true);
-    EXPECT_TRUE(recorded[0].requires_grad() && recorded[1].requires_grad());  // functions of x
-    for (size_t i = 0; i < 3; ++i) {
-      EXPECT_TRUE(test::all_close(fused[i], recorded[i], 1e-10, 1e-12)) << "input " << i;
+  for (Dims shape : {Dims{3, 4, 2, 2}, Dims{32, 4, 32, 16}}) {
+    Tensor w = positive_leaf({4}), b = leaf({4});
+    Tensor w_ln = positive_leaf({shape[2], shape[3]}), b_ln = leaf({shape[2], shape[3]});
+    struct Case {
+      const char* name;
+      std::function<Tensor(const Tensor&)> op;
+      TensorList params;
+    };
+    std::vector<Case> cases = {
+        {"batch_norm", [&](const Tensor& x) { return batch_norm(x, {}, {}, w, b, true); }, {w, b}},
+        {"batch_norm [N, C]",
+         [&](const Tensor& x) { return batch_norm(x.permute({0, 2, 3, 1}).reshape({-1, 4}), {}, {}, w, b, true); },
+         {w, b}},
+        {"group_norm", [&](const Tensor& x) { return group_norm(x, 2, w, b); }, {w, b}},
+        {"instance_norm", [&](const Tensor& x) { return instance_norm(x, {}, {}, w, b); }, {w, b}},
+        {"layer_norm", [&](const Tensor& x) { return layer_norm(x, {shape[2], shape[3]}, w_ln, b_ln); }, {w_ln, b_ln}},
+    };
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(c.name) + ", " + std::to_string(numel_of(shape)) + " values");
+      Tensor x = leaf(shape);
+      TensorList inputs = {x, c.params[0], c.params[1]};
+      Tensor y = c.op(x);
+      Tensor g = normal(y.sizes(), {.dtype = DType::f64});
+      TensorList fused = autograd::grad({y}, inputs, {g}, true);
+      TensorList recorded = autograd::grad({y}, inputs, {g}, true, true);
+      EXPECT_TRUE(recorded[0].requires_grad() && recorded[1].requires_grad());  // functions of x
+      for (size_t i = 0; i < inputs.size(); ++i)
+        EXPECT_TRUE(test::all_close(fused[i], recorded[i], 1e-10, 1e-12)) << "input " << i;
     }
   }
 }

@@ -10,7 +10,7 @@ namespace cajal::kernels {
 
 namespace {
 
-// --- loops over one contiguous run of values (vector loops) ---
+// --- loops along one contiguous run of values (vector loops) ---
 
 template <typename T>
 double run_sum(const T* x, int64_t len) {
@@ -20,7 +20,7 @@ double run_sum(const T* x, int64_t len) {
   return s;
 }
 
-// Sum of (x - mean)^2: the variance as a second pass, exact even when the mean is large
+// Sum of (x - mean)^2: the variance as a second pass, accurate even when the mean is large
 // compared with the spread (a one-pass sum of squares would cancel).
 template <typename T>
 double run_centered_squares(const T* x, int64_t len, double mean) {
@@ -61,33 +61,108 @@ void run_input_grad(const T* x, const T* dy, T* dx, int64_t len, T center, T k, 
 }
 
 // --- statistics per channel (batch norm) ---
+//
+// Loops over a segment: `width` consecutive channels of one sample, s values each, which
+// lie contiguous. Per-channel arguments are arrays over the segment's channels. With s == 1
+// ([N, C] inputs) one vector loop runs across the channels; otherwise a loop per channel
+// runs along its values.
 
-// fn(k) for every channel k, in parallel when there is enough work.
+template <typename T>
+void add_sums(const T* x, int64_t width, int64_t s, double* sum) {
+  if (s == 1) {
+#pragma omp simd
+    for (int64_t k = 0; k < width; ++k) sum[k] += x[k];
+    return;
+  }
+  for (int64_t k = 0; k < width; ++k) sum[k] += run_sum(x + k * s, s);
+}
+
+template <typename T>
+void add_centered_squares(const T* x, int64_t width, int64_t s, const T* mean, double* squares) {
+  if (s == 1) {
+#pragma omp simd
+    for (int64_t k = 0; k < width; ++k) {
+      double d = x[k] - mean[k];
+      squares[k] += d * d;
+    }
+    return;
+  }
+  for (int64_t k = 0; k < width; ++k) squares[k] += run_centered_squares(x + k * s, s, mean[k]);
+}
+
+template <typename T>
+void add_grad_sums(const T* x, const T* dy, int64_t width, int64_t s, const T* mean, double* sum_dy,
+                   double* sum_dy_xc) {
+  if (s == 1) {
+#pragma omp simd
+    for (int64_t k = 0; k < width; ++k) {
+      sum_dy[k] += dy[k];
+      sum_dy_xc[k] += dy[k] * (x[k] - mean[k]);
+    }
+    return;
+  }
+  for (int64_t k = 0; k < width; ++k) run_grad_sums(x + k * s, dy + k * s, s, mean[k], sum_dy[k], sum_dy_xc[k]);
+}
+
+// y = x * scale + shift.
+template <typename T>
+void scale_shift(const T* x, T* y, int64_t width, int64_t s, const T* scale, const T* shift) {
+  if (s == 1) {
+#pragma omp simd
+    for (int64_t k = 0; k < width; ++k) y[k] = x[k] * scale[k] + shift[k];
+    return;
+  }
+  for (int64_t k = 0; k < width; ++k) run_normalize(x + k * s, y + k * s, s, T(0), scale[k], shift[k]);
+}
+
+// dx = gain * dy + q * (x - mean) + r.
+template <typename T>
+void input_grad(const T* x, const T* dy, T* dx, int64_t width, int64_t s, const T* mean, const T* gain, const T* q,
+                const T* r) {
+  if (s == 1) {
+#pragma omp simd
+    for (int64_t k = 0; k < width; ++k) dx[k] = gain[k] * dy[k] + q[k] * (x[k] - mean[k]) + r[k];
+    return;
+  }
+  for (int64_t k = 0; k < width; ++k) run_input_grad(x + k * s, dy + k * s, dx + k * s, s, mean[k], gain[k], q[k], r[k]);
+}
+
+constexpr int64_t kChannelBlock = 64;
+
+// fn(first, width) for blocks of channels, in parallel. Channels with long runs (s >= 32)
+// go one at a time, so each channel's values stay in cache from one pass to the next;
+// short runs are grouped (up to kChannelBlock channels) so that loops run across channels.
 template <typename F>
-void for_each_channel(NormShape sh, const F& fn) {
-  int64_t per_channel = std::max<int64_t>(sh.n * sh.s, 1);
-  parallel_for(0, sh.c, std::max<int64_t>(1, kElementwiseGrain / per_channel), [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) fn(k);
+void for_each_channel_block(NormShape sh, const F& fn) {
+  int64_t width = 1;
+  if (sh.s < 32) width = std::clamp<int64_t>((sh.c + num_threads() - 1) / num_threads(), 1, kChannelBlock);
+  int64_t blocks = (sh.c + width - 1) / width;
+  int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(sh.n * sh.s * width, 1));
+  parallel_for(0, blocks, grain, [&](int64_t b, int64_t e) {
+    for (int64_t blk = b; blk < e; ++blk) fn(blk * width, std::min(width, sh.c - blk * width));
   });
 }
 
-// The offset of sample i's run of s values in channel k.
+// The offset of sample i's values of channel k.
 inline int64_t plane(NormShape sh, int64_t i, int64_t k) { return (i * sh.c + k) * sh.s; }
 
 template <typename T>
 void batch_norm_typed(const T* x, NormShape sh, const T* w, const T* b, double eps, T* y, T* mean, T* var) {
   double count = static_cast<double>(sh.n * sh.s);
-  for_each_channel(sh, [&](int64_t k) {
-    double sum = 0;
-    for (int64_t i = 0; i < sh.n; ++i) sum += run_sum(x + plane(sh, i, k), sh.s);
-    T m = static_cast<T>(sum / count);
-    double squares = 0;
-    for (int64_t i = 0; i < sh.n; ++i) squares += run_centered_squares(x + plane(sh, i, k), sh.s, m);
-    T v = static_cast<T>(squares / count);
-    mean[k] = m;
-    var[k] = v;
-    T scale = static_cast<T>(w[k] / std::sqrt(v + eps));
-    for (int64_t i = 0; i < sh.n; ++i) run_normalize(x + plane(sh, i, k), y + plane(sh, i, k), sh.s, m, scale, b[k]);
+  for_each_channel_block(sh, [&](int64_t first, int64_t width) {
+    double sum[kChannelBlock] = {}, squares[kChannelBlock] = {};
+    for (int64_t i = 0; i < sh.n; ++i) add_sums(x + plane(sh, i, first), width, sh.s, sum);
+    for (int64_t k = 0; k < width; ++k) mean[first + k] = static_cast<T>(sum[k] / count);
+    for (int64_t i = 0; i < sh.n; ++i) add_centered_squares(x + plane(sh, i, first), width, sh.s, mean + first, squares);
+    T scale[kChannelBlock], shift[kChannelBlock];
+    for (int64_t k = 0; k < width; ++k) {
+      T v = static_cast<T>(squares[k] / count);
+      var[first + k] = v;
+      scale[k] = static_cast<T>(w[first + k] / std::sqrt(v + eps));
+      shift[k] = b[first + k] - mean[first + k] * scale[k];
+    }
+    for (int64_t i = 0; i < sh.n; ++i)
+      scale_shift(x + plane(sh, i, first), y + plane(sh, i, first), width, sh.s, scale, shift);
   });
 }
 
@@ -95,26 +170,36 @@ template <typename T>
 void batch_norm_backward_typed(const T* x, const T* dy, NormShape sh, const T* mean, const T* var, const T* w,
                                double eps, T* dx, T* dw, T* db) {
   double count = static_cast<double>(sh.n * sh.s);
-  for_each_channel(sh, [&](int64_t k) {
-    double sum_dy = 0, sum_dy_xc = 0;
-    for (int64_t i = 0; i < sh.n; ++i) run_grad_sums(x + plane(sh, i, k), dy + plane(sh, i, k), sh.s, mean[k], sum_dy, sum_dy_xc);
-    double rstd = 1 / std::sqrt(var[k] + eps);
-    dw[k] = static_cast<T>(sum_dy_xc * rstd);
-    db[k] = static_cast<T>(sum_dy);
+  for_each_channel_block(sh, [&](int64_t first, int64_t width) {
+    double sum_dy[kChannelBlock] = {}, sum_dy_xc[kChannelBlock] = {};
+    for (int64_t i = 0; i < sh.n; ++i)
+      add_grad_sums(x + plane(sh, i, first), dy + plane(sh, i, first), width, sh.s, mean + first, sum_dy, sum_dy_xc);
     // dx = w rstd (dy - sum_dy / M - (x - mean) rstd^2 sum_dy_xc / M)
-    double gain = w[k] * rstd;
-    T q = static_cast<T>(-gain * rstd * rstd * sum_dy_xc / count), r = static_cast<T>(-gain * sum_dy / count);
+    T gain[kChannelBlock], q[kChannelBlock], r[kChannelBlock];
+    for (int64_t k = 0; k < width; ++k) {
+      double rstd = 1 / std::sqrt(var[first + k] + eps), g = w[first + k] * rstd;
+      dw[first + k] = static_cast<T>(sum_dy_xc[k] * rstd);
+      db[first + k] = static_cast<T>(sum_dy[k]);
+      gain[k] = static_cast<T>(g);
+      q[k] = static_cast<T>(-g * rstd * rstd * sum_dy_xc[k] / count);
+      r[k] = static_cast<T>(-g * sum_dy[k] / count);
+    }
     for (int64_t i = 0; i < sh.n; ++i) {
-      int64_t at = plane(sh, i, k);
-      run_input_grad(x + at, dy + at, dx + at, sh.s, mean[k], static_cast<T>(gain), q, r);
+      int64_t at = plane(sh, i, first);
+      input_grad(x + at, dy + at, dx + at, width, sh.s, mean + first, gain, q, r);
     }
   });
 }
 
 template <typename T>
 void channel_affine_typed(const T* x, NormShape sh, const T* scale, const T* shift, T* y) {
-  parallel_for(0, sh.n * sh.c, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(sh.s, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) run_normalize(x + p * sh.s, y + p * sh.s, sh.s, T(0), scale[p % sh.c], shift[p % sh.c]);
+  // Each task's range of (sample, channel) planes, cut where a sample ends.
+  parallel_for(0, sh.n * sh.c, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(sh.s, 1)), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1;) {
+      int64_t k = p % sh.c, width = std::min(p1 - p, sh.c - k);
+      scale_shift(x + p * sh.s, y + p * sh.s, width, sh.s, scale + k, shift + k);
+      p += width;
+    }
   });
 }
 

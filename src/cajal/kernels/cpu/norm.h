@@ -20,8 +20,8 @@ struct NormShape {
 
 // mean[k] and var[k] over the n * s values of channel k, and
 // y = (x - mean) / sqrt(var + eps) * weight + bias. One parallel pass over the channels:
-// each channel's values are read for the mean, for the variance and for y while they are
-// in cache.
+// each channel (or block of channels, when they hold few values per sample) is read for
+// the mean, for the variance and for y while its values are in cache.
 void batch_norm(const Tensor& x, NormShape shape, const Tensor& weight, const Tensor& bias, double eps,
                 const Tensor& y, const Tensor& mean, const Tensor& var);
 
