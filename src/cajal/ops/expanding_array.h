@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 
 #include "cajal/core/dims.h"
 #include "cajal/core/error.h"
@@ -37,6 +38,23 @@ class ExpandingArray {
  private:
   std::array<int64_t, D> values_{};
   bool single_ = false;
+};
+
+// An ExpandingArray that may be left out, e.g. a pooling stride that defaults to the kernel
+// size. (std::optional<ExpandingArray> cannot be initialized from braces: {2, 1}.)
+template <size_t D>
+class OptionalExpandingArray {
+ public:
+  OptionalExpandingArray() = default;
+  OptionalExpandingArray(int64_t value) : value_(ExpandingArray<D>(value)) {}                                // NOLINT
+  OptionalExpandingArray(std::initializer_list<int64_t> values) : value_(ExpandingArray<D>(values)) {}       // NOLINT
+  OptionalExpandingArray(const ExpandingArray<D>& value) : value_(value) {}                                  // NOLINT
+
+  bool has_value() const { return value_.has_value(); }
+  ExpandingArray<D> value_or(const ExpandingArray<D>& fallback) const { return value_.value_or(fallback); }
+
+ private:
+  std::optional<ExpandingArray<D>> value_;
 };
 
 }  // namespace cajal
