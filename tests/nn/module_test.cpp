@@ -254,5 +254,22 @@ TEST(Module, ValuesPrintAsPython) {
   EXPECT_EQ(nn::repr_tuple({}), "()");
 }
 
+// A shared base class that registers in its own constructor, before the derived class
+// (which defines name()) exists: registration must not call the pure virtual name().
+struct ScaleBase : Module {
+  ScaleBase() { scale = register_parameter("scale", ones({3})); }
+  Tensor scale;
+};
+struct Scale final : ScaleBase {
+  std::string name() const override { return "Scale"; }
+};
+
+TEST(Module, RegistersFromAnIntermediateBaseConstructor) {
+  auto m = std::make_shared<Scale>();
+  ASSERT_EQ(m->named_parameters().size(), 1u);
+  EXPECT_EQ(m->named_parameters()[0].first, "scale");
+  EXPECT_TRUE(m->scale.requires_grad());
+}
+
 }  // namespace
 }  // namespace cajal

@@ -18,10 +18,13 @@ std::string join_name(const std::string& prefix, const std::string& name) {
 }
 
 // A name that can appear in a dotted path: not empty, no dot.
-void check_name(const std::string& owner, const std::string& kind, const std::string& name) {
-  if (name.empty()) fail<ValueError>(owner, ": ", kind, " name must not be empty");
-  if (name.find('.') != std::string::npos)
-    fail<ValueError>(owner, ": ", kind, " name \"", name, "\" must not contain \".\"");
+// What is wrong with a new name ("" if nothing). The owner's name() is only asked for when
+// there is an error: registration runs in constructors, where a base class's name() may
+// still be pure virtual.
+std::string name_problem(const std::string& kind, const std::string& name) {
+  if (name.empty()) return kind + " name must not be empty";
+  if (name.find('.') != std::string::npos) return kind + " name \"" + name + "\" must not contain \".\"";
+  return "";
 }
 
 // `text` with every line after the first indented by `spaces` (torch.nn.modules.module._addindent).
@@ -239,7 +242,7 @@ bool has_name(const Named<T>& list, const std::string& name) {
 }  // namespace
 
 void Module::check_new_name(const std::string& kind, const std::string& name) const {
-  check_name(this->name(), kind, name);
+  if (std::string problem = name_problem(kind, name); !problem.empty()) fail<ValueError>(this->name(), ": ", problem);
   if (has_name(params_, name) || has_name(buffers_, name) || has_name(children_, name))
     fail<ValueError>(this->name(), ": cannot register ", kind, " \"", name, "\": the name is already taken");
 }
