@@ -2,10 +2,8 @@
 // torch model (load_state_dict, strict) and gives the same outputs; a torch model's
 // state_dict, written by hand as safetensors, loads into the cajal model and gives torch's
 // outputs (tests/reference/safetensors_reference.py, no safetensors package).
-#include "cajal/nn/activation.h"
-#include "cajal/nn/container.h"
-#include "cajal/nn/linear.h"
-#include "cajal/nn/serialize.h"
+#include "cajal/nn/conv.h"
+#include "cajal/nn/nn.h"
 #include "support/test_support.h"
 
 namespace cajal {
@@ -43,9 +41,19 @@ void expect_same_state(const NamedTensors& got, const NamedTensors& want) {
       }
 }
 
-NamedTensors state_of(const nn::Module& m) { return m.state_dict(); }
-
-nn::Sequential make_mlp() { return nn::Sequential(nn::Linear(5, 8), nn::ReLU(), nn::Linear(8, 3)); }
+// The reference script's MODELS: name, cajal model, input shape.
+struct TestModel {
+  std::string name;
+  nn::Sequential model;
+  Dims input_shape;
+};
+std::vector<TestModel> test_models() {
+  return {{"mlp", nn::Sequential(nn::Linear(5, 8), nn::ReLU(), nn::Linear(8, 3)), {4, 5}},
+          {"cnn",
+           nn::Sequential(nn::Conv2d(2, 4, 3, {.padding = 1}), nn::BatchNorm2d(4), nn::ReLU(), nn::Flatten(),
+                          nn::Linear(4 * 5 * 5, 3)),
+           {2, 2, 5, 5}}};
+}
 
 }  // namespace
 
@@ -53,7 +61,7 @@ TEST(Serialize, SavesTheStateDictUnderItsNames) {
   std::string path = test::temp_dir() + "/tiny.safetensors";
   Tiny tiny;
   nn::save(tiny, path, {{"epoch", "4"}});
-  expect_same_state(load_safetensors(path), state_of(*tiny));
+  expect_same_state(load_safetensors(path), tiny->state_dict());
   EXPECT_EQ(load_safetensors_metadata(path), (SafetensorsMetadata{{"epoch", "4"}, {"format", "pt"}}));
   nn::save(tiny, path, {{"format", "mine"}});  // a given format is kept
   EXPECT_EQ(load_safetensors_metadata(path), (SafetensorsMetadata{{"format", "mine"}}));
@@ -61,7 +69,7 @@ TEST(Serialize, SavesTheStateDictUnderItsNames) {
 
 TEST(Serialize, LoadCopiesIntoTheModulesOwnTensors) {
   std::string path = test::temp_dir() + "/mlp.safetensors";
-  nn::Sequential a = make_mlp(), b = make_mlp();  // different random weights
+  nn::Sequential a = test_models()[0].model, b = test_models()[0].model;  // different random weights
   nn::save(a, path);
   TensorList held = b->parameters();  // what an optimizer holds
   std::vector<void*> data;
@@ -73,7 +81,7 @@ TEST(Serialize, LoadCopiesIntoTheModulesOwnTensors) {
   nn::LoadResult result = nn::load(b, path);
   EXPECT_TRUE(result.all_matched()) << result.to_string();
   EXPECT_EQ(result.to_string(), "all keys matched");
-  expect_same_state(state_of(*b), state_of(*a));
+  expect_same_state(b->state_dict(), a->state_dict());
   TensorList now = b->parameters();
   for (size_t i = 0; i < held.size(); ++i) {
     EXPECT_TRUE(now[i].is_same(held[i]));
@@ -109,7 +117,7 @@ TEST(Serialize, StrictLoadListsEveryProblemAndChangesNothing) {
                                "unexpected keys: extra",
                                "mismatched: weight (shape [3, 2] in the file, [2, 3] in the module), "
                                "steps (float32 in the file, int64 in the module (only floating dtypes convert))"});
-  expect_same_state(state_of(*tiny), before);
+  expect_same_state(tiny->state_dict(), before);
 }
 
 TEST(Serialize, NonStrictLoadsWhatMatchesAndReportsTheRest) {
@@ -153,26 +161,45 @@ TEST(Serialize, BadFilesAreIOErrors) {
 
 // ---------------------------------------------------------------- PyTorch interop
 
-TEST(Serialize, CajalMlpRunsInPyTorch) {
-  std::string dir = test::temp_dir();
-  nn::Sequential mlp = make_mlp();
-  nn::save(mlp, dir + "/cajal_mlp.safetensors");
-  Tensor x = test::NormalSampler(5)({4, 5});
-  save_npy(x, dir + "/x.npy");
+// cajal's models (after two training-mode passes, which move batch-norm statistics) saved and
+// loaded into the torch models; torch's eval-mode outputs must equal cajal's.
+TEST(Serialize, CajalModelsRunInPyTorch) {
+  std::string dir = test::temp_dir(), names;
+  std::vector<TestModel> models = test_models();
+  std::vector<Tensor> inputs;
+  test::NormalSampler normal(5);
+  for (TestModel& m : models) {
+    for (int step = 0; step < 2; ++step) m.model->forward(normal(m.input_shape));
+    m.model->eval();
+    nn::save(m.model, dir + "/cajal_" + m.name + ".safetensors");
+    inputs.push_back(normal(m.input_shape));
+    save_npy(inputs.back(), dir + "/x_" + m.name + ".npy");
+    names += " " + m.name;
+  }
   std::string output;
-  ASSERT_TRUE(test::run_reference("safetensors_reference.py", "model_check " + dir + " mlp", &output)) << output;
+  ASSERT_TRUE(test::run_reference("safetensors_reference.py", "model_check " + dir + names, &output)) << output;
   NoGradGuard no_grad;
-  EXPECT_TRUE(test::all_close(mlp->forward(x), load_npy(dir + "/torch_logits.npy"), 1e-5, 1e-6));
+  for (size_t i = 0; i < models.size(); ++i)
+    EXPECT_TRUE(test::all_close(models[i].model->forward(inputs[i]),
+                                load_npy(dir + "/torch_logits_" + models[i].name + ".npy"), 1e-5, 1e-5))
+        << models[i].name;
 }
 
-TEST(Serialize, PyTorchMlpRunsInCajal) {
+// torch models' state_dicts written by the script and loaded into cajal's models; cajal's
+// eval-mode outputs must equal torch's.
+TEST(Serialize, PyTorchModelsRunInCajal) {
   std::string dir = test::temp_dir();
-  ASSERT_TRUE(test::run_reference("safetensors_reference.py", "model_write " + dir + " mlp"));
-  nn::Sequential mlp = make_mlp();
-  nn::load(mlp, dir + "/torch_mlp.safetensors");
-  expect_same_state(state_of(*mlp), load_safetensors(dir + "/torch_mlp.safetensors"));
-  NoGradGuard no_grad;
-  EXPECT_TRUE(test::all_close(mlp->forward(load_npy(dir + "/x.npy")), load_npy(dir + "/torch_logits.npy"), 1e-5, 1e-6));
+  ASSERT_TRUE(test::run_reference("safetensors_reference.py", "model_write " + dir + " mlp cnn"));
+  for (TestModel& m : test_models()) {
+    SCOPED_TRACE(m.name);
+    std::string path = dir + "/torch_" + m.name + ".safetensors";
+    nn::load(m.model, path);
+    expect_same_state(m.model->state_dict(), load_safetensors(path));
+    m.model->eval();
+    NoGradGuard no_grad;
+    Tensor logits = m.model->forward(load_npy(dir + "/x_" + m.name + ".npy"));
+    EXPECT_TRUE(test::all_close(logits, load_npy(dir + "/torch_logits_" + m.name + ".npy"), 1e-5, 1e-5));
+  }
 }
 
 }  // namespace cajal

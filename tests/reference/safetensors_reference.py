@@ -10,14 +10,15 @@ usage:
   safetensors_reference.py check DIR   reads DIR/cajal.safetensors (CAJAL_WRITES) and checks
                                        layout, dtypes, shapes, values and metadata; exits 1 on
                                        a mismatch
-  safetensors_reference.py model_check DIR MODEL
-                                       loads DIR/cajal_MODEL.safetensors into the torch model
-                                       MODELS[MODEL] (load_state_dict, strict), runs it in eval
-                                       mode on DIR/x.npy, writes DIR/torch_logits.npy
-  safetensors_reference.py model_write DIR MODEL
-                                       writes a seeded torch MODEL's state_dict to
-                                       DIR/torch_MODEL.safetensors, an input DIR/x.npy and the
-                                       model's eval-mode output DIR/torch_logits.npy
+  safetensors_reference.py model_check DIR MODEL...
+                                       for each MODEL: loads DIR/cajal_MODEL.safetensors into the
+                                       torch model MODELS[MODEL] (load_state_dict, strict), runs
+                                       it in eval mode on DIR/x_MODEL.npy, writes
+                                       DIR/torch_logits_MODEL.npy
+  safetensors_reference.py model_write DIR MODEL...
+                                       for each MODEL: writes a seeded torch model's state_dict
+                                       to DIR/torch_MODEL.safetensors, an input DIR/x_MODEL.npy
+                                       and its eval-mode output DIR/torch_logits_MODEL.npy
 
 Values come from ramp(shape, dtype): element i (in C order) is the formula in RAMP for the
 dtype. The C++ test computes the same formulas.
@@ -173,38 +174,40 @@ MODELS = {
 }
 
 
-def model_check(directory, name):
-    tensors, metadata, _, _ = read_safetensors(os.path.join(directory, "cajal_%s.safetensors" % name))
-    if metadata.get("format") != "pt":
-        print("metadata %r lacks format: pt" % metadata)
-        return 1
-    model = MODELS[name][0]()
-    model.load_state_dict(tensors, strict=True)  # raises on a missing, unexpected or misshapen key
-    model.eval()
-    x = torch.from_numpy(np.load(os.path.join(directory, "x.npy")))
-    with torch.no_grad():
-        np.save(os.path.join(directory, "torch_logits.npy"), model(x).numpy())
+def model_check(directory, *names):
+    for name in names:
+        tensors, metadata, _, _ = read_safetensors(os.path.join(directory, "cajal_%s.safetensors" % name))
+        if metadata.get("format") != "pt":
+            print("%s: metadata %r lacks format: pt" % (name, metadata))
+            return 1
+        model = MODELS[name][0]()
+        model.load_state_dict(tensors, strict=True)  # raises on a missing, unexpected or misshapen key
+        model.eval()
+        x = torch.from_numpy(np.load(os.path.join(directory, "x_%s.npy" % name)))
+        with torch.no_grad():
+            np.save(os.path.join(directory, "torch_logits_%s.npy" % name), model(x).numpy())
     return 0
 
 
-def model_write(directory, name):
-    torch.manual_seed(0)
-    make, input_shape = MODELS[name]
-    model = make()
-    with torch.no_grad():  # running statistics that matter in eval mode
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_()
-                m.running_mean.normal_()
-                m.running_var.uniform_(0.5, 2.0)
-                m.num_batches_tracked.fill_(7)
-    model.eval()
-    write_safetensors(os.path.join(directory, "torch_%s.safetensors" % name), model.state_dict(), {"format": "pt"})
-    x = torch.randn(input_shape)
-    np.save(os.path.join(directory, "x.npy"), x.numpy())
-    with torch.no_grad():
-        np.save(os.path.join(directory, "torch_logits.npy"), model(x).numpy())
+def model_write(directory, *names):
+    for name in names:
+        torch.manual_seed(0)
+        make, input_shape = MODELS[name]
+        model = make()
+        with torch.no_grad():  # running statistics that matter in eval mode
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.normal_()
+                    m.running_mean.normal_()
+                    m.running_var.uniform_(0.5, 2.0)
+                    m.num_batches_tracked.fill_(7)
+        model.eval()
+        write_safetensors(os.path.join(directory, "torch_%s.safetensors" % name), model.state_dict(), {"format": "pt"})
+        x = torch.randn(input_shape)
+        np.save(os.path.join(directory, "x_%s.npy" % name), x.numpy())
+        with torch.no_grad():
+            np.save(os.path.join(directory, "torch_logits_%s.npy" % name), model(x).numpy())
     return 0
 
 
