@@ -1,0 +1,88 @@
+// Every optimizer trains a small CNN (convolution, batch norm, pooling, linear) to
+// memorize one fixed batch of random images with random labels: the cross-entropy must
+// fall from about log(4) to near zero and every label must be predicted. This is the
+// end-to-end check that layers, autograd and the update rules work together; the exact
+// numbers of each update rule are checked against torch.optim in optimizer_test.cpp.
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "cajal/nn/conv.h"
+#include "cajal/nn/pool.h"
+#include "cajal/optim/optim.h"
+#include "support/test_support.h"
+
+namespace cajal {
+namespace {
+
+constexpr int kSteps = 200;
+constexpr int64_t kBatch = 16, kClasses = 4, kSize = 12;
+
+using MakeOptimizer = std::function<std::unique_ptr<optim::Optimizer>(const TensorList&)>;
+
+struct OverfitCase {
+  std::string name;
+  MakeOptimizer make;
+};
+
+template <typename Opt>
+OverfitCase with(std::string name, typename Opt::Options options) {
+  return {std::move(name), [options](const TensorList& params) { return std::make_unique<Opt>(params, options); }};
+}
+
+// [16, 1, 12, 12] -> conv 8 -> 12x12 -> pool -> 6x6 -> conv 16 -> flatten 576 -> 4 classes.
+nn::Sequential small_cnn() {
+  return nn::Sequential(nn::Conv2d(1, 8, 3, {.padding = 1}), nn::BatchNorm2d(8), nn::ReLU(), nn::MaxPool2d(2),
+                        nn::Conv2d(8, 16, 3, {.padding = 1}), nn::ReLU(), nn::Flatten(),
+                        nn::Linear(16 * (kSize / 2) * (kSize / 2), kClasses));
+}
+
+class Overfit : public ::testing::TestWithParam<OverfitCase> {};
+
+TEST_P(Overfit, DrivesTheLossOfOneBatchToZero) {
+  Generator gen(2024);
+  Tensor x = randn({kBatch, 1, kSize, kSize}, {}, &gen);
+  Tensor y = randint(0, kClasses, {kBatch}, {.dtype = DType::i64}, &gen);
+  manual_seed(7);  // the same initial weights for every optimizer
+  nn::Sequential model = small_cnn();
+  std::unique_ptr<optim::Optimizer> opt = GetParam().make(model->parameters());
+
+  double initial_loss = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    opt->zero_grad();
+    Tensor loss = cross_entropy(model(x), y);
+    if (step == 0) initial_loss = loss.item();
+    ASSERT_TRUE(std::isfinite(loss.item())) << "step " << step;
+    loss.backward();
+    opt->step();
+  }
+
+  NoGradGuard no_grad;
+  Tensor logits = model(x);  // still in training mode: batch statistics, as optimized
+  double final_loss = cross_entropy(logits, y).item();
+  RecordProperty("initial_loss", std::to_string(initial_loss));  // in --gtest_output=xml reports
+  RecordProperty("final_loss", std::to_string(final_loss));
+  EXPECT_GT(initial_loss, 1.0);  // about log(4) = 1.39 for an untrained model
+  EXPECT_LT(final_loss, 0.05) << "initial loss " << initial_loss;
+  EXPECT_LT(final_loss, initial_loss / 20);
+  EXPECT_EQ(logits.argmax(1).to_vector<int64_t>(), y.to_vector<int64_t>());
+}
+
+using namespace optim;
+INSTANTIATE_TEST_SUITE_P(
+    EveryOptimizer, Overfit,
+    ::testing::Values(with<SGD>("SGD_momentum", {.lr = 0.05, .momentum = 0.9}),
+                      with<SGD>("SGD_nesterov", {.lr = 0.05, .momentum = 0.9, .nesterov = true}),
+                      with<Adam>("Adam", {.lr = 1e-2}),
+                      with<AdamW>("AdamW", {.lr = 1e-2}),
+                      with<Adamax>("Adamax", {.lr = 2e-2}),
+                      with<NAdam>("NAdam", {.lr = 1e-2}),
+                      with<RMSprop>("RMSprop", {.lr = 1e-3}),
+                      with<RMSprop>("RMSprop_centered", {.lr = 1e-3, .centered = true}),
+                      with<Adagrad>("Adagrad", {.lr = 0.05}),
+                      with<Adadelta>("Adadelta", {.lr = 1.0})),
+    [](const ::testing::TestParamInfo<OverfitCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace cajal
