@@ -116,6 +116,34 @@ TEST(Conv, BackendsAgree) {
   }
 }
 
+// Gradients for every subset of {input, weight, bias} requiring grad (frozen layers, a
+// first layer's images) equal those of the full backward.
+TEST(Conv, GradientSubsets) {
+  BackendGuard guard;
+  Tensor x = normal({3, 4, 6, 5}), w = normal({6, 2, 3, 3}), b = normal({6}), gy = normal({3, 6, 3, 3});
+  Conv2dArgs args{.stride = 2, .padding = 1, .groups = 2};
+  // Leaves of x, w, b; those whose bit is set in `mask` require grad.
+  auto leaves = [&](int mask) {
+    return TensorList{x.detach().requires_grad_(mask & 1), w.detach().requires_grad_(mask & 2), b.detach().requires_grad_(mask & 4)};
+  };
+  for (ConvBackend backend : backends()) {
+    set_conv_backend(backend);
+    TensorList full = leaves(7);
+    conv2d(full[0], full[1], full[2], args).backward(gy);
+    for (int mask = 1; mask < 7; ++mask) {
+      SCOPED_TRACE(detail::concat(backend_name(backend), ", mask ", mask));
+      TensorList some = leaves(mask);
+      conv2d(some[0], some[1], some[2], args).backward(gy);
+      for (int k = 0; k < 3; ++k) {
+        ASSERT_EQ(some[k].grad().defined(), (mask >> k & 1) == 1);
+        if (some[k].grad().defined()) {
+          EXPECT_TRUE(test::all_close(some[k].grad(), full[k].grad(), 1e-6, 1e-6)) << "input " << k;
+        }
+      }
+    }
+  }
+}
+
 TEST(Conv, DefaultBackendAndSwitch) {
   BackendGuard guard;
   EXPECT_EQ(conv_backend(), conv_backend_available(ConvBackend::OneDNN) ? ConvBackend::OneDNN : ConvBackend::Im2col);

@@ -7,11 +7,13 @@
 #include "cajal/nn/embedding.h"
 #include "cajal/ops/activation.h"
 #include "cajal/ops/bilinear.h"
+#include "cajal/ops/conv.h"
 #include "cajal/ops/dropout.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/linalg.h"
 #include "cajal/ops/loss.h"
 #include "cajal/ops/norm.h"
+#include "cajal/ops/pool.h"
 #include "cajal/ops/reduce.h"
 #include "cajal/ops/shape.h"
 
@@ -52,7 +54,20 @@ using cajal::one_hot;
 using cajal::pad;
 using cajal::PadMode;
 
-// --- convolution and pooling (conv/pool helper: add conv*, *_pool*, interpolate here) ---
+// --- convolution and pooling ---
+using cajal::adaptive_avg_pool2d;
+using cajal::avg_pool1d;
+using cajal::avg_pool2d;
+using cajal::conv1d;
+using cajal::conv2d;
+using cajal::conv_transpose2d;
+using cajal::global_avg_pool2d;
+using cajal::interpolate;
+using cajal::InterpolateMode;
+using cajal::max_pool1d;
+using cajal::max_pool1d_with_indices;
+using cajal::max_pool2d;
+using cajal::max_pool2d_with_indices;
 
 // --- normalization ---
 using cajal::batch_norm;

@@ -3,6 +3,7 @@
 // A header for each layer family; a helper adding a family adds its line here.
 #include "cajal/nn/activation.h"
 #include "cajal/nn/container.h"
+#include "cajal/nn/conv.h"
 #include "cajal/nn/dropout.h"
 #include "cajal/nn/embedding.h"
 #include "cajal/nn/functional.h"
@@ -11,5 +12,5 @@
 #include "cajal/nn/loss.h"
 #include "cajal/nn/module.h"
 #include "cajal/nn/norm.h"
+#include "cajal/nn/pool.h"
 #include "cajal/nn/serialize.h"
-// conv/pool helper: #include "cajal/nn/conv.h" and "cajal/nn/pool.h" here.

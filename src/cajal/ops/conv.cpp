@@ -3,7 +3,8 @@
 // adjoint in its input. The kernels compute three products of one geometry (kernels/cpu/
 // conv.h): y = conv(x, w), its adjoint in x, and its adjoint in w. Each is bilinear, and
 // the gradients of each are the other two, so one recorded op (conv_product) serves
-// convolution, transposed convolution and their derivatives of every order.
+// convolution, transposed convolution and their derivatives of every order. A convolution's
+// first-order backward (not recorded) computes all its gradients in one kernel call instead.
 #include "cajal/ops/conv.h"
 
 #include <atomic>
@@ -38,12 +39,16 @@ const char* product_name(Product p) {
   return "";
 }
 
+bool use_onednn(const ConvGeometry& g, DType dt) {
+  return backend_setting().load() == ConvBackend::OneDNN && kernels::onednn::supports(g, dt);
+}
+
 // Runs a product's kernel on the selected backend: oneDNN where it supports the geometry
 // and dtype, im2col + GEMM otherwise.
 Tensor run_product(Product p, const Tensor& a, const Tensor& b, const Tensor& bias, const ConvGeometry& g) {
   DType dt = a.dtype();
   Tensor x = kernel_input(a, dt), y = kernel_input(b, dt), c = bias.defined() ? kernel_input(bias, dt) : Tensor();
-  bool onednn = backend_setting().load() == ConvBackend::OneDNN && kernels::onednn::supports(g, dt);
+  bool onednn = use_onednn(g, dt);
   Tensor out;
   switch (p) {
     case Product::Forward:
@@ -62,6 +67,22 @@ Tensor run_product(Product p, const Tensor& a, const Tensor& b, const Tensor& bi
   return out;
 }
 
+// The first-order gradients of y = conv(x, w) + bias in one kernel call, which shares work
+// between them (oneDNN reorders the output gradient once and sums the bias gradient while
+// computing the weight gradient). Without history: only when backward is not recorded.
+TensorList first_order_backward(const Tensor& x, const Tensor& w, const Tensor& grad, bool need_x, bool need_w, bool need_bias,
+                                const ConvGeometry& g) {
+  DType dt = grad.dtype();
+  Tensor gy = kernel_input(grad, dt);
+  Tensor gx = need_x ? make_tensor({g.batch, g.in_channels, g.in_size[0], g.in_size[1]}, dt) : Tensor();
+  Tensor gw = need_w ? make_tensor({g.out_channels, g.in_channels / g.groups, g.kernel[0], g.kernel[1]}, dt) : Tensor();
+  Tensor gb = need_bias ? make_tensor({g.out_channels}, dt) : Tensor();
+  Tensor xc = need_w ? kernel_input(x, dt) : Tensor(), wc = need_x ? kernel_input(w, dt) : Tensor();
+  if (use_onednn(g, dt)) kernels::onednn::conv_backward(g, xc, wc, gy, gx, gw, gb);
+  else kernels::im2col::conv_backward(g, xc, wc, gy, gx, gw, gb);
+  return {gx, gw, gb};
+}
+
 // One product of (a, b), plus bias[c] on every channel when bias is defined, recorded for
 // autograd. Each product is bilinear; the gradient in one operand is the product of the
 // output gradient with the other operand, which is again one of the three products:
@@ -75,6 +96,7 @@ Tensor conv_product(Product p, const Tensor& a, const Tensor& b, const Tensor& b
   // The gradient in a reads only b, the one in b only a: keep what is needed.
   Tensor sa = gb ? a : Tensor(), sb = ga ? b : Tensor();
   autograd::record(product_name(p), out, {&a, &b, &bias}, [p, sa, sb, g, ga, gb, gbias](const Tensor& grad) -> TensorList {
+    if (p == Product::Forward && !autograd::GradMode::enabled()) return first_order_backward(sa, sb, grad, ga, gb, gbias, g);
     Tensor grad_a, grad_b;
     switch (p) {
       case Product::Forward:

@@ -36,5 +36,7 @@ struct ConvGeometry {
 
 // out[n, c, ...] += bias[c] for a contiguous NCHW out (any spatial size).
 void add_channel_bias(const Tensor& out, const Tensor& bias);
+// out[c] = the sum of g[n, c, ...] over n and space: the gradient of a channel bias.
+void sum_channels(const Tensor& g, const Tensor& out);
 
 }  // namespace cajal::kernels

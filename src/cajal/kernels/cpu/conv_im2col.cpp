@@ -211,4 +211,11 @@ void conv_backward_weights(const ConvGeometry& g, const Tensor& x, const Tensor&
   });
 }
 
+void conv_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& gy, const Tensor& gx, const Tensor& gw,
+                   const Tensor& gb) {
+  if (gx.defined()) conv_backward_data(g, gy, w, Tensor(), gx);
+  if (gw.defined()) conv_backward_weights(g, x, gy, gw);
+  if (gb.defined()) sum_channels(gy, gb);
+}
+
 }  // namespace cajal::kernels::im2col

@@ -92,7 +92,7 @@ dnnl::convolution_forward::primitive_desc forward_desc(const ConvGeometry& g, bo
   return {desc, user_scratchpad(), engine()};
 }
 
-enum class Kind { Forward, ForwardWithBias, BackwardData, BackwardWeights };
+enum class Kind { Forward, ForwardWithBias, BackwardData, BackwardWeights, BackwardWeightsWithBias };
 
 Primitive make_primitive(const ConvGeometry& g, Kind kind) {
   memory::desc x = plain_activation(g.batch, g.in_channels, g.in_size), y = plain_activation(g.batch, g.out_channels, g.out_size);
@@ -116,13 +116,19 @@ Primitive make_primitive(const ConvGeometry& g, Kind kind) {
               {{DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()}, {DNNL_ARG_WEIGHTS, false, w, pd.weights_desc()},
                {DNNL_ARG_DIFF_SRC, true, x, pd.diff_src_desc()}}};
     }
-    case Kind::BackwardWeights: {
-      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights, d.dst, d.strides, d.dilates,
-                                                    d.pad_before, d.pad_after);
+    case Kind::BackwardWeights:
+    case Kind::BackwardWeightsWithBias: {
+      bool with_bias = kind == Kind::BackwardWeightsWithBias;
+      auto desc = with_bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src, d.weights, d.bias, d.dst,
+                                                                       d.strides, d.dilates, d.pad_before, d.pad_after)
+                            : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src, d.weights, d.dst,
+                                                                       d.strides, d.dilates, d.pad_before, d.pad_after);
       dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad(), engine(), forward_desc(g, false));
-      return {dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(),
-              {{DNNL_ARG_SRC, false, x, pd.src_desc()}, {DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()},
-               {DNNL_ARG_DIFF_WEIGHTS, true, w, pd.diff_weights_desc()}}};
+      Primitive p{dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(),
+                  {{DNNL_ARG_SRC, false, x, pd.src_desc()}, {DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()},
+                   {DNNL_ARG_DIFF_WEIGHTS, true, w, pd.diff_weights_desc()}}};
+      if (with_bias) p.operands.emplace_back(DNNL_ARG_DIFF_BIAS, true, d.bias, pd.diff_bias_desc());
+      return p;
     }
   }
   fail<ValueError>("conv (oneDNN): unknown primitive kind");
@@ -145,45 +151,61 @@ const Primitive& primitive_for(const ConvGeometry& g, Kind kind) {
   return cache.back()->primitive;
 }
 
-// Buffers for `bytes` of oneDNN memory, from cajal's allocator.
-Tensor scratch(size_t bytes) { return make_tensor({static_cast<int64_t>((bytes + 3) / 4)}, DType::f32); }
+// The primitives of one kernel call. Each runs with tensors[i] bound to its operands[i]
+// (contiguous float32 tensors in cajal's layout); an input that an earlier primitive of the
+// same call already reordered into the same layout is not reordered again (the output
+// gradient, shared by the data and weight gradients).
+class Call {
+ public:
+  Call() = default;
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+  ~Call() { stream().wait(); }
 
-// Runs p with tensors[i] bound to p.operands[i] (contiguous float32 tensors in cajal's layout).
-void run(const Primitive& p, std::initializer_list<const Tensor*> tensors) {
-  thread_local dnnl::stream stream(engine());
-  std::vector<Tensor> buffers;  // keeps reordered copies alive until the end
-  buffers.reserve(p.operands.size() + 1);
-  std::vector<std::pair<memory, memory>> outputs;  // (chosen, plain) pairs to reorder back
-  std::unordered_map<int, memory> args;
-  auto tensor = tensors.begin();
-  for (const Operand& op : p.operands) {
-    memory plain(op.plain, engine(), (*tensor++)->raw_data());
-    if (op.plain == op.chosen) {
-      args.emplace(op.arg, plain);
-      continue;
+  void run(const Primitive& p, std::initializer_list<const Tensor*> tensors) {
+    std::unordered_map<int, memory> args;
+    std::vector<std::pair<const Operand*, const Tensor*>> outputs;  // reordered back after the run
+    auto tensor = tensors.begin();
+    for (const Operand& op : p.operands) {
+      const Tensor* t = *tensor++;
+      if (op.plain == op.chosen) args.emplace(op.arg, memory(op.plain, engine(), t->raw_data()));
+      else if (op.output) args.emplace(op.arg, buffer(op.chosen));
+      else args.emplace(op.arg, reordered(op, *t));
+      if (op.output && op.plain != op.chosen) outputs.emplace_back(&op, t);
     }
-    buffers.push_back(scratch(op.chosen.get_size()));
-    memory chosen(op.chosen, engine(), buffers.back().raw_data());
-    if (op.output) {
-      outputs.emplace_back(chosen, plain);
-    } else {
-      op.reorder.execute(stream, plain, chosen);
+    if (p.scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, buffer(p.scratchpad));
+    p.primitive.execute(stream(), args);
+    for (auto [op, t] : outputs) {
+      memory plain(op->plain, engine(), t->raw_data());
+      op->reorder.execute(stream(), args.at(op->arg), plain);
     }
-    args.emplace(op.arg, chosen);
   }
-  if (p.scratchpad.get_size() > 0) {
-    buffers.push_back(scratch(p.scratchpad.get_size()));
-    args.emplace(DNNL_ARG_SCRATCHPAD, memory(p.scratchpad, engine(), buffers.back().raw_data()));
+
+ private:
+  static dnnl::stream& stream() {
+    thread_local dnnl::stream s(engine());
+    return s;
   }
-  p.primitive.execute(stream, args);
-  size_t next = 0;
-  for (const Operand& op : p.operands)
-    if (op.output && op.plain != op.chosen) {
-      auto& [chosen, plain] = outputs[next++];
-      op.reorder.execute(stream, chosen, plain);
-    }
-  stream.wait();
-}
+  // Fresh memory of the given layout from cajal's allocator, kept until the call ends.
+  memory buffer(const memory::desc& desc) {
+    buffers_.push_back(make_tensor({static_cast<int64_t>((desc.get_size() + 3) / 4)}, DType::f32));
+    return memory(desc, engine(), buffers_.back().raw_data());
+  }
+  // t's values in op's chosen layout.
+  memory reordered(const Operand& op, const Tensor& t) {
+    for (const auto& [data, m] : reordered_)
+      if (data == t.raw_data() && m.get_desc() == op.chosen) return m;
+    memory chosen = buffer(op.chosen), plain(op.plain, engine(), t.raw_data());
+    op.reorder.execute(stream(), plain, chosen);
+    reordered_.emplace_back(t.raw_data(), chosen);
+    return chosen;
+  }
+
+  std::vector<Tensor> buffers_;
+  std::vector<std::pair<const void*, memory>> reordered_;
+};
+
+void run(const Primitive& p, std::initializer_list<const Tensor*> tensors) { Call().run(p, tensors); }
 
 }  // namespace
 
@@ -210,6 +232,15 @@ void conv_backward_weights(const ConvGeometry& g, const Tensor& x, const Tensor&
   run(primitive_for(g, Kind::BackwardWeights), {&x, &gy, &gw});
 }
 
+void conv_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& gy, const Tensor& gx, const Tensor& gw,
+                   const Tensor& gb) {
+  Call call;
+  if (gx.defined()) call.run(primitive_for(g, Kind::BackwardData), {&gy, &w, &gx});
+  if (gw.defined() && gb.defined()) call.run(primitive_for(g, Kind::BackwardWeightsWithBias), {&x, &gy, &gw, &gb});
+  else if (gw.defined()) call.run(primitive_for(g, Kind::BackwardWeights), {&x, &gy, &gw});
+  else if (gb.defined()) sum_channels(gy, gb);
+}
+
 }  // namespace cajal::kernels::onednn
 
 #else  // built without oneDNN: nothing is supported, and the op layer never calls the kernels
@@ -226,6 +257,9 @@ namespace {
 void conv_forward(const ConvGeometry&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) { missing(); }
 void conv_backward_data(const ConvGeometry&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) { missing(); }
 void conv_backward_weights(const ConvGeometry&, const Tensor&, const Tensor&, const Tensor&) { missing(); }
+void conv_backward(const ConvGeometry&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  missing();
+}
 
 }  // namespace cajal::kernels::onednn
 

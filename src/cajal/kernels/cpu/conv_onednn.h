@@ -17,5 +17,9 @@ bool supports(const ConvGeometry& g, DType dtype);
 void conv_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y);
 void conv_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx);
 void conv_backward_weights(const ConvGeometry& g, const Tensor& x, const Tensor& gy, const Tensor& gw);
+// The first-order gradients of y = conv(x, w) + bias for the output gradient gy, in one
+// call: gx, gw and gb (the bias gradient) where defined.
+void conv_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& gy, const Tensor& gx, const Tensor& gw,
+                   const Tensor& gb);
 
 }  // namespace cajal::kernels::onednn
