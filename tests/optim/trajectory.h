@@ -129,9 +129,18 @@ inline void expect_trajectory(const TrajectoryCase& c, const std::string& torch_
   bool f32 = c.dtype == DType::f32;
   double rtol = f32 ? 1e-5 : 1e-10, atol = f32 ? 1e-6 : 1e-12;  // atol: elements passing near zero
   for (int step = 0; step < c.steps; ++step) {
-    opt->zero_grad();
-    mlp_loss(params, x, t).backward();
-    opt->step();
+    auto closure = [&] {
+      opt->zero_grad();
+      Tensor loss = mlp_loss(params, x, t);
+      loss.backward();
+      return loss;
+    };
+    if (opt->name() == "LBFGS") {
+      opt->step(closure);
+    } else {
+      closure();
+      opt->step();
+    }
     std::vector<double> last_lr;
     if (scheduler_step) last_lr = scheduler_step(step);
 

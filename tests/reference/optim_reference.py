@@ -12,7 +12,8 @@ torch.optim's names and `params` (all four parameters), `g0` (w1, b1) and `g1` (
 scope, e.g. "SGD(params, lr=0.1, momentum=0.9)"; the scheduler expression with
 torch.optim.lr_scheduler's names and `opt`. ReduceLROnPlateau is stepped with metric.npy[step].
 
-Each step is: zero_grad, loss, backward, optimizer step, scheduler step. After each step the
+Each step is: zero_grad, loss, backward, optimizer step, scheduler step (LBFGS steps with a
+closure that does the first three). After each step the
 script records every parameter value (flattened, concatenated), each group's lr, and each
 group's momentum (SGD/RMSprop momentum or beta1; NaN if none), into <id>_params.npy [steps, N],
 <id>_lr.npy [steps, groups] and <id>_momentum.npy [steps, groups].
@@ -60,10 +61,18 @@ def run_case(out_dir, case_id, dtype, hidden, steps, optimizer_expr, scheduler_e
     metric = np.load(os.path.join(out_dir, "metric.npy"))
 
     values, lrs, momenta = [], [], []
-    for step in range(steps):
+    def closure():
         opt.zero_grad()
-        loss_of(params, x, t).backward()
-        opt.step()
+        loss = loss_of(params, x, t)
+        loss.backward()
+        return loss
+
+    for step in range(steps):
+        if isinstance(opt, optim.LBFGS):
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
         if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
             scheduler.step(float(metric[step]))
         elif scheduler is not None:

@@ -14,8 +14,31 @@ void Adadelta::check(const AdadeltaOptions& o) {
   if (!(o.weight_decay >= 0)) fail<ValueError>(kName, ": invalid weight_decay value ", o.weight_decay);
 }
 
+namespace {
+
+template <typename T>
+struct AdadeltaScalars {
+  T rho, one_minus_rho, eps, weight_decay, neg_lr;
+  bool l2, maximize;
+};
+
 // s = rho * s + (1 - rho) * g * g;  delta = sqrt(a + eps) / sqrt(s + eps) * g
 // a = rho * a + (1 - rho) * delta * delta;  p = p - lr * delta
+template <typename T>
+void adadelta_loop(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict sq, T* __restrict acc,
+                   const AdadeltaScalars<T> c) {
+  for (int64_t i = begin; i < end; ++i) {
+    T gi = c.maximize ? -g[i] : g[i];
+    if (c.l2) gi = gi + c.weight_decay * p[i];
+    sq[i] = sq[i] * c.rho + c.one_minus_rho * gi * gi;
+    T delta = std::sqrt(acc[i] + c.eps) / std::sqrt(sq[i] + c.eps) * gi;
+    acc[i] = acc[i] * c.rho + c.one_minus_rho * delta * delta;
+    p[i] = p[i] + c.neg_lr * delta;
+  }
+}
+
+}  // namespace
+
 void Adadelta::update(const Tensor& param, const Tensor& grad, const AdadeltaOptions& o, AdadeltaState& s) {
   detail::ensure_zeros(s.square_avg, param);
   detail::ensure_zeros(s.acc_delta, param);
@@ -25,19 +48,8 @@ void Adadelta::update(const Tensor& param, const Tensor& grad, const AdadeltaOpt
     const T* g = grad.data_ptr<T>();
     T* sq = s.square_avg.data_ptr<T>();
     T* acc = s.acc_delta.data_ptr<T>();
-    const T rho = T(o.rho), one_minus_rho = T(1 - o.rho), eps = T(o.eps), weight_decay = T(o.weight_decay),
-            neg_lr = T(-o.lr);
-    const bool l2 = o.weight_decay != 0, maximize = o.maximize;
-    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T gi = maximize ? -g[i] : g[i];
-        if (l2) gi = gi + weight_decay * p[i];
-        sq[i] = sq[i] * rho + one_minus_rho * gi * gi;
-        T delta = std::sqrt(acc[i] + eps) / std::sqrt(sq[i] + eps) * gi;
-        acc[i] = acc[i] * rho + one_minus_rho * delta * delta;
-        p[i] = p[i] + neg_lr * delta;
-      }
-    });
+    AdadeltaScalars<T> c{T(o.rho), T(1 - o.rho), T(o.eps), T(o.weight_decay), T(-o.lr), o.weight_decay != 0, o.maximize};
+    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) { adadelta_loop(begin, end, p, g, sq, acc, c); });
   });
 }
 

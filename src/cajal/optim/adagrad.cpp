@@ -21,7 +21,27 @@ void Adagrad::init_state(const Tensor& param, const AdagradOptions& o, AdagradSt
   s.sum = full_like(param, o.initial_accumulator_value);
 }
 
+namespace {
+
+template <typename T>
+struct AdagradScalars {
+  T eps, weight_decay, neg_clr;
+  bool l2, maximize;
+};
+
 // s = s + g * g;  p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
+template <typename T>
+void adagrad_loop(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict sum, const AdagradScalars<T> c) {
+  for (int64_t i = begin; i < end; ++i) {
+    T gi = c.maximize ? -g[i] : g[i];
+    if (c.l2) gi = gi + c.weight_decay * p[i];
+    sum[i] = sum[i] + gi * gi;
+    p[i] = p[i] + c.neg_clr * gi / (std::sqrt(sum[i]) + c.eps);
+  }
+}
+
+}  // namespace
+
 void Adagrad::update(const Tensor& param, const Tensor& grad, const AdagradOptions& o, AdagradState& s) {
   if (!s.sum.defined()) init_state(param, o, s);
   s.step += 1;
@@ -30,16 +50,8 @@ void Adagrad::update(const Tensor& param, const Tensor& grad, const AdagradOptio
     T* p = param.data_ptr<T>();
     const T* g = grad.data_ptr<T>();
     T* sum = s.sum.data_ptr<T>();
-    const T eps = T(o.eps), weight_decay = T(o.weight_decay), neg_clr = T(-clr);
-    const bool l2 = o.weight_decay != 0, maximize = o.maximize;
-    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T gi = maximize ? -g[i] : g[i];
-        if (l2) gi = gi + weight_decay * p[i];
-        sum[i] = sum[i] + gi * gi;
-        p[i] = p[i] + neg_clr * gi / (std::sqrt(sum[i]) + eps);
-      }
-    });
+    AdagradScalars<T> c{T(o.eps), T(o.weight_decay), T(-clr), o.weight_decay != 0, o.maximize};
+    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) { adagrad_loop(begin, end, p, g, sum, c); });
   });
 }
 

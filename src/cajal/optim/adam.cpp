@@ -35,10 +35,35 @@ struct AdamHyper {
   bool decoupled;
 };
 
-// In PyTorch's order of operations, t the step count:
+// The per-step constants of the Adam loop, in the parameter's type.
+template <typename T>
+struct AdamScalars {
+  T beta1, beta2, one_minus_beta1, one_minus_beta2, weight_decay, shrink, bias_correction2_sqrt, eps, neg_step_size;
+  bool l2, decoupled, maximize;
+};
+
+// One fused pass over [begin, end), in PyTorch's order of operations (t the step count):
 //   g = -g if maximize;  g = g + weight_decay * p (Adam)  or  p = p * (1 - lr * weight_decay) (AdamW)
 //   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g;  (AMSGrad: v = max(v_max, v))
 //   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// (restrict pointers and constants by value, so the loop vectorizes; AMSGrad, which stores
+// one more buffer, is a separate instantiation rather than a branch.)
+template <typename T, bool kAmsgrad>
+void adam_loop(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+               T* __restrict v_max, const AdamScalars<T> c) {
+  for (int64_t i = begin; i < end; ++i) {
+    T gi = c.maximize ? -g[i] : g[i];
+    if (c.l2) gi = gi + c.weight_decay * p[i];
+    T pi = c.decoupled ? p[i] * c.shrink : p[i];
+    m[i] = m[i] * c.beta1 + c.one_minus_beta1 * gi;
+    v[i] = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
+    T second = v[i];
+    if constexpr (kAmsgrad) second = v_max[i] = nan_max(v_max[i], v[i]);
+    T denom = std::sqrt(second) / c.bias_correction2_sqrt + c.eps;
+    p[i] = pi + c.neg_step_size * m[i] / denom;
+  }
+}
+
 void adam_update(const Tensor& param, const Tensor& grad, const AdamHyper& h, AdamState& s) {
   detail::ensure_zeros(s.exp_avg, param);
   detail::ensure_zeros(s.exp_avg_sq, param);
@@ -54,24 +79,51 @@ void adam_update(const Tensor& param, const Tensor& grad, const AdamHyper& h, Ad
     T* m = s.exp_avg.data_ptr<T>();
     T* v = s.exp_avg_sq.data_ptr<T>();
     T* v_max = h.amsgrad ? s.max_exp_avg_sq.data_ptr<T>() : nullptr;
-    const T beta1 = T(h.betas[0]), beta2 = T(h.betas[1]), one_minus_beta1 = T(1 - h.betas[0]),
-            one_minus_beta2 = T(1 - h.betas[1]), weight_decay = T(h.weight_decay), shrink = T(1 - h.lr * h.weight_decay),
-            bias_correction2_sqrt = T(std::sqrt(bias_correction2)), eps = T(h.eps), neg_step_size = T(-step_size);
-    const bool l2 = !h.decoupled && h.weight_decay != 0, decoupled = h.decoupled, maximize = h.maximize;
-    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T gi = maximize ? -g[i] : g[i];
-        if (l2) gi = gi + weight_decay * p[i];
-        T pi = decoupled ? p[i] * shrink : p[i];
-        m[i] = m[i] * beta1 + one_minus_beta1 * gi;
-        v[i] = v[i] * beta2 + one_minus_beta2 * gi * gi;
-        T second = v[i];
-        if (v_max) second = v_max[i] = nan_max(v_max[i], v[i]);
-        T denom = std::sqrt(second) / bias_correction2_sqrt + eps;
-        p[i] = pi + neg_step_size * m[i] / denom;
-      }
-    });
+    AdamScalars<T> c{T(h.betas[0]), T(h.betas[1]), T(1 - h.betas[0]), T(1 - h.betas[1]), T(h.weight_decay),
+                     T(1 - h.lr * h.weight_decay), T(std::sqrt(bias_correction2)), T(h.eps), T(-step_size),
+                     !h.decoupled && h.weight_decay != 0, h.decoupled, h.maximize};
+    auto loop = h.amsgrad ? adam_loop<T, true> : adam_loop<T, false>;
+    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) { loop(begin, end, p, g, m, v, v_max, c); });
   });
+}
+
+template <typename T>
+struct AdamaxScalars {
+  T beta1, beta2, one_minus_beta1, eps, weight_decay, neg_clr;
+  bool l2, maximize;
+};
+
+// m = beta1 * m + (1 - beta1) * g;  u = max(beta2 * u, |g| + eps);  p = p - lr / (1 - beta1^t) * m / u
+template <typename T>
+void adamax_loop(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict u,
+                 const AdamaxScalars<T> c) {
+  for (int64_t i = begin; i < end; ++i) {
+    T gi = c.maximize ? -g[i] : g[i];
+    if (c.l2) gi = gi + c.weight_decay * p[i];
+    m[i] = m[i] * c.beta1 + c.one_minus_beta1 * gi;
+    u[i] = nan_max(u[i] * c.beta2, std::abs(gi) + c.eps);
+    p[i] = p[i] + c.neg_clr * m[i] / u[i];
+  }
+}
+
+template <typename T>
+struct NAdamScalars {
+  T beta1, beta2, one_minus_beta1, one_minus_beta2, bias_correction2, eps, weight_decay, grad_scale, avg_scale;
+  bool l2;
+};
+
+// m, v as in Adam;  d = sqrt(v / (1 - beta2^t)) + eps;  p = p + grad_scale * g / d;  p = p + avg_scale * m / d
+template <typename T>
+void nadam_loop(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                const NAdamScalars<T> c) {
+  for (int64_t i = begin; i < end; ++i) {
+    T gi = c.l2 ? g[i] + c.weight_decay * p[i] : g[i];
+    m[i] = m[i] * c.beta1 + c.one_minus_beta1 * gi;
+    v[i] = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
+    T denom = std::sqrt(v[i] / c.bias_correction2) + c.eps;
+    T pi = p[i] + c.grad_scale * gi / denom;
+    p[i] = pi + c.avg_scale * m[i] / denom;
+  }
 }
 
 }  // namespace
@@ -90,7 +142,6 @@ void AdamW::update(const Tensor& param, const Tensor& grad, const AdamWOptions& 
 
 void Adamax::check(const AdamaxOptions& o) { check_adam_like(kName, o.lr, o.betas, o.eps, o.weight_decay); }
 
-// m = beta1 * m + (1 - beta1) * g;  u = max(beta2 * u, |g| + eps);  p = p - lr / (1 - beta1^t) * m / u
 void Adamax::update(const Tensor& param, const Tensor& grad, const AdamaxOptions& o, AdamaxState& s) {
   detail::ensure_zeros(s.exp_avg, param);
   detail::ensure_zeros(s.exp_inf, param);
@@ -101,18 +152,9 @@ void Adamax::update(const Tensor& param, const Tensor& grad, const AdamaxOptions
     const T* g = grad.data_ptr<T>();
     T* m = s.exp_avg.data_ptr<T>();
     T* u = s.exp_inf.data_ptr<T>();
-    const T beta1 = T(o.betas[0]), beta2 = T(o.betas[1]), one_minus_beta1 = T(1 - o.betas[0]), eps = T(o.eps),
-            weight_decay = T(o.weight_decay), neg_clr = T(-clr);
-    const bool l2 = o.weight_decay != 0, maximize = o.maximize;
-    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T gi = maximize ? -g[i] : g[i];
-        if (l2) gi = gi + weight_decay * p[i];
-        m[i] = m[i] * beta1 + one_minus_beta1 * gi;
-        u[i] = nan_max(u[i] * beta2, std::abs(gi) + eps);
-        p[i] = p[i] + neg_clr * m[i] / u[i];
-      }
-    });
+    AdamaxScalars<T> c{T(o.betas[0]), T(o.betas[1]), T(1 - o.betas[0]), T(o.eps), T(o.weight_decay), T(-clr),
+                       o.weight_decay != 0, o.maximize};
+    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) { adamax_loop(begin, end, p, g, m, u, c); });
   });
 }
 
@@ -143,20 +185,9 @@ void NAdam::update(const Tensor& param, const Tensor& grad, const NAdamOptions& 
     const T* g = grad.data_ptr<T>();
     T* m = s.exp_avg.data_ptr<T>();
     T* v = s.exp_avg_sq.data_ptr<T>();
-    const T beta1 = T(o.betas[0]), beta2 = T(o.betas[1]), one_minus_beta1 = T(1 - o.betas[0]),
-            one_minus_beta2 = T(1 - o.betas[1]), bc2 = T(bias_correction2), eps = T(o.eps),
-            weight_decay = T(o.weight_decay), g_scale = T(grad_scale), m_scale = T(avg_scale);
-    const bool l2 = o.weight_decay != 0;
-    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T gi = l2 ? g[i] + weight_decay * p[i] : g[i];
-        m[i] = m[i] * beta1 + one_minus_beta1 * gi;
-        v[i] = v[i] * beta2 + one_minus_beta2 * gi * gi;
-        T denom = std::sqrt(v[i] / bc2) + eps;
-        T pi = p[i] + g_scale * gi / denom;
-        p[i] = pi + m_scale * m[i] / denom;
-      }
-    });
+    NAdamScalars<T> c{T(o.betas[0]), T(o.betas[1]), T(1 - o.betas[0]), T(1 - o.betas[1]), T(bias_correction2), T(o.eps),
+                      T(o.weight_decay), T(grad_scale), T(avg_scale), o.weight_decay != 0};
+    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) { nadam_loop(begin, end, p, g, m, v, c); });
   });
 }
 

@@ -5,6 +5,7 @@
 #include "cajal/optim/adagrad.h"
 #include "cajal/optim/adam.h"
 #include "cajal/optim/clip.h"
+#include "cajal/optim/lbfgs.h"
 #include "cajal/optim/optimizer.h"
 #include "cajal/optim/regularization.h"
 #include "cajal/optim/rmsprop.h"

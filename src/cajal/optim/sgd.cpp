@@ -18,30 +18,48 @@ void SGD::check(const SGDOptions& o) {
                      ", dampening ", o.dampening, ")");
 }
 
-// In PyTorch's order of operations:
+namespace {
+
+template <typename T>
+struct SGDScalars {
+  T weight_decay, momentum, keep, neg_lr;  // keep = 1 - dampening
+  bool l2, nesterov, maximize;
+};
+
+enum class Momentum { kNone, kFirstStep, kLaterStep };
+
+// One fused pass over [begin, end), in PyTorch's order of operations:
 //   d = g (+ weight_decay * p);  b = d at the first step, else momentum * b + (1 - dampening) * d
 //   d = d + momentum * b (Nesterov) or b;  p = p - lr * d
+// (restrict pointers and constants by value so the loop vectorizes; the momentum buffer's
+// three cases are instantiations rather than branches.)
+template <typename T, Momentum kMomentum>
+void sgd_loop(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict buf, const SGDScalars<T> c) {
+  for (int64_t i = begin; i < end; ++i) {
+    T d = c.maximize ? -g[i] : g[i];
+    if (c.l2) d = d + c.weight_decay * p[i];
+    if constexpr (kMomentum != Momentum::kNone) {
+      buf[i] = kMomentum == Momentum::kFirstStep ? d : buf[i] * c.momentum + c.keep * d;
+      d = c.nesterov ? d + c.momentum * buf[i] : buf[i];
+    }
+    p[i] = p[i] + c.neg_lr * d;
+  }
+}
+
+}  // namespace
+
 void SGD::update(const Tensor& param, const Tensor& grad, const SGDOptions& o, SGDState& s) {
-  bool use_momentum = o.momentum != 0;
-  bool first_step = use_momentum && !s.momentum_buffer.defined();
-  if (first_step) s.momentum_buffer = empty_like(param);
+  Momentum momentum = o.momentum == 0 ? Momentum::kNone : s.momentum_buffer.defined() ? Momentum::kLaterStep : Momentum::kFirstStep;
+  if (momentum == Momentum::kFirstStep) s.momentum_buffer = empty_like(param);
   dispatch_floating(param.dtype(), "SGD", [&]<typename T>() {
     T* p = param.data_ptr<T>();
     const T* g = grad.data_ptr<T>();
-    T* buf = use_momentum ? s.momentum_buffer.data_ptr<T>() : nullptr;
-    const T weight_decay = T(o.weight_decay), momentum = T(o.momentum), keep = T(1 - o.dampening), neg_lr = T(-o.lr);
-    const bool decay = o.weight_decay != 0, nesterov = o.nesterov, maximize = o.maximize;
-    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T d = maximize ? -g[i] : g[i];
-        if (decay) d = d + weight_decay * p[i];
-        if (buf) {
-          buf[i] = first_step ? d : buf[i] * momentum + keep * d;
-          d = nesterov ? d + momentum * buf[i] : buf[i];
-        }
-        p[i] = p[i] + neg_lr * d;
-      }
-    });
+    T* buf = momentum == Momentum::kNone ? nullptr : s.momentum_buffer.data_ptr<T>();
+    SGDScalars<T> c{T(o.weight_decay), T(o.momentum), T(1 - o.dampening), T(-o.lr), o.weight_decay != 0, o.nesterov, o.maximize};
+    auto loop = momentum == Momentum::kNone        ? sgd_loop<T, Momentum::kNone>
+                : momentum == Momentum::kFirstStep ? sgd_loop<T, Momentum::kFirstStep>
+                                                   : sgd_loop<T, Momentum::kLaterStep>;
+    parallel_for(0, param.numel(), kElementwiseGrain, [=](int64_t begin, int64_t end) { loop(begin, end, p, g, buf, c); });
   });
 }
 
