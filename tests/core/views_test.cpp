@@ -200,6 +200,8 @@ TEST(Views, ContiguityFlags) {
   Tensor base = iota({2, 3});
   EXPECT_TRUE(base.is_contiguous());
   EXPECT_FALSE(base.t().is_contiguous());
+  EXPECT_TRUE(zeros({2, 0}).is_contiguous());  // empty tensors are contiguous, as in PyTorch
+  EXPECT_TRUE(zeros({0, 3}).t().is_contiguous());
   EXPECT_TRUE(base[1].is_contiguous());
   EXPECT_FALSE(base.select(1, 0).is_contiguous());
   EXPECT_FALSE(base.slice(1, 0, 1).t().is_contiguous());  // sizes [1, 2], strides [1, 3]
