@@ -361,6 +361,16 @@ TEST(OptimizerErrors, ParametersAreChecked) {
   test::expect_error<ShapeError>([&] { opt.step(); }, {"Adam", "gradient of shape [3, 2]", "[2, 3]"});
   p.set_grad(zeros({2, 3}, {.dtype = DType::f64}));
   test::expect_error<DTypeError>([&] { opt.step(); }, {"Adam", "float64"});
+
+  // Groups edited through param_groups() must still fit the state.
+  p.set_grad(zeros({2, 3}));
+  opt.step();
+  Tensor bigger = zeros({4, 3}).requires_grad_();
+  bigger.set_grad(zeros({4, 3}));
+  opt.param_groups()[0].params[0] = bigger;
+  test::expect_error<ValueError>([&] { opt.step(); }, {"Adam", "exp_avg buffer", "[2, 3]", "[4, 3]", "replaced"});
+  opt.param_groups()[0].params.push_back(p);
+  test::expect_error<ValueError>([&] { opt.step(); }, {"Adam", "now has 2 parameters", "add_param_group"});
 }
 
 }  // namespace

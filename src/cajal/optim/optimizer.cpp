@@ -67,9 +67,18 @@ void check_unique(const char* optimizer, const TensorList& params, const std::ve
   }
 }
 
+void check_buffer(const char* optimizer, const char* name, const Tensor& buffer, const Tensor& param) {
+  if (buffer.sizes() != param.sizes() || buffer.dtype() != param.dtype())
+    fail<ValueError>(optimizer, ": the ", name, " buffer (", dtype_name(buffer.dtype()), ", shape ", buffer.sizes(),
+                     ") does not fit its parameter (", dtype_name(param.dtype()), ", shape ", param.sizes(),
+                     "); was the parameter replaced?");
+}
+
 Tensor grad_for_update(const char* optimizer, const Tensor& param) {
   Tensor grad = param.grad();
   if (!grad.defined()) return grad;
+  if (!param.is_contiguous())
+    fail<ValueError>(optimizer, ": parameter of shape ", param.sizes(), " is not contiguous (strides ", param.strides(), ")");
   if (grad.dtype() != param.dtype())
     fail<DTypeError>(optimizer, ": gradient of a ", dtype_name(param.dtype()), " parameter of shape ", param.sizes(),
                      " is ", dtype_name(grad.dtype()));

@@ -13,10 +13,12 @@ namespace cajal::optim {
 namespace detail {
 // Checks a parameter as it joins an optimizer: a defined, contiguous float32/float64 leaf.
 void check_param(const char* optimizer, const Tensor& param, size_t index);
+// Checks that a state buffer still fits its parameter (which param_groups() lets users replace).
+void check_buffer(const char* optimizer, const char* name, const Tensor& buffer, const Tensor& param);
 // Fails when a parameter appears twice among `params` and the existing groups' parameters.
 void check_unique(const char* optimizer, const TensorList& params, const std::vector<const TensorList*>& existing);
 // The parameter's gradient, contiguous, for an update; undefined when it has none. Fails when
-// the gradient's dtype or shape differs from the parameter's.
+// the parameter is not contiguous or the gradient's dtype or shape differs from the parameter's.
 Tensor grad_for_update(const char* optimizer, const Tensor& param);
 // A zero buffer shaped like `param`, made the first time it is needed.
 Tensor& ensure_zeros(Tensor& buffer, const Tensor& param);
@@ -86,11 +88,20 @@ void OptimizerBase<Derived, Options, State>::step() {
   NoGradGuard no_grad;
   for (size_t g = 0; g < groups_.size(); ++g) {
     const Group& group = groups_[g];
+    // param_groups() lets users edit a group's parameter list: make sure it still fits the state.
+    if (group.params.size() != state_[g].size())
+      fail<ValueError>(Derived::kName, ": parameter group ", g, " now has ", group.params.size(), " parameters, it was added with ",
+                       state_[g].size(), "; add parameters with add_param_group");
     for (size_t i = 0; i < group.params.size(); ++i) {
       const Tensor& param = group.params[i];
       Tensor grad = detail::grad_for_update(Derived::kName, param);
       if (!grad.defined()) continue;
-      Derived::update(param, grad, group, state_[g][i]);
+      State& state = state_[g][i];
+      state.each([&](const char* name, auto& field) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(field)>, Tensor>)
+          if (field.defined()) detail::check_buffer(Derived::kName, name, field, param);
+      });
+      Derived::update(param, grad, group, state);
       param.bump_version();
     }
   }
