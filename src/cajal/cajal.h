@@ -17,3 +17,4 @@
 #include "cajal/ops/random.h"
 #include "cajal/ops/reduce.h"
 #include "cajal/ops/shape.h"
+#include "cajal/optim/optim.h"
