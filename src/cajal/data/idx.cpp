@@ -1,0 +1,138 @@
+#include "cajal/data/idx.h"
+
+#include <zlib.h>
+
+#include <bit>
+#include <cstring>
+#include <type_traits>
+#include <filesystem>
+#include <memory>
+
+#include "cajal/ops/creation.h"
+
+namespace cajal::data {
+
+namespace {
+
+// The whole file, decompressed if it is gzipped (zlib reads plain files unchanged).
+std::string read_maybe_gzipped(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) fail<IOError>("read_idx: ", path, ": no such file");
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
+  if (!file) fail<IOError>("read_idx: ", path, ": cannot open: ", std::strerror(errno));
+  std::string bytes;
+  char chunk[1 << 16];
+  while (true) {
+    const int n = gzread(file.get(), chunk, sizeof chunk);
+    if (n < 0) {
+      int code = 0;
+      fail<IOError>("read_idx: ", path, ": corrupt gzip data (", gzerror(file.get(), &code), ")");
+    }
+    if (n == 0) break;
+    bytes.append(chunk, static_cast<size_t>(n));
+  }
+  // gzread stops quietly at a gzip stream cut short; gzerror tells.
+  int code = 0;
+  const char* message = gzerror(file.get(), &code);
+  if (code != Z_OK && code != Z_STREAM_END)
+    fail<IOError>("read_idx: ", path, ": truncated or corrupt gzip data (", message, ")");
+  return bytes;
+}
+
+uint32_t big_endian_u32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+struct IdxType {
+  int bytes;      // size of one stored value
+  DType dtype;    // what it becomes
+  const char* name;
+};
+
+IdxType idx_type(unsigned char code, const std::string& path) {
+  switch (code) {
+    case 0x08: return {1, DType::u8, "uint8"};
+    case 0x09: return {1, DType::i32, "int8"};
+    case 0x0B: return {2, DType::i32, "int16"};
+    case 0x0C: return {4, DType::i32, "int32"};
+    case 0x0D: return {4, DType::f32, "float32"};
+    case 0x0E: return {8, DType::f64, "float64"};
+    default:
+      fail<IOError>("read_idx: ", path, ": unknown IDX type code 0x", std::hex, static_cast<int>(code),
+                    " (expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)");
+  }
+}
+
+// Decodes `count` big-endian values of type Stored into T.
+template <typename Stored, typename T>
+void decode_big_endian(const unsigned char* src, int64_t count, T* dst) {
+  using Bits = std::conditional_t<sizeof(Stored) == 1, uint8_t,
+                                  std::conditional_t<sizeof(Stored) == 2, uint16_t,
+                                                     std::conditional_t<sizeof(Stored) == 4, uint32_t, uint64_t>>>;
+  for (int64_t i = 0; i < count; ++i, src += sizeof(Stored)) {
+    Bits bits = 0;
+    for (size_t b = 0; b < sizeof(Stored); ++b) bits = static_cast<Bits>((uint64_t{bits} << 8) | src[b]);
+    dst[i] = static_cast<T>(std::bit_cast<Stored>(bits));
+  }
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) {
+  const std::string bytes = read_maybe_gzipped(path);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 4) fail<IOError>("read_idx: ", path, ": file is ", bytes.size(), " bytes, too short for an IDX header");
+  if (p[0] != 0 || p[1] != 0)
+    fail<IOError>("read_idx: ", path, ": bad magic number (an IDX file starts with two zero bytes; is it an IDX file?)");
+  const IdxType type = idx_type(p[2], path);
+  const int ndim = p[3];
+  if (ndim == 0) fail<IOError>("read_idx: ", path, ": header declares 0 dims");
+  const size_t header = 4 + 4 * static_cast<size_t>(ndim);
+  if (bytes.size() < header)
+    fail<IOError>("read_idx: ", path, ": truncated header (", ndim, " dims need ", header, " bytes, file has ",
+                  bytes.size(), ")");
+
+  Dims sizes;
+  uint64_t count = 1;
+  bool too_big = false;  // more values than the file has bytes (also guards the product against overflow)
+  for (int d = 0; d < ndim; ++d) {
+    sizes.push_back(big_endian_u32(p + 4 + 4 * d));
+    too_big = too_big || __builtin_mul_overflow(count, static_cast<uint64_t>(sizes.back()), &count) || count > bytes.size();
+  }
+  const uint64_t data_bytes = bytes.size() - header;
+  if (too_big || count * type.bytes != data_bytes)
+    fail<IOError>("read_idx: ", path, ": header declares ", type.name, " ", sizes, " (",
+                  too_big ? std::string("more than the file holds") : std::to_string(count * type.bytes) + " bytes",
+                  ") but the file has ", data_bytes, " data bytes", too_big || count * type.bytes > data_bytes ? " (truncated?)" : "");
+
+  Tensor out = empty(sizes, {.dtype = type.dtype});
+  const unsigned char* data = p + header;
+  const auto n = static_cast<int64_t>(count);
+  switch (p[2]) {
+    case 0x08: std::memcpy(out.data_ptr<uint8_t>(), data, count); break;
+    case 0x09: decode_big_endian<int8_t, int32_t>(data, n, out.data_ptr<int32_t>()); break;
+    case 0x0B: decode_big_endian<int16_t, int32_t>(data, n, out.data_ptr<int32_t>()); break;
+    case 0x0C: decode_big_endian<int32_t, int32_t>(data, n, out.data_ptr<int32_t>()); break;
+    case 0x0D: decode_big_endian<float, float>(data, n, out.data_ptr<float>()); break;
+    case 0x0E: decode_big_endian<double, double>(data, n, out.data_ptr<double>()); break;
+  }
+  return out;
+}
+
+DatasetPtr load_idx_pair(const std::string& images_path, const std::string& labels_path, const IdxOptions& options) {
+  Tensor images = read_idx(images_path);
+  Tensor labels = read_idx(labels_path);
+  if (images.dtype() != DType::u8 || images.dim() != 3)
+    fail<IOError>("load_idx_pair: ", images_path, ": expected uint8 images [N, H, W], got ", images.dtype(), " ",
+                  images.sizes());
+  if (labels.dim() != 1 || is_floating(labels.dtype()))
+    fail<IOError>("load_idx_pair: ", labels_path, ": expected integer labels [N], got ", labels.dtype(), " ",
+                  labels.sizes());
+  if (images.size(0) != labels.size(0))
+    fail<IOError>("load_idx_pair: ", images.size(0), " images in ", images_path, " but ", labels.size(0),
+                  " labels in ", labels_path);
+  if (options.transpose) images = images.transpose(1, 2).contiguous();
+  if (options.scale) images = images.to(DType::f32).div_(255.0).unsqueeze(1);
+  return tensor_dataset(images, labels.to(DType::i64));
+}
+
+}  // namespace cajal::data

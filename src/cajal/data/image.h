@@ -1,0 +1,27 @@
+#pragma once
+// Image files to tensors: PNG, JPEG and BMP through stb_image.
+#include <cstdint>
+#include <string>
+
+#include "cajal/core/tensor.h"
+
+namespace cajal::data {
+
+// Decodes an image as float32 [channels, H, W] in [0, 1]. channels 1 gives grayscale
+// (color converted by luminance), 3 gives RGB (gray replicated); alpha is dropped. An
+// IOError names the file when it cannot be read or decoded.
+Tensor read_image(const std::string& path, int64_t channels);
+
+// Bilinear resize of [C, H, W] to [C, height, width] (half-pixel centers, as
+// torch.nn.functional.interpolate with align_corners=False, without antialiasing).
+Tensor resize_image(const Tensor& image, int64_t height, int64_t width);
+
+struct ImageInfo {
+  int64_t height;
+  int64_t width;
+  int64_t channels;  // as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+};
+// Reads only the header; an IOError names the file when it is not a PNG, JPEG or BMP image.
+ImageInfo read_image_info(const std::string& path);
+
+}  // namespace cajal::data
