@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <bit>
+#include <cstdio>
 #include <cstring>
 #include <type_traits>
 #include <filesystem>
@@ -57,8 +58,9 @@ IdxType idx_type(unsigned char code, const std::string& path) {
     case 0x0D: return {4, DType::f32, "float32"};
     case 0x0E: return {8, DType::f64, "float64"};
     default:
-      fail<IOError>("read_idx: ", path, ": unknown IDX type code 0x", std::hex, static_cast<int>(code),
-                    " (expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)");
+      char text[8];
+      std::snprintf(text, sizeof text, "0x%02X", code);
+      fail<IOError>("read_idx: ", path, ": unknown IDX type code ", text, " (expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)");
   }
 }
 
