@@ -46,8 +46,10 @@ Tensor crop(const Tensor& image, int64_t top, int64_t left, int64_t height, int6
 // torchvision's affine without shear: rotation by `angle` degrees (clockwise on the screen,
 // where rows go down) and scaling by `scale`, both about the image center, then a shift by
 // translate = {x (columns), y (rows)} pixels. Each output pixel samples the input at the
-// inverse-mapped position bilinearly; positions outside the image read zeros (the same
-// values as grid_sample(align_corners=False, padding_mode="zeros") on torchvision's grid).
+// inverse-mapped position bilinearly; taps outside the image read zeros: the values of
+// grid_sample(align_corners=False, padding_mode="zeros") on torchvision's grid. (torchvision
+// with fill=0 further multiplies each pixel by the in-image share of its taps, darkening the
+// border pixels twice; cajal does not.)
 Tensor affine(const Tensor& image, double angle, std::array<double, 2> translate, double scale);
 // A copy of the image with the window (as for crop) set to `value`, which broadcasts to the
 // window's shape: a 0-d tensor, [C, 1, 1] (one per channel) or [C, height, width].
