@@ -119,11 +119,35 @@ TEST(Pool, NaNAndInfinity) {
   EXPECT_TRUE(std::isnan(r.values.to_vector<float>()[0]));
   EXPECT_EQ(r.values.to_vector<float>()[1], 3.f);
   EXPECT_EQ(r.indices.to_vector<int64_t>(), (std::vector<int64_t>{1, 2}));
+  // Overlapping windows (the general kernel): torch.nn.functional.max_pool2d(x, 2, stride=1,
+  // return_indices=True) gives values [nan, nan, nan, 6] at indices [3, 1, 3, 8].
+  Tensor z = tensor({1.f, nan, 3.f, nan, 2.f, 0.f, 5.f, 4.f, 6.f}, {1, 1, 3, 3});
+  ValuesIndices rz = max_pool2d_with_indices(z, 2, {.stride = 1});
+  EXPECT_EQ(rz.indices.to_vector<int64_t>(), (std::vector<int64_t>{3, 1, 3, 8}));
+  EXPECT_EQ(rz.values.to_vector<float>()[3], 6.f);
+  EXPECT_TRUE(std::isnan(rz.values.to_vector<float>()[2]));
   // A window of -inf picks its first element.
   Tensor y = full({1, 1, 2, 2}, -inf);
   EXPECT_EQ(max_pool2d_with_indices(y, 2).indices.to_vector<int64_t>(), (std::vector<int64_t>{0}));
   // Interpolation keeps infinities of nearest sampling.
   EXPECT_EQ(interpolate(full({1, 1, 2, 2}, inf), {.scale_factor = {2}}).to_vector<float>(), std::vector<float>(16, inf));
+}
+
+// 2x2 windows that tile the rows run a two-pass kernel; an odd width (a column left over)
+// runs the general one over the same windows. Both must pick the same elements, also among
+// ties (values 0 and 1, as after a ReLU) and NaNs.
+TEST(Pool, PairKernelMatchesGeneralKernel) {
+  Tensor x = (normal({3, 4, 8, 9}) > 0.3).to(DType::f32);
+  x.at<float>({1, 2, 3, 4}) = std::numeric_limits<float>::quiet_NaN();
+  x.at<float>({1, 2, 2, 5}) = std::numeric_limits<float>::quiet_NaN();
+  ValuesIndices general = max_pool2d_with_indices(x, 2);                                   // width 9: general
+  ValuesIndices pairs = max_pool2d_with_indices(x.slice(3, 0, 8).contiguous(), 2);         // width 8: pairs
+  EXPECT_EQ(general.values.sizes(), pairs.values.sizes());
+  EXPECT_TRUE(test::all_close(pairs.values, general.values, 0, 0));
+  // Indices count positions in the plane: convert the pair kernel's (width 8) to width 9.
+  std::vector<int64_t> converted;
+  for (int64_t i : pairs.indices.to_vector<int64_t>()) converted.push_back(i / 8 * 9 + i % 8);
+  EXPECT_EQ(converted, general.indices.to_vector<int64_t>());
 }
 
 TEST(Pool, DtypesAndGlobalPooling) {
