@@ -1,0 +1,89 @@
+// Image reader and image folders against PIL's decoding and torch's bilinear resize of
+// files PIL wrote at test time (tests/reference/data_image_reference.py).
+#include <fstream>
+
+#include "cajal/data/image.h"
+#include "cajal/data/image_folder.h"
+#include "support/test_support.h"
+
+namespace cajal {
+namespace {
+
+class ImageFolder : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = test::temp_dir();
+    written_ = test::run_reference("data_image_reference.py", dir_);
+    std::ifstream list(dir_ + "/files.txt");
+    for (std::string line; std::getline(list, line);) files_.push_back(line);
+  }
+  void SetUp() override { ASSERT_TRUE(written_); }
+  static Tensor expected(size_t k, const std::string& kind) {
+    return load_npy(dir_ + "/expected_" + std::to_string(k) + "_" + kind + ".npy");
+  }
+  static bool is_jpeg(size_t k) { return files_[k].ends_with(".jpg"); }
+  static inline std::string dir_;
+  static inline std::vector<std::string> files_;
+  static inline bool written_ = false;
+};
+
+TEST_F(ImageFolder, ClassesFilesAndLabelsInSortedOrder) {
+  const auto folder = data::load_image_folder(dir_ + "/root");
+  EXPECT_EQ(folder->classes(), (std::vector<std::string>{"a_cat", "b_dog"}));
+  ASSERT_EQ(folder->size(), static_cast<int64_t>(files_.size()));  // notes.txt is not an image
+  const std::vector<int64_t> labels = load_npy(dir_ + "/labels.npy").to_vector<int64_t>();
+  for (size_t k = 0; k < files_.size(); ++k) {
+    EXPECT_EQ(folder->file(k), files_[k]);
+    EXPECT_EQ(folder->label(k), labels[k]);
+    EXPECT_EQ(folder->get(k).target.item<int64_t>(), labels[k]);
+    EXPECT_EQ(folder->get(k).target.dtype(), DType::i64);
+  }
+}
+
+TEST_F(ImageFolder, DecodedPixelsMatchPil) {
+  const auto rgb = data::load_image_folder(dir_ + "/root");
+  const auto gray = data::load_image_folder(dir_ + "/root", {.channels = 1});
+  for (size_t k = 0; k < files_.size(); ++k) {
+    SCOPED_TRACE(files_[k]);
+    // PNG and BMP are lossless: the same bytes. JPEG decoders differ by a few levels.
+    const double exact = is_jpeg(k) ? 4.0 / 255 : 0.0;
+    EXPECT_TRUE(test::all_close(rgb->get(k).input, expected(k, "rgb"), 0, exact));
+    // Color to gray: stb weighs (77 R + 150 G + 29 B) / 256, PIL (299 R + 587 G + 114 B) / 1000.
+    EXPECT_TRUE(test::all_close(gray->get(k).input, expected(k, "gray"), 0, exact + 1.01 / 255));
+  }
+  const size_t gray_png = 2;  // stored gray: no conversion, exact
+  ASSERT_TRUE(files_[gray_png].ends_with("gray.png"));
+  EXPECT_TRUE(test::all_close(gray->get(gray_png).input, expected(gray_png, "gray"), 0, 0));
+}
+
+TEST_F(ImageFolder, ResizedLikeTorchBilinearAndBatched) {
+  const auto folder = data::load_image_folder(dir_ + "/root", {.height = 4, .width = 6});
+  std::vector<data::Example> examples;
+  for (size_t k = 0; k < files_.size(); ++k) {
+    SCOPED_TRACE(files_[k]);
+    examples.push_back(folder->get(k));
+    EXPECT_EQ(examples.back().input.sizes(), Dims({3, 4, 6}));
+    EXPECT_TRUE(test::all_close(examples.back().input, expected(k, "resized"), 1e-6, is_jpeg(k) ? 4.0 / 255 : 1e-7));
+  }
+  const data::Batch batch = data::collate(examples);
+  EXPECT_EQ(batch.input.sizes(), Dims({6, 3, 4, 6}));
+  EXPECT_EQ(batch.target.to_vector<int64_t>(), load_npy(dir_ + "/labels.npy").to_vector<int64_t>());
+}
+
+TEST_F(ImageFolder, ErrorsNameTheFolderOrFile) {
+  test::expect_error<IOError>([] { data::load_image_folder(dir_ + "/broken"); }, {"bad.png", "not a readable PNG"});
+  test::expect_error<IOError>([] { data::load_image_folder(dir_ + "/no_images"); },
+                              {"no_images/cls", "no PNG, JPEG or BMP files for class 'cls'"});
+  test::expect_error<IOError>([] { data::load_image_folder(dir_ + "/absent"); }, {"absent", "no such folder"});
+  test::expect_error<IOError>([] { data::load_image_folder(dir_ + "/root/a_cat"); }, {"a_cat", "no class sub-folders"});
+  test::expect_error<IOError>([] { data::read_image(dir_ + "/broken/cls/bad.png", 3); }, {"bad.png", "cannot decode"});
+  test::expect_error<ValueError>([] { data::load_image_folder(dir_ + "/root", {.channels = 2}); }, {"channels must be 1 or 3"});
+  test::expect_error<ValueError>([] { data::load_image_folder(dir_ + "/root", {.height = 4}); }, {"4x0"});
+  // Images of different sizes cannot be batched without resizing; the error names the example.
+  const auto unresized = data::load_image_folder(dir_ + "/root");
+  test::expect_error<ShapeError>([&] { data::collate({unresized->get(0), unresized->get(1)}); },
+                                 {"collate: example 1 has input shape [3, 9, 11] but example 0 has [3, 4, 4]"});
+}
+
+}  // namespace
+}  // namespace cajal
