@@ -10,6 +10,7 @@
 #include "cajal/core/tensor.h"
 #include "cajal/io/npy.h"
 #include "cajal/io/safetensors.h"
+#include "cajal/metrics/metrics.h"
 #include "cajal/nn/nn.h"
 #include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
