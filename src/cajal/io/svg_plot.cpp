@@ -1,0 +1,167 @@
+#include "cajal/io/svg_plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "cajal/io/csv_log.h"
+
+namespace cajal {
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<double> nice_ticks(double low, double high, int count, double min_step) {
+  double rough = (high - low) / std::max(count - 1, 1);
+  double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
+  double fraction = rough / magnitude;  // in [1, 10)
+  double step = (fraction < 1.5 ? 1 : fraction < 3 ? 2 : fraction < 7 ? 5 : 10) * magnitude;
+  step = std::max(step, min_step);
+  double first = std::floor(low / step), last = std::ceil(high / step);
+  std::vector<double> ticks;
+  for (double k = first; k <= last; ++k) ticks.push_back(k * step);
+  return ticks;
+}
+
+namespace {
+
+constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+constexpr int kMaxMarkedPoints = 60;  // more points than this: the line alone
+
+// A tick label with as many decimals as the step needs (0.2 -> "0.2", not "0.20000000000000001").
+std::string tick_label(double value, double step) {
+  if (std::abs(value) < step * 1e-6) value = 0;  // k * step may be -0
+  char buf[64];
+  if (value != 0 && (std::abs(value) >= 1e6 || step < 1e-4)) {
+    std::snprintf(buf, sizeof buf, "%.3g", value);
+  } else {
+    int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  }
+  return buf;
+}
+
+std::string coord(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+// The data range of one axis, widened when all values are equal so the scale is not empty.
+struct Range {
+  double low = std::numeric_limits<double>::infinity(), high = -std::numeric_limits<double>::infinity();
+  void add(double v) {
+    low = std::min(low, v);
+    high = std::max(high, v);
+  }
+  bool empty() const { return low > high; }
+  void widen_if_flat() {
+    if (low < high) return;
+    double pad = low == 0 ? 1 : std::abs(low) * 0.1;
+    low -= pad;
+    high += pad;
+  }
+};
+
+}  // namespace
+
+std::string svg_line_plot(const LinePlot& plot, int width, int height) {
+  const double left = 70, right = 16, top = 40, bottom = 46;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  std::string svg = "<svg class=\"chart\" width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height) +
+                    "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" +
+                    html_escape(plot.title) + "\">\n";
+  svg += "<text class=\"chart-title\" x=\"" + coord(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" +
+         html_escape(plot.title) + "</text>\n";
+
+  Range xr, yr;
+  bool integer_x = true;
+  for (const PlotSeries& s : plot.series)
+    for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i)
+      if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
+        xr.add(s.x[i]);
+        yr.add(s.y[i]);
+        integer_x = integer_x && s.x[i] == std::round(s.x[i]);
+      }
+  if (xr.empty()) {
+    svg += "<text x=\"" + coord(width / 2.0) + "\" y=\"" + coord(height / 2.0) + "\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n";
+    return svg + "</svg>\n";
+  }
+  xr.widen_if_flat();
+  yr.widen_if_flat();
+  std::vector<double> xticks = nice_ticks(xr.low, xr.high, 6, integer_x ? 1 : 0);
+  std::vector<double> yticks = nice_ticks(yr.low, yr.high, 6);
+  double x0 = xticks.front(), x1 = xticks.back(), y0 = yticks.front(), y1 = yticks.back();
+  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * plot_w; };
+  auto py = [&](double y) { return top + (1 - (y - y0) / (y1 - y0)) * plot_h; };
+  double xstep = xticks.size() > 1 ? xticks[1] - xticks[0] : 1, ystep = yticks.size() > 1 ? yticks[1] - yticks[0] : 1;
+
+  // Grid and tick labels.
+  svg += "<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
+  for (double y : yticks) svg += "<line x1=\"" + coord(left) + "\" x2=\"" + coord(left + plot_w) + "\" y1=\"" + coord(py(y)) + "\" y2=\"" + coord(py(y)) + "\"/>\n";
+  for (double x : xticks) svg += "<line x1=\"" + coord(px(x)) + "\" x2=\"" + coord(px(x)) + "\" y1=\"" + coord(top) + "\" y2=\"" + coord(top + plot_h) + "\"/>\n";
+  svg += "</g>\n<g font-size=\"12\" fill=\"#444\">\n";
+  for (double y : yticks)
+    svg += "<text class=\"y-tick\" x=\"" + coord(left - 8) + "\" y=\"" + coord(py(y)) + "\" text-anchor=\"end\" dominant-baseline=\"middle\">" +
+           tick_label(y, ystep) + "</text>\n";
+  for (double x : xticks)
+    svg += "<text class=\"x-tick\" x=\"" + coord(px(x)) + "\" y=\"" + coord(top + plot_h + 18) + "\" text-anchor=\"middle\">" +
+           tick_label(x, xstep) + "</text>\n";
+  svg += "</g>\n";
+  svg += "<rect x=\"" + coord(left) + "\" y=\"" + coord(top) + "\" width=\"" + coord(plot_w) + "\" height=\"" + coord(plot_h) +
+         "\" fill=\"none\" stroke=\"#999\"/>\n";
+  svg += "<text class=\"x-label\" x=\"" + coord(left + plot_w / 2) + "\" y=\"" + coord(height - 6.0) +
+         "\" text-anchor=\"middle\" font-size=\"13\">" + html_escape(plot.x_label) + "</text>\n";
+  svg += "<text class=\"y-label\" transform=\"translate(16 " + coord(top + plot_h / 2) + ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">" +
+         html_escape(plot.y_label) + "</text>\n";
+
+  // Series: a polyline per run of finite points, markers with tooltips, a legend entry.
+  for (size_t s = 0; s < plot.series.size(); ++s) {
+    const PlotSeries& series = plot.series[s];
+    const char* colour = kPalette[s % std::size(kPalette)];
+    std::string name = html_escape(series.name);
+    size_t n = std::min(series.x.size(), series.y.size());
+    std::string points, markers;
+    auto end_line = [&] {
+      if (!points.empty())
+        svg += "<polyline class=\"series\" data-series=\"" + name + "\" fill=\"none\" stroke=\"" + colour +
+               "\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"" + points + "\"/>\n";
+      points.clear();
+    };
+    for (size_t i = 0; i < n; ++i) {
+      double x = series.x[i], y = series.y[i];
+      if (!std::isfinite(x) || !std::isfinite(y)) {
+        end_line();
+        continue;
+      }
+      if (!points.empty()) points += ' ';
+      points += coord(px(x)) + "," + coord(py(y));
+      if (n <= kMaxMarkedPoints)
+        markers += "<circle cx=\"" + coord(px(x)) + "\" cy=\"" + coord(py(y)) + "\" r=\"3.5\" fill=\"" + colour + "\"><title>" + name +
+                   ", " + html_escape(plot.x_label) + " " + format_shortest(x) + ": " + format_shortest(y) + "</title></circle>\n";
+    }
+    end_line();
+    svg += markers;
+    double lx = left + plot_w - 110.0 * (plot.series.size() - s), ly = 18;
+    svg += "<g class=\"legend\"><line x1=\"" + coord(lx) + "\" x2=\"" + coord(lx + 22) + "\" y1=\"" + coord(ly) + "\" y2=\"" + coord(ly) +
+           "\" stroke=\"" + colour + "\" stroke-width=\"3\"/><text x=\"" + coord(lx + 28) + "\" y=\"" + coord(ly) +
+           "\" dominant-baseline=\"middle\" font-size=\"13\">" + name + "</text></g>\n";
+  }
+  return svg + "</svg>\n";
+}
+
+}  // namespace cajal
