@@ -8,6 +8,7 @@
 #include "cajal/core/generator.h"
 #include "cajal/core/parallel.h"
 #include "cajal/core/tensor.h"
+#include "cajal/data/data.h"
 #include "cajal/io/npy.h"
 #include "cajal/io/safetensors.h"
 #include "cajal/metrics/metrics.h"
