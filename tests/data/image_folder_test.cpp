@@ -4,6 +4,7 @@
 
 #include "cajal/data/image.h"
 #include "cajal/data/image_folder.h"
+#include "cajal/data/loader.h"
 #include "support/test_support.h"
 
 namespace cajal {
@@ -68,6 +69,15 @@ TEST_F(ImageFolder, ResizedLikeTorchBilinearAndBatched) {
   const data::Batch batch = data::collate(examples);
   EXPECT_EQ(batch.input.sizes(), Dims({6, 3, 4, 6}));
   EXPECT_EQ(batch.target.to_vector<int64_t>(), load_npy(dir_ + "/labels.npy").to_vector<int64_t>());
+
+  // Workers decode concurrently and deliver the same batch.
+  data::DataLoader loader(folder, {.batch_size = 6, .num_workers = 3, .prefetch = 1});
+  int64_t batches = 0;
+  for (data::Batch& loaded : loader) {
+    ++batches;
+    EXPECT_TRUE(test::all_close(loaded.input, batch.input, 0, 0));
+  }
+  EXPECT_EQ(batches, 1);
 }
 
 TEST_F(ImageFolder, ErrorsNameTheFolderOrFile) {
