@@ -244,6 +244,15 @@ TEST(NiceTicks, RoundStepsCoveringTheRange) {
   EXPECT_LE(t.front(), -3.7e-5);
   EXPECT_GE(t.back(), 8.1e-5);
   EXPECT_NEAR(t[1] - t[0], 2e-5, 1e-12);
+  EXPECT_EQ(nice_ticks(2, 2, 6), (std::vector<double>{2, 2}));  // an empty range has nothing to divide
+}
+
+TEST(SvgLinePlot, FlatAndExtremeSeriesStillGetAScale) {
+  for (std::vector<double> y : {std::vector<double>{0.5, 0.5, 0.5}, {1e9, 1e9 + 1e-7, 1e9}, {-3e38, 0, 3e38}, {0, 0, 0}}) {
+    std::string svg = svg_line_plot({.title = "t", .x_label = "epoch", .y_label = "y", .series = {{.name = "s", .x = {1, 2, 3}, .y = y}}});
+    EXPECT_GE(std::count(svg.begin(), svg.end(), '\n'), 10) << y[1];
+    EXPECT_TRUE(find_all(svg, "[^a-z](nan|inf)[^a-z]").empty()) << y[1] << "\n" << svg;  // no NaN or infinite coordinate
+  }
 }
 
 TEST(Report, PageSaysWhatTheDataSays) {

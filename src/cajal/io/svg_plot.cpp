@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 
@@ -26,6 +27,7 @@ std::string html_escape(std::string_view text) {
 }
 
 std::vector<double> nice_ticks(double low, double high, int count, double min_step) {
+  if (!(high > low) || !std::isfinite(high - low)) return {low, high};  // nothing round to find
   double rough = (high - low) / std::max(count - 1, 1);
   double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
   double fraction = rough / magnitude;  // in [1, 10)
@@ -33,7 +35,7 @@ std::vector<double> nice_ticks(double low, double high, int count, double min_st
   step = std::max(step, min_step);
   double first = std::floor(low / step), last = std::ceil(high / step);
   std::vector<double> ticks;
-  for (double k = first; k <= last; ++k) ticks.push_back(k * step);
+  for (int64_t i = 0; i <= static_cast<int64_t>(last - first); ++i) ticks.push_back((first + i) * step);
   return ticks;
 }
 
@@ -69,8 +71,9 @@ struct Range {
     high = std::max(high, v);
   }
   bool empty() const { return low > high; }
+  // Also when the spread is lost in rounding (1e9 and 1e9 + 1e-7): no scale can show it.
   void widen_if_flat() {
-    if (low < high) return;
+    if (high - low > 1e-9 * std::max(std::abs(low), std::abs(high))) return;
     double pad = low == 0 ? 1 : std::abs(low) * 0.1;
     low -= pad;
     high += pad;
