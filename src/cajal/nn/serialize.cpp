@@ -48,7 +48,10 @@ void save(const Module& module, const std::string& path, SafetensorsMetadata met
 }
 
 LoadResult load(Module& module, const std::string& path, bool strict) {
-  NamedTensors file = load_safetensors(path);
+  return load_state_dict(module, load_safetensors(path), strict, "nn::load: " + path + ": the file");
+}
+
+LoadResult load_state_dict(Module& module, const NamedTensors& file, bool strict, const std::string& what) {
   std::map<std::string, const Tensor*> in_file;
   for (const auto& [name, t] : file) in_file[name] = &t;
 
@@ -72,7 +75,7 @@ LoadResult load(Module& module, const std::string& path, bool strict) {
   for (const auto& [name, t] : file)
     if (!used.count(name)) result.unexpected_keys.push_back(name);
   if (strict && !result.all_matched())
-    fail<IOError>("nn::load: ", path, ": the file does not match the module: ", result.to_string());
+    fail<IOError>(what, " does not match the module: ", result.to_string());
 
   // state_dict's tensors share data with the module's: copying into them loads the module.
   NoGradGuard no_grad;

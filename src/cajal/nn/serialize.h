@@ -36,6 +36,11 @@ void save(const Module& module, const std::string& path, SafetensorsMetadata met
 // module is left untouched. Not strict: every matching tensor loads; the rest is reported.
 LoadResult load(Module& module, const std::string& path, bool strict = true);
 
+// The same from tensors already in memory (a checkpoint's "model." part, say). `what` names
+// them in the strict error: "<what> does not match the module: missing keys: ...".
+LoadResult load_state_dict(Module& module, const NamedTensors& tensors, bool strict = true,
+                           const std::string& what = "nn::load_state_dict: the state_dict");
+
 // The same for a module held by a pointer or a holder: nn::save(model, path).
 inline void save(const ModulePtr& module, const std::string& path, SafetensorsMetadata metadata = {}) {
   save(*module, path, std::move(metadata));
