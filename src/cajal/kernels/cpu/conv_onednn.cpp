@@ -135,20 +135,32 @@ Primitive make_primitive(const ConvGeometry& g, Kind kind) {
 }
 
 // Primitives by geometry and kind, created on first use. Creating one costs far more than
-// running a small convolution, so they are kept for the life of the program.
-const Primitive& primitive_for(const ConvGeometry& g, Kind kind) {
+// running a small convolution, so they are kept: up to kCachedPrimitives, the oldest
+// dropped first (a program that sees ever new shapes must not grow without bound). Shared
+// pointers keep a primitive alive for a call on another thread while it is dropped.
+constexpr size_t kCachedPrimitives = 256;
+
+std::shared_ptr<const Primitive> primitive_for(const ConvGeometry& g, Kind kind) {
   struct Entry {
     ConvGeometry geometry;
     Kind kind;
-    Primitive primitive;
+    std::shared_ptr<const Primitive> primitive;
   };
   static std::mutex mu;
-  static std::vector<std::unique_ptr<Entry>> cache;
+  static std::vector<Entry> cache;
   std::lock_guard<std::mutex> lock(mu);
-  for (const auto& e : cache)
-    if (e->kind == kind && e->geometry == g) return e->primitive;
-  cache.push_back(std::make_unique<Entry>(Entry{g, kind, make_primitive(g, kind)}));
-  return cache.back()->primitive;
+  for (const Entry& e : cache)
+    if (e.kind == kind && e.geometry == g) return e.primitive;
+  std::shared_ptr<const Primitive> p;
+  try {
+    p = std::make_shared<const Primitive>(make_primitive(g, kind));
+  } catch (const dnnl::error& e) {
+    fail<ValueError>("conv (oneDNN): no primitive for this convolution (", e.what(),
+                     "); set_conv_backend(ConvBackend::Im2col) computes it without oneDNN");
+  }
+  if (cache.size() == kCachedPrimitives) cache.erase(cache.begin());
+  cache.push_back({g, kind, p});
+  return p;
 }
 
 // The primitives of one kernel call. Each runs with tensors[i] bound to its operands[i]
@@ -205,7 +217,7 @@ class Call {
   std::vector<std::pair<const void*, memory>> reordered_;
 };
 
-void run(const Primitive& p, std::initializer_list<const Tensor*> tensors) { Call().run(p, tensors); }
+void run(const std::shared_ptr<const Primitive>& p, std::initializer_list<const Tensor*> tensors) { Call().run(*p, tensors); }
 
 }  // namespace
 
@@ -235,9 +247,9 @@ void conv_backward_weights(const ConvGeometry& g, const Tensor& x, const Tensor&
 void conv_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& gy, const Tensor& gx, const Tensor& gw,
                    const Tensor& gb) {
   Call call;
-  if (gx.defined()) call.run(primitive_for(g, Kind::BackwardData), {&gy, &w, &gx});
-  if (gw.defined() && gb.defined()) call.run(primitive_for(g, Kind::BackwardWeightsWithBias), {&x, &gy, &gw, &gb});
-  else if (gw.defined()) call.run(primitive_for(g, Kind::BackwardWeights), {&x, &gy, &gw});
+  if (gx.defined()) call.run(*primitive_for(g, Kind::BackwardData), {&gy, &w, &gx});
+  if (gw.defined() && gb.defined()) call.run(*primitive_for(g, Kind::BackwardWeightsWithBias), {&x, &gy, &gw, &gb});
+  else if (gw.defined()) call.run(*primitive_for(g, Kind::BackwardWeights), {&x, &gy, &gw});
   else if (gb.defined()) sum_channels(gy, gb);
 }
 
