@@ -1,7 +1,9 @@
 // Trainer: the loop equals a hand-written one bit for bit, learns, evaluates and predicts as
 // the model computes directly, runs callbacks in order, stops early and on non-finite losses.
+#include <algorithm>
 #include <cmath>
 
+#include "cajal/data/transforms.h"
 #include "cajal/metrics/classification.h"
 #include "cajal/optim/optim.h"
 #include "support/test_support.h"
@@ -118,6 +120,64 @@ TEST(Trainer, LearnsTheBlobs) {
   EXPECT_LT(history.back().get("loss", "test"), history.front().get("loss", "test") / 3);
   EXPECT_LT(history.back().get("val_loss", "test"), 0.2);
   EXPECT_GT(history.back().get("val_accuracy", "test"), 0.95);
+}
+
+// ReduceLROnPlateau steps after each epoch with the monitored metric: "loss" in max mode
+// never improves after epoch 1 (it falls), so with patience 0 the rate halves after every
+// later epoch. Each epoch's "lr" is the rate it trained with.
+TEST(Trainer, PlateauSchedulerLowersTheRateWhenTheMetricStalls) {
+  manual_seed(4);
+  auto model = test::blob_mlp();
+  optim::SGD opt(model->parameters(), {.lr = 0.1});
+  auto plateau = std::make_shared<optim::ReduceLROnPlateau>(
+      opt, optim::ReduceLROnPlateauOptions{.mode = "max", .factor = 0.5, .patience = 0});
+  Trainer trainer(model, test::cross_entropy_loss, opt,
+                  {.plateau_scheduler = plateau, .plateau_monitor = "loss", .progress = false});
+  auto loader = shuffled(test::blobs(80, 1));
+  const auto& history = trainer.fit(loader, nullptr, 4);
+  std::vector<double> losses, lrs;
+  for (const Logs& logs : history) {
+    losses.push_back(logs.get("loss", "test"));
+    lrs.push_back(logs.get("lr", "test"));
+  }
+  ASSERT_TRUE(std::is_sorted(losses.rbegin(), losses.rend())) << "the premise: the loss falls";
+  EXPECT_EQ(lrs, (std::vector<double>{0.1, 0.1, 0.05, 0.025}));
+  EXPECT_EQ(opt.param_groups()[0].lr, 0.0125);
+}
+
+// A batch transform (mixup) gets a generator seeded from (seed, epoch, batch), as documented:
+// the same loop by hand ends with the same weights. Mixed-up (probability) targets count
+// toward the loss only; validation's class indices still give an accuracy.
+TEST(Trainer, BatchTransformIsSeededPerBatch) {
+  auto mix = [](const data::Batch& batch, Generator& gen) { return data::mixup(batch, 0.4, gen, 3); };
+  const auto dataset = test::blobs(48, 1);
+  manual_seed(5);
+  auto model = test::blob_mlp();
+  optim::SGD opt(model->parameters(), {.lr = 0.1});
+  Trainer trainer(model, test::cross_entropy_loss, opt,
+                  {.batch_transform = mix, .batch_transform_seed = 9, .progress = false});
+  auto loader = shuffled(dataset);
+  auto val = data::DataLoader(test::blobs(16, 2), {.batch_size = 8});
+  const auto& history = trainer.fit(loader, &val, 2);
+  EXPECT_EQ(history.back().names(), "loss, val_loss, val_accuracy, lr");
+
+  manual_seed(5);
+  auto reference = test::blob_mlp();
+  optim::SGD ref_opt(reference->parameters(), {.lr = 0.1});
+  auto ref_loader = shuffled(dataset);
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    ref_loader.set_epoch(epoch);
+    int64_t b = 0;
+    for (data::Batch& batch : ref_loader) {
+      Generator gen(data::example_seed(9, epoch, b++));
+      data::Batch mixed = data::mixup(batch, 0.4, gen, 3);
+      ASSERT_TRUE(mixed.target.is_floating_point());
+      ref_opt.zero_grad();
+      cross_entropy(reference->forward(mixed.input), mixed.target).backward();
+      ref_opt.step();
+    }
+  }
+  EXPECT_TRUE(test::bit_identical(test::weights_of(*model), test::weights_of(*reference)));
 }
 
 // evaluate() and predict() give what the model computes on the whole set at once, in eval
@@ -364,6 +424,9 @@ TEST(Trainer, BadOptionsAreClearErrors) {
   Trainer trainer(model, test::cross_entropy_loss, opt, {.progress = false});
   auto loader = shuffled(test::blobs(32, 1));
   test::expect_error<ValueError>([&] { trainer.fit(loader, nullptr, 0); }, {"Trainer::fit: epochs must be >= 1, got 0"});
+  auto too_small = data::DataLoader(test::blobs(10, 1), {.batch_size = 16, .drop_last = true});
+  test::expect_error<ValueError>([&] { trainer.fit(too_small, nullptr, 1); },
+                                 {"Trainer::fit: the training loader yields no batch (10 examples, batch_size 16, drop_last)"});
   trainer.add_callback(std::make_shared<train::EarlyStopping>());
   trainer.add_callback(std::make_shared<train::EarlyStopping>());
   test::expect_error<ValueError>([&] { trainer.fit(loader, nullptr, 1); },

@@ -7,6 +7,7 @@
 
 #include "cajal/autograd/grad_mode.h"
 #include "cajal/core/generator.h"
+#include "cajal/data/dataset.h"
 #include "cajal/metrics/classification.h"
 #include "cajal/nn/serialize.h"
 #include "cajal/ops/creation.h"
@@ -45,22 +46,21 @@ std::unique_ptr<data::DataLoader> remaining_batches(const data::DataLoader& load
 struct Trainer::EpochSums {
   double loss_sum = 0;  // sum over batches of loss * batch size
   int64_t samples = 0;
-  int64_t correct = 0;  // samples whose predicted class is the target
-  bool has_accuracy = false;
+  int64_t classified = 0;  // samples of batches with class-index targets
+  int64_t correct = 0;     // those whose predicted class is the target
 
   void add(double loss, const Tensor& output, const data::Batch& batch, bool classification) {
     loss_sum += loss * static_cast<double>(batch.size);
     samples += batch.size;
     if (classification) {
-      has_accuracy = true;
+      classified += batch.size;
       correct += std::llround(metrics::accuracy(output.detach(), batch.target) * static_cast<double>(batch.size));
     }
   }
   // "<prefix>loss" and "<prefix>accuracy" (when computed).
   void write(Logs& logs, const std::string& prefix) const {
-    const auto n = static_cast<double>(samples);
-    logs.set(prefix + "loss", loss_sum / n);
-    if (has_accuracy) logs.set(prefix + "accuracy", static_cast<double>(correct) / n);
+    logs.set(prefix + "loss", loss_sum / static_cast<double>(samples));
+    if (classified > 0) logs.set(prefix + "accuracy", static_cast<double>(correct) / static_cast<double>(classified));
   }
 };
 
@@ -104,7 +104,7 @@ double Trainer::learning_rate() { return optimizer_.param_group(0).lr; }
 
 bool Trainer::is_classification(const Tensor& output, const Tensor& target) const {
   switch (options_.task) {
-    case Task::classification: return true;
+    case Task::classification: return is_integral(target.dtype());
     case Task::regression: return false;
     case Task::automatic: return is_integral(target.dtype()) && output.dim() == 2;
   }
@@ -130,6 +130,10 @@ const std::vector<Logs>& Trainer::fit(data::DataLoader& train, data::DataLoader*
   if (!resume_from.empty()) restore(load_checkpoint(resume_from), resume_from);
   state_.epochs = epochs;
   state_.batches_per_epoch = train.num_batches();
+  if (state_.batches_per_epoch == 0)
+    fail<ValueError>("Trainer::fit: the training loader yields no batch (", train.dataset()->size(),
+                     " examples, batch_size ", train.options().batch_size,
+                     train.options().drop_last ? ", drop_last" : "", ")");
 
   std::vector<Callback*> callbacks = ordered_callbacks();
   ProgressBar progress;
@@ -178,6 +182,10 @@ std::string Trainer::train_epoch(data::DataLoader& loader, const std::vector<Cal
 
   model_->train();
   for (data::Batch& batch : *source) {
+    if (options_.batch_transform) {
+      Generator gen(data::example_seed(options_.batch_transform_seed, loader_epoch, state_.batches_done));
+      batch = options_.batch_transform(batch, gen);
+    }
     optimizer_.zero_grad();
     Tensor output = model_->forward(batch.input);
     Tensor loss = loss_(output, batch.target);
@@ -249,8 +257,8 @@ Tensor Trainer::predict(data::DataLoader& loader) {
 // ------------------------------------------------------------------ checkpoints
 //
 // The trainer's own part of a checkpoint ("state." in the file):
-//   "epoch.loss_sum", "epoch.samples", "epoch.correct", "epoch.has_accuracy"  the sums of the
-//                                                epoch in progress (0-d float64)
+//   "epoch.loss_sum", "epoch.samples", "epoch.classified", "epoch.correct"
+//                                                the sums of the epoch in progress (0-d float64)
 //   "history.<k>.<name>"                         column k of the history: the metric's value
 //                                                in each finished epoch (1-D float64, NaN
 //                                                where an epoch lacked it)
@@ -260,8 +268,8 @@ NamedTensors Trainer::state_tensors() const {
   NamedTensors state = {
       {"epoch.loss_sum", scalar_tensor(sums_->loss_sum)},
       {"epoch.samples", scalar_tensor(static_cast<double>(sums_->samples))},
+      {"epoch.classified", scalar_tensor(static_cast<double>(sums_->classified))},
       {"epoch.correct", scalar_tensor(static_cast<double>(sums_->correct))},
-      {"epoch.has_accuracy", scalar_tensor(sums_->has_accuracy ? 1 : 0)},
   };
   std::vector<std::string> columns;
   for (const Logs& logs : history_)
@@ -318,8 +326,8 @@ void Trainer::restore(const Checkpoint& c, const std::string& path) {
   for (const auto& [name, t] : c.state) {
     if (name == "epoch.loss_sum") sums_->loss_sum = t.item();
     else if (name == "epoch.samples") sums_->samples = t.item<int64_t>();
+    else if (name == "epoch.classified") sums_->classified = t.item<int64_t>();
     else if (name == "epoch.correct") sums_->correct = t.item<int64_t>();
-    else if (name == "epoch.has_accuracy") sums_->has_accuracy = t.item() != 0;
     else if (name.starts_with("history.")) {
       const size_t dot = name.find('.', 8);
       if (dot == std::string::npos || t.dim() != 1 || t.size(0) != c.epochs_done)

@@ -41,7 +41,8 @@ enum class Interval { epoch, step };
 
 // Which metrics besides the loss are computed: classification adds "accuracy" (outputs
 // [N, C] of scores, targets [N] of class indices); automatic does so when the targets are
-// integers.
+// integers and the outputs [N, C]. Batches with floating targets (mixed up, one-hot) count
+// toward the loss only.
 enum class Task { automatic, classification, regression };
 
 struct TrainerOptions {
@@ -51,6 +52,11 @@ struct TrainerOptions {
   // stepped after every epoch with that metric.
   std::shared_ptr<optim::ReduceLROnPlateau> plateau_scheduler = nullptr;
   std::string plateau_monitor = "val_loss";
+  // Optional batch-level augmentation of training batches (data::mixup, data::cutmix). Its
+  // Generator is seeded from (batch_transform_seed, epoch, batch index) with
+  // data::example_seed, so it is reproducible and a resumed run draws the same.
+  std::function<data::Batch(const data::Batch&, Generator&)> batch_transform = nullptr;
+  uint64_t batch_transform_seed = 0;
   double clip_grad_norm = 0;   // > 0: scale gradients to this total 2-norm before each step
   double clip_grad_value = 0;  // > 0: clamp gradient elements to [-v, v] before each step
   bool stop_on_nonfinite_loss = true;  // a NaN or infinite loss stops training with an Error
@@ -85,7 +91,8 @@ class Trainer {
   const std::vector<Logs>& fit(data::DataLoader& train, data::DataLoader* val, int64_t epochs,
                                const std::string& resume_from = "");
   // The mean loss (weighted by batch size) and, for classification, the accuracy, in eval
-  // mode and without recording gradients.
+  // mode and without recording gradients. Both run over the loader's epoch 0 (set_epoch(0)),
+  // so every call sees the same batches.
   Logs evaluate(data::DataLoader& loader);
   // The model's outputs for every example, in the loader's order, concatenated along dim 0.
   Tensor predict(data::DataLoader& loader);
