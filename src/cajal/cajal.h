@@ -20,3 +20,4 @@
 #include "cajal/ops/reduce.h"
 #include "cajal/ops/shape.h"
 #include "cajal/optim/optim.h"
+#include "cajal/train/train.h"
