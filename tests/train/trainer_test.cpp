@@ -322,6 +322,23 @@ INSTANTIATE_TEST_SUITE_P(
         EarlyStoppingCase{"not_stopped_restores", {5, 3, 4}, {.monitor = "score", .patience = 2, .restore_best_weights = true}, 3, 2}),
     [](const auto& info) { return info.param.name; });
 
+// A second fit() on the same trainer starts early stopping afresh (it would stop after its
+// first epoch if it kept the first run's best and count).
+TEST(EarlyStopping, ASecondFitStartsAfresh) {
+  manual_seed(5);
+  auto model = test::blob_mlp();
+  optim::SGD opt(model->parameters(), {.lr = 0.1});
+  Trainer trainer(model, test::cross_entropy_loss, opt, {.progress = false});
+  auto stopper = std::make_shared<train::EarlyStopping>(train::EarlyStoppingOptions{.monitor = "score", .patience = 2});
+  trainer.add_callback(std::make_shared<ScriptedScore>(std::vector<double>{5, 6, 7, 8}));
+  trainer.add_callback(stopper);
+  auto loader = shuffled(test::blobs(32, 1));
+  EXPECT_EQ(trainer.fit(loader, nullptr, 4).size(), 3u);
+  EXPECT_EQ(stopper->stopped_epoch(), 3);
+  EXPECT_EQ(trainer.fit(loader, nullptr, 4).size(), 3u);
+  EXPECT_EQ(stopper->best_epoch(), 1);
+}
+
 TEST(EarlyStopping, AMissingMetricIsAClearError) {
   manual_seed(6);
   auto model = test::blob_mlp();

@@ -128,6 +128,7 @@ void EarlyStopping::load_state_dict(const NamedTensors& state) {
   monitor_.load(state);
   wait_ = static_cast<int64_t>(find_value(state, "wait").value_or(0));
   best_epoch_ = static_cast<int64_t>(find_value(state, "best_epoch").value_or(0));
+  stopped_epoch_ = 0;
   best_weights_.clear();
   const std::string prefix = "best_weights.";
   for (const auto& [name, t] : state)

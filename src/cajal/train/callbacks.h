@@ -19,7 +19,8 @@
 //
 // Callbacks with state that must survive a resume (early stopping's best value) give it a
 // name (state_key()) and return it from state_dict(); checkpoints store it under
-// "state.callbacks.<key>.".
+// "state.callbacks.<key>.". fit() loads each such callback's state before on_train_begin:
+// the checkpoint's when resuming, an empty one (the initial state) otherwise.
 #include <cstdint>
 #include <limits>
 #include <memory>

@@ -127,7 +127,13 @@ const std::vector<Logs>& Trainer::fit(data::DataLoader& train, data::DataLoader*
   *sums_ = {};
   stop_requested_ = false;
   stop_reason_.clear();
-  if (!resume_from.empty()) restore(load_checkpoint(resume_from), resume_from);
+  if (!resume_from.empty()) {
+    restore(load_checkpoint(resume_from), resume_from);
+  } else {
+    // A fresh run starts every callback afresh, also on a trainer that has run before.
+    for (const CallbackPtr& c : callbacks_)
+      if (!c->state_key().empty()) c->load_state_dict({});
+  }
   state_.epochs = epochs;
   state_.batches_per_epoch = train.num_batches();
   if (state_.batches_per_epoch == 0)
