@@ -187,6 +187,7 @@ std::string Trainer::train_epoch(data::DataLoader& loader, const std::vector<Cal
   if (!source) return "";
 
   model_->train();
+  const TensorList params = model_->parameters();  // for clipping
   for (data::Batch& batch : *source) {
     if (options_.batch_transform) {
       Generator gen(data::example_seed(options_.batch_transform_seed, loader_epoch, state_.batches_done));
@@ -206,8 +207,8 @@ std::string Trainer::train_epoch(data::DataLoader& loader, const std::vector<Cal
       return why;
     }
     loss.backward();
-    if (options_.clip_grad_norm > 0) optim::clip_grad_norm_(model_->parameters(), options_.clip_grad_norm);
-    if (options_.clip_grad_value > 0) optim::clip_grad_value_(model_->parameters(), options_.clip_grad_value);
+    if (options_.clip_grad_norm > 0) optim::clip_grad_norm_(params, options_.clip_grad_norm);
+    if (options_.clip_grad_value > 0) optim::clip_grad_value_(params, options_.clip_grad_value);
     optimizer_.step();
     if (options_.scheduler && options_.scheduler_interval == Interval::step) options_.scheduler->step();
 
