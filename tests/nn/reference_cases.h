@@ -51,10 +51,16 @@ struct ReferenceCase {
   }
 };
 
-// Runs conv_reference.py for `group` ("conv" or "pool") once and returns its cases.
+// Runs conv_reference.py for `group` ("conv" or "pool") once per test program and returns
+// its cases (and the directory of its files in dir_out).
 inline std::vector<ReferenceCase> reference_cases(const std::string& group, std::string* dir_out = nullptr) {
-  std::string dir = temp_dir();
-  if (!run_reference("conv_reference.py", dir + " " + group)) return {};
+  static std::map<std::string, std::string> dirs;  // group -> directory of a successful run
+  if (!dirs.count(group)) {
+    std::string fresh = temp_dir();
+    if (!run_reference("conv_reference.py", fresh + " " + group)) return {};
+    dirs[group] = fresh;
+  }
+  const std::string& dir = dirs[group];
   if (dir_out) *dir_out = dir;
   std::vector<ReferenceCase> cases;
   std::ifstream manifest(dir + "/manifest.txt");
