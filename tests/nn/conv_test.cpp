@@ -4,6 +4,7 @@
 // error messages, and the Conv1d / Conv2d / ConvTranspose2d modules (PyTorch's printing,
 // initialization, forward and gradients through the layer parity harness).
 #include <cmath>
+#include <thread>
 
 #include "cajal/nn/conv.h"
 #include "cajal/ops/conv.h"
@@ -142,6 +143,26 @@ TEST(Conv, GradientSubsets) {
       }
     }
   }
+}
+
+// Primitives are shared between threads (their scratch memory is per call): two threads
+// convolving at once get the single-threaded results.
+TEST(Conv, ConcurrentCalls) {
+  Tensor x = normal({4, 8, 10, 10}), w = normal({16, 8, 3, 3}), b = normal({16}), gy = normal({4, 16, 10, 10});
+  auto run = [&] {
+    Tensor xl = x.detach().requires_grad_(), wl = w.detach().requires_grad_();
+    Tensor y = conv2d(xl, wl, b, {.padding = 1});
+    y.backward(gy);
+    return TensorList{y.detach(), xl.grad(), wl.grad()};
+  };
+  TensorList expected = run();
+  TensorList results[2];
+  std::thread first([&] { for (int i = 0; i < 20; ++i) results[0] = run(); });
+  std::thread second([&] { for (int i = 0; i < 20; ++i) results[1] = run(); });
+  first.join();
+  second.join();
+  for (const TensorList& r : results)
+    for (int k = 0; k < 3; ++k) EXPECT_TRUE(test::all_close(r[k], expected[k], 1e-6, 1e-6)) << k;
 }
 
 TEST(Conv, DefaultBackendAndSwitch) {

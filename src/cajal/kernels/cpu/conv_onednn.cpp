@@ -37,13 +37,15 @@ struct Operand {
   bool output;  // written by the primitive (reordered back to plain afterwards)
   memory::desc plain, chosen;
   dnnl::reorder reorder;  // plain -> chosen for inputs, chosen -> plain for outputs
+  memory::desc reorder_scratchpad;
 
   Operand(int arg, bool output, const memory::desc& plain, const memory::desc& chosen)
       : arg(arg), output(output), plain(plain), chosen(chosen) {
-    if (plain != chosen) {
-      reorder = output ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain, user_scratchpad()))
-                       : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen, user_scratchpad()));
-    }
+    if (plain == chosen) return;
+    auto pd = output ? dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain, user_scratchpad())
+                     : dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen, user_scratchpad());
+    reorder = dnnl::reorder(pd);
+    reorder_scratchpad = pd.scratchpad_desc();
   }
 };
 
@@ -187,10 +189,7 @@ class Call {
     }
     if (p.scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, buffer(p.scratchpad));
     p.primitive.execute(stream(), args);
-    for (auto [op, t] : outputs) {
-      memory plain(op->plain, engine(), t->raw_data());
-      op->reorder.execute(stream(), args.at(op->arg), plain);
-    }
+    for (auto [op, t] : outputs) reorder(*op, args.at(op->arg), memory(op->plain, engine(), t->raw_data()));
   }
 
  private:
@@ -207,10 +206,16 @@ class Call {
   memory reordered(const Operand& op, const Tensor& t) {
     for (const auto& [data, m] : reordered_)
       if (data == t.raw_data() && m.get_desc() == op.chosen) return m;
-    memory chosen = buffer(op.chosen), plain(op.plain, engine(), t.raw_data());
-    op.reorder.execute(stream(), plain, chosen);
+    memory chosen = buffer(op.chosen);
+    reorder(op, memory(op.plain, engine(), t.raw_data()), chosen);
     reordered_.emplace_back(t.raw_data(), chosen);
     return chosen;
+  }
+  // Runs op's reorder from one memory to the other.
+  void reorder(const Operand& op, const memory& from, const memory& to) {
+    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    if (op.reorder_scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, buffer(op.reorder_scratchpad));
+    op.reorder.execute(stream(), args);
   }
 
   std::vector<Tensor> buffers_;
