@@ -96,7 +96,7 @@ nn::ModulePtr conv2d(Options& args, const Dims& in, Dims& out) {
   // as the input; stride 1 only) or "valid" (no padding).
   nn::Conv2dOptions options{.stride = stride, .dilation = dilation, .groups = groups, .bias = bias};
   const OptionValue* padding_value = args.find("padding");
-  bool is_mode = padding_value && !padding_value->is_list && !parse_int(padding_value->items.at(0));
+  bool is_mode = padding_value && padding_value->kind == OptionValue::Kind::scalar && !parse_int(padding_value->items[0]);
   std::string mode = is_mode ? args.get_string("padding", std::nullopt, {"same", "valid"}) : "";
   if (mode == "same") {
     if (stride != Pair{1, 1}) args.fail("padding", "'same' needs stride 1");

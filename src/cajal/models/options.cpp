@@ -11,11 +11,30 @@
 
 namespace cajal::models {
 
+OptionValue OptionValue::scalar(std::string text) { return {Kind::scalar, {std::move(text)}, {}}; }
+OptionValue OptionValue::list(std::vector<std::string> items) { return {Kind::list, std::move(items), {}}; }
+OptionValue OptionValue::map(Options options) { return {Kind::map, {}, {std::move(options)}}; }
+OptionValue OptionValue::map_list(std::vector<Options> maps) { return {Kind::map_list, {}, std::move(maps)}; }
+
+static std::string map_text(const Options& options) {
+  std::string out = "{";
+  for (const auto& [name, value] : options.values()) out += (out.size() > 1 ? ", " : "") + name + ": " + value.text();
+  return out + "}";
+}
+
 std::string OptionValue::text() const {
-  if (!is_list) return items.empty() ? "" : items[0];
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out + "]";
+  std::string out;
+  switch (kind) {
+    case Kind::scalar: return items.at(0);
+    case Kind::map: return map_text(maps.at(0));
+    case Kind::list:
+      for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+      break;
+    case Kind::map_list:
+      for (const Options& map : maps) out += (out.empty() ? "" : ", ") + map_text(map);
+      break;
+  }
+  return "[" + out + "]";
 }
 
 std::optional<int64_t> parse_int(const std::string& text) {
@@ -65,7 +84,7 @@ const OptionValue* Options::find(const std::string& name) {
 }
 
 void Options::fail(const std::string& name, const std::string& what) const {
-  cajal::fail<ValueError>(owner_, ": option '", name, "' ", what);
+  cajal::fail<ValueError>(owner_, ": ", word_, " '", name, "' ", what);
 }
 
 // Reads option `name` with `parse` (text -> optional value), or takes the fallback.
@@ -73,11 +92,11 @@ template <typename T, typename Parse>
 static T read_scalar(Options& options, const OptionValue* value, const std::string& name,
                      const std::optional<T>& fallback, const char* type, Parse parse) {
   if (!value) {
-    if (!fallback) options.fail(name, std::string("is required (") + type + ")");
+    if (!fallback) options.fail_missing(name, type);
     return *fallback;
   }
-  if (value->is_list || value->items.size() != 1) {
-    options.fail(name, std::string("must be ") + type + ", got the list " + value->text());
+  if (value->kind != OptionValue::Kind::scalar) {
+    options.fail(name, std::string("must be ") + type + ", got " + value->text());
   }
   std::optional<T> parsed = parse(value->items[0]);
   if (!parsed) options.fail(name, std::string("must be ") + type + ", got '" + value->items[0] + "'");
@@ -115,8 +134,11 @@ template <typename T, typename Parse>
 static std::vector<T> read_list(Options& options, const OptionValue* value, const std::string& name,
                                 const std::optional<std::vector<T>>& fallback, const char* type, Parse parse) {
   if (!value) {
-    if (!fallback) options.fail(name, std::string("is required (a list of ") + type + ")");
+    if (!fallback) options.fail_missing(name, std::string("a list of ") + type);
     return *fallback;
+  }
+  if (value->kind == OptionValue::Kind::map || value->kind == OptionValue::Kind::map_list) {
+    options.fail(name, std::string("must be a list of ") + type + ", got " + value->text());
   }
   std::vector<T> out;
   for (const std::string& item : value->items) {
@@ -135,10 +157,53 @@ std::vector<double> Options::get_floats(const std::string& name, std::optional<s
   return read_list<double>(*this, find(name), name, fallback, "numbers", parse_float);
 }
 
+bool Options::is_map(const std::string& name) const {
+  for (const auto& [key, value] : values_) {
+    if (key == name) return value.kind == OptionValue::Kind::map;
+  }
+  return false;
+}
+
+std::string Options::child_owner(const std::string& name) const {
+  // Nested names join with dots after the first colon: "config.yaml: callbacks.early_stopping".
+  return owner_ + (owner_.find(": ") == std::string::npos ? ": " : ".") + name;
+}
+
+Options Options::get_map(const std::string& name) {
+  const OptionValue* value = find(name);
+  if (!value) return Options(child_owner(name), word_);
+  if (value->kind != OptionValue::Kind::map) fail(name, "must be a map of settings, got " + value->text());
+  Options map = value->maps[0];
+  map.set_owner(child_owner(name), word_);
+  return map;
+}
+
+std::vector<Options> Options::get_maps(const std::string& name) {
+  const OptionValue* value = find(name);
+  if (!value) return {};
+  bool empty_list = value->kind == OptionValue::Kind::list && value->items.empty();
+  if (value->kind != OptionValue::Kind::map_list && !empty_list) {
+    fail(name, "must be a list of maps, got " + value->text());
+  }
+  std::vector<Options> maps = value->maps;
+  for (size_t i = 0; i < maps.size(); ++i) maps[i].set_owner(child_owner(name) + "[" + std::to_string(i) + "]", word_);
+  return maps;
+}
+
+void Options::fail_missing(const std::string& name, const std::string& what) const {
+  for (const auto& [key, value] : values_) {
+    bool unknown = std::find(known_.begin(), known_.end(), key) == known_.end();
+    if (unknown && suggest(key, {name}).starts_with("; did you mean")) {
+      cajal::fail<ValueError>(owner_, ": unknown ", word_, " '", key, "'", suggest(key, {name}));
+    }
+  }
+  fail(name, "is required (" + what + ")");
+}
+
 void Options::check_unused() const {
   for (const auto& [name, value] : values_) {
     if (std::find(known_.begin(), known_.end(), name) == known_.end()) {
-      cajal::fail<ValueError>(owner_, ": unknown option '", name, "'", suggest(name, known_));
+      cajal::fail<ValueError>(owner_, ": unknown ", word_, " '", name, "'", suggest(name, known_));
     }
   }
 }

@@ -1,0 +1,118 @@
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "cajal/cli/args.h"
+#include "cajal/cli/commands.h"
+#include "cajal/core/error.h"
+#include "cajal/models/suggest.h"
+
+namespace cajal::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"train", "train a model from a YAML config",
+       "usage: cajal train CONFIG.yaml [--set KEY=VALUE ...] [--resume RUN/last.ckpt] [--output DIR]\n"
+       "\n"
+       "Trains the model that CONFIG.yaml describes (see examples/fashion_mnist_cnn.yaml) and\n"
+       "writes the run folder (the config's `output`, default runs/<config name>):\n"
+       "  model.safetensors   weights and what `cajal predict` needs (classes, normalization)\n"
+       "  last.ckpt, best.ckpt checkpoints to resume from (--resume RUN/last.ckpt)\n"
+       "  metrics.csv         one row per epoch\n"
+       "  events.out.tfevents.*  TensorBoard logs (tensorboard --logdir RUN)\n"
+       "  report.html         charts, confusion matrix, misclassified test examples\n"
+       "  config.yaml         the config as run (overrides applied)\n"
+       "and prints the test accuracy when the config has a test split.\n"
+       "\n"
+       "options:\n"
+       "  --set KEY=VALUE   override a config value, e.g. --set optimizer.lr=0.01 --set epochs=3\n"
+       "                    (checked like the file: types and key names)\n"
+       "  --resume CKPT     continue a run from its checkpoint, exactly where it stopped\n"
+       "  --output DIR      the run folder (same as --set output=DIR)\n",
+       train_command},
+      {"eval", "evaluate a trained model on labelled data",
+       "usage: cajal eval MODEL_OR_RUN [--data CONFIG.yaml|PATH] [--labels PATH] [--label-column NAME]\n"
+       "\n"
+       "Prints accuracy, loss and macro precision/recall/F1 (classification) or MSE, RMSE, MAE\n"
+       "and R^2 (regression) of MODEL (a model.safetensors file, or a run folder) on:\n"
+       "  no --data           the run's own test split (RUN/config.yaml)\n"
+       "  --data CONFIG.yaml  that config's test split (or its train split without one)\n"
+       "  --data TABLE.csv    a CSV table with a label column (--label-column, default the last)\n"
+       "  --data FOLDER       an image folder, one sub-folder per class\n"
+       "  --data FILE --labels FILE   IDX files (images and labels) or two .npy files\n",
+       eval_command},
+      {"predict", "predict labels and probabilities for new inputs",
+       "usage: cajal predict MODEL_OR_RUN --input PATH [--output OUT.csv|OUT.json] [--label-column NAME]\n"
+       "\n"
+       "PATH: an image (PNG, JPEG, BMP), a folder of images, a CSV table of features (a label\n"
+       "column, if present, is ignored), a .npy file or an IDX file of inputs. Inputs are\n"
+       "prepared as in training (resized, normalized). Writes one row per input: its name, the\n"
+       "predicted label and each class's probability (CSV, or JSON for a .json name; without\n"
+       "--output, CSV on stdout).\n",
+       predict_command},
+      {"info", "show a model file's architecture, parameters and metrics",
+       "usage: cajal info MODEL_OR_RUN\n"
+       "\n"
+       "Prints the model's configuration, input shape, classes, normalization, architecture\n"
+       "(as PyTorch prints it), parameter counts and the metrics recorded when it was trained.\n",
+       info_command},
+  };
+  return list;
+}
+
+namespace {
+
+void print_usage(std::ostream& out) {
+  out << "usage: cajal COMMAND [ARGS...]\n\ncommands:\n";
+  for (const Command& command : commands()) {
+    char line[120];
+    std::snprintf(line, sizeof line, "  %-9s %s\n", command.name, command.summary);
+    out << line;
+  }
+  out << "\n`cajal COMMAND --help` describes a command.\n";
+}
+
+// Runs the command named in argv[0]; errors propagate.
+int dispatch(const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  if (argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  std::vector<std::string> names;
+  for (const Command& command : commands()) {
+    names.push_back(command.name);
+    if (argv[0] != command.name) continue;
+    std::vector<std::string> rest(argv.begin() + 1, argv.end());
+    for (const std::string& word : rest) {
+      if (word == "--help" || word == "-h") {
+        std::cout << command.help;
+        return 0;
+      }
+    }
+    return command.run(rest);
+  }
+  fail<UsageError>("unknown command '", argv[0], "'", models::suggest(argv[0], names), " (cajal --help lists them)");
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& argv) {
+  try {
+    return dispatch(argv);
+  } catch (const UsageError& e) {
+    std::cerr << "cajal: error: " << e.what() << "\n";
+    return 2;
+  } catch (const Error& e) {
+    std::cerr << "cajal: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "cajal: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace cajal::cli

@@ -1,0 +1,303 @@
+#include "cajal/cli/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cajal/cli/data_config.h"
+#include "cajal/core/error.h"
+
+namespace cajal::cli {
+
+namespace {
+
+// ---- YAML to Options ----------------------------------------------------------------
+
+models::Options to_options(const YAML::Node& map, const std::string& owner);
+
+models::OptionValue to_value(const YAML::Node& node, const std::string& owner) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: return models::OptionValue::scalar(node.Scalar());
+    case YAML::NodeType::Map: return models::OptionValue::map(to_options(node, owner));
+    case YAML::NodeType::Sequence: {
+      std::vector<std::string> items;
+      std::vector<models::Options> maps;
+      for (const YAML::Node& element : node) {
+        if (element.IsScalar()) {
+          items.push_back(element.Scalar());
+        } else if (element.IsMap()) {
+          maps.push_back(to_options(element, owner));
+        } else {
+          fail<ValueError>(owner, ": line ", node.Mark().line + 1, ": a list must hold values or maps");
+        }
+      }
+      if (!items.empty() && !maps.empty()) {
+        fail<ValueError>(owner, ": line ", node.Mark().line + 1, ": a list must hold only values or only maps");
+      }
+      return maps.empty() ? models::OptionValue::list(items) : models::OptionValue::map_list(maps);
+    }
+    default: return models::OptionValue::scalar("");  // `key:` with nothing after it
+  }
+}
+
+models::Options to_options(const YAML::Node& map, const std::string& owner) {
+  models::Options options(owner, "key");
+  for (const auto& entry : map) {
+    if (!entry.first.IsScalar()) fail<ValueError>(owner, ": line ", entry.first.Mark().line + 1, ": keys must be names");
+    options.set(entry.first.Scalar(), to_value(entry.second, owner));
+  }
+  return options;
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& name) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) fail<ValueError>(name, ": expected a map of settings (key: value lines)");
+    return root;
+  } catch (const YAML::Exception& e) {
+    fail<ValueError>(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg);
+  }
+}
+
+// ---- overrides ------------------------------------------------------------------------
+
+// Applies "a.b.c=value" to the YAML tree. A section written in short form ("loss:
+// cross_entropy") becomes a map with that name ({name: cross_entropy}) to take the key.
+void apply_override(YAML::Node root, const std::string& assignment) {
+  size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    fail<ValueError>("--set ", assignment, ": expected KEY=VALUE, e.g. optimizer.lr=0.01");
+  }
+  std::vector<std::string> keys;
+  std::stringstream path(assignment.substr(0, eq));
+  for (std::string key; std::getline(path, key, '.');) {
+    if (key.empty()) fail<ValueError>("--set ", assignment, ": empty key in '", assignment.substr(0, eq), "'");
+    keys.push_back(key);
+  }
+  if (assignment[eq - 1] == '.') fail<ValueError>("--set ", assignment, ": empty key in '", assignment.substr(0, eq), "'");
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    fail<ValueError>("--set ", assignment, ": invalid value: ", e.msg);
+  }
+  YAML::Node node = root;
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node child = node[keys[i]];
+    if (!child.IsDefined() || child.IsNull()) {
+      node[keys[i]] = YAML::Node(YAML::NodeType::Map);
+    } else if (child.IsScalar() && i == 0 && (keys[0] == "loss" || keys[0] == "optimizer" || keys[0] == "schedule")) {
+      YAML::Node named(YAML::NodeType::Map);
+      named["name"] = child.Scalar();
+      node[keys[i]] = named;
+    } else if (!child.IsMap()) {
+      fail<ValueError>("--set ", assignment, ": '", keys[i], "' is not a section of settings");
+    }
+    YAML::Node next = node[keys[i]];
+    node.reset(next);
+  }
+  node[keys.back()] = value;
+}
+
+// ---- sections ---------------------------------------------------------------------------
+
+SplitFiles read_split(models::Options& data, const std::string& key, const std::string& reader, bool required) {
+  if (!data.contains(key)) {
+    if (required) data.fail(key, "is required");
+    data.find(key);  // known, so that its absence is not a typo elsewhere
+    return {};
+  }
+  SplitFiles files;
+  if (reader == "csv" || reader == "image_folder") {
+    files.path = data.get_string(key);
+    if (files.path.empty()) data.fail(key, "needs a path");
+  } else {
+    if (!data.is_map(key)) {
+      data.fail(key, "needs {inputs: FILE, targets: FILE} for the " + reader + " reader");
+    }
+    models::Options pair = data.get_map(key);
+    files.inputs = pair.get_string("inputs");
+    files.targets = pair.get_string("targets");
+    pair.check_unused();
+  }
+  return files;
+}
+
+DataConfig read_data(models::Options data, uint64_t seed) {
+  DataConfig cfg;
+  cfg.reader = data.get_string("reader", std::nullopt, {"idx", "csv", "npy", "image_folder"});
+  cfg.train = read_split(data, "train", cfg.reader, true);
+  cfg.test = read_split(data, "test", cfg.reader, false);
+  if (cfg.reader == "csv") {
+    cfg.label_column = data.get_string("label_column", "-1");
+    cfg.labels = data.get_string("labels", "indices", {"indices", "names", "values"});
+  }
+  if (cfg.reader == "image_folder") {
+    cfg.channels = data.get_int("channels", 3);
+    if (cfg.channels != 1 && cfg.channels != 3) data.fail("channels", "must be 1 or 3");
+    std::vector<int64_t> size = data.get_ints("image_size", std::vector<int64_t>{0});
+    if (size.size() == 1) size.push_back(size[0]);
+    if (size.size() != 2 || size[0] < 0 || size[1] < 0) data.fail("image_size", "must be one size or [height, width]");
+    cfg.image_size = {size[0], size[1]};
+  }
+  cfg.validation_split = data.get_float("validation_split", 0.0);
+  if (cfg.validation_split < 0 || cfg.validation_split >= 1) data.fail("validation_split", "must be in [0, 1)");
+  int64_t split_seed = data.get_int("split_seed", static_cast<int64_t>(seed));
+  cfg.split_seed = static_cast<uint64_t>(split_seed);
+  // normalize: true (statistics of the training split) or {mean: [...], std: [...]}.
+  if (data.is_map("normalize")) {
+    models::Options stats = data.get_map("normalize");
+    cfg.normalize = true;
+    cfg.mean = stats.get_floats("mean");
+    cfg.std = stats.get_floats("std");
+    if (cfg.mean.size() != cfg.std.size()) stats.fail("std", "must have as many values as mean");
+    for (double s : cfg.std) {
+      if (s <= 0) stats.fail("std", "values must be positive");
+    }
+    stats.check_unused();
+  } else {
+    cfg.normalize = data.get_bool("normalize", false);
+  }
+  for (models::Options& transform : data.get_maps("transforms")) cfg.transforms.push_back(read_transform(transform));
+  cfg.num_classes = data.get_int("num_classes", 0);
+  if (cfg.num_classes < 0) data.fail("num_classes", "must not be negative");
+  data.check_unused();
+  return cfg;
+}
+
+ModelConfig read_model(models::Options model) {
+  ModelConfig cfg;
+  bool has_layers = model.contains("layers");
+  if (has_layers == model.contains("preset")) {
+    fail<ValueError>(model.owner(), ": give either 'preset' (", "mlp, lenet5, cnn, resnet) or 'layers' (a list)");
+  }
+  if (has_layers) {
+    for (models::Options& layer : model.get_maps("layers")) {
+      std::string type = layer.get_string("type");
+      cfg.layers.push_back({type, layer});
+    }
+    if (cfg.layers.empty()) model.fail("layers", "is an empty list");
+  } else {
+    cfg.preset = model.get_string("preset");
+    cfg.options = model.get_map("options");
+  }
+  model.check_unused();
+  return cfg;
+}
+
+// A component given as a name ("loss: mse") or a map with a name ({name: mse, ...}).
+models::Options component(models::Options& root, const std::string& key) {
+  if (root.is_map(key)) return root.get_map(key);
+  models::Options named(root.owner() + ": " + key, "key");
+  if (root.contains(key)) named.set("name", models::OptionValue::scalar(root.get_string(key)));
+  else root.find(key);
+  return named;
+}
+
+CallbacksConfig read_callbacks(models::Options callbacks) {
+  CallbacksConfig cfg;
+  if (callbacks.contains("early_stopping")) {
+    models::Options es = callbacks.get_map("early_stopping");
+    train::EarlyStoppingOptions o;
+    o.monitor = es.get_string("monitor", "");  // "": val_loss, or loss without a validation split
+    o.mode = es.get_string("mode", o.monitor.find("acc") != std::string::npos ? "max" : "min", {"min", "max"});
+    o.patience = es.get_int("patience", o.patience);
+    o.min_delta = es.get_float("min_delta", 0.0);
+    o.restore_best_weights = es.get_bool("restore_best_weights", false);
+    if (o.patience < 1) es.fail("patience", "must be at least 1");
+    es.check_unused();
+    cfg.early_stopping = o;
+  } else {
+    callbacks.find("early_stopping");
+  }
+  models::Options ck = callbacks.get_map("checkpoint");
+  cfg.checkpoint.monitor = ck.get_string("monitor", "");  // as early stopping's
+  cfg.checkpoint.mode =
+      ck.get_string("mode", cfg.checkpoint.monitor.find("acc") != std::string::npos ? "max" : "min", {"min", "max"});
+  cfg.checkpoint.every_n_steps = ck.get_int("every_n_steps", 0);
+  ck.check_unused();
+  models::Options clip = callbacks.get_map("grad_clip");
+  cfg.clip_grad_norm = clip.get_float("max_norm", 0.0);
+  cfg.clip_grad_value = clip.get_float("value", 0.0);
+  if (cfg.clip_grad_norm < 0 || cfg.clip_grad_value < 0) clip.fail("max_norm", "and value must not be negative");
+  clip.check_unused();
+  callbacks.check_unused();
+  return cfg;
+}
+
+int64_t at_least(models::Options& root, const std::string& key, int64_t fallback, int64_t minimum) {
+  int64_t value = root.get_int(key, fallback);
+  if (value < minimum) root.fail(key, "must be at least " + std::to_string(minimum) + ", got " + std::to_string(value));
+  return value;
+}
+
+RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
+  models::Options root = to_options(yaml, name);
+  RunConfig cfg;
+  cfg.path = name;
+  cfg.seed = static_cast<uint64_t>(at_least(root, "seed", 0, 0));
+  cfg.epochs = at_least(root, "epochs", 10, 1);
+  cfg.batch_size = at_least(root, "batch_size", 64, 1);
+  cfg.num_workers = at_least(root, "num_workers", 2, 0);
+  std::string stem = std::filesystem::path(name).stem().string();
+  cfg.output = root.get_string("output", "runs/" + (stem.empty() ? std::string("run") : stem));
+  if (!root.contains("data")) root.fail("data", "is required (where the examples are)");
+  cfg.data = read_data(root.get_map("data"), cfg.seed);
+  if (!root.contains("model")) root.fail("model", "is required (preset or layers)");
+  cfg.model = read_model(root.get_map("model"));
+  cfg.loss = read_loss(component(root, "loss"));
+  cfg.optimizer = read_optimizer(component(root, "optimizer"));
+  cfg.schedule = read_schedule(component(root, "schedule"));
+  cfg.callbacks = read_callbacks(root.get_map("callbacks"));
+  root.check_unused();
+  return cfg;
+}
+
+std::string emit(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << node;
+  return out.c_str();
+}
+
+}  // namespace
+
+std::string ModelConfig::describe() const {
+  return preset.empty() ? std::to_string(layers.size()) + " layers" : preset;
+}
+
+RunConfig parse_config(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides) {
+  YAML::Node root = parse_yaml(yaml, name);
+  for (const std::string& assignment : overrides) apply_override(root, assignment);
+  RunConfig cfg = read_run(root, name);
+  cfg.text = emit(root) + "\n";
+  return cfg;
+}
+
+RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream file(path);
+  if (!file) {
+    fail<IOError>(path, ": cannot open the config file (",
+                  std::filesystem::exists(path) ? "not readable" : "no such file", ")");
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return parse_config(text.str(), path, overrides);
+}
+
+ModelConfig parse_model_config(const std::string& yaml, const std::string& name) {
+  YAML::Node node = parse_yaml(yaml, name);
+  return read_model(to_options(node, name + ": model"));
+}
+
+std::string model_config_yaml(const std::string& config_yaml) {
+  YAML::Node model = YAML::Load(config_yaml)["model"];
+  YAML::Emitter out;
+  out.SetMapFormat(YAML::Flow);
+  out.SetSeqFormat(YAML::Flow);
+  out << model;
+  return out.c_str();
+}
+
+}  // namespace cajal::cli

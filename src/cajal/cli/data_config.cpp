@@ -1,0 +1,242 @@
+#include "cajal/cli/data_config.h"
+
+#include <filesystem>
+
+#include "cajal/core/error.h"
+#include "cajal/data/csv.h"
+#include "cajal/data/idx.h"
+#include "cajal/data/image_folder.h"
+#include "cajal/data/npy_pair.h"
+#include "cajal/data/transforms.h"
+#include "cajal/ops/creation.h"
+#include "cajal/ops/elementwise.h"
+#include "cajal/ops/shape.h"
+
+namespace cajal::cli {
+
+namespace {
+
+std::array<double, 2> range(models::Options& options, const std::string& name, std::array<double, 2> fallback) {
+  std::vector<double> values = options.get_floats(name, std::vector<double>{fallback[0], fallback[1]});
+  if (values.size() != 2 || values[0] > values[1]) options.fail(name, "must be [low, high]");
+  return {values[0], values[1]};
+}
+
+void require_file(const std::string& path, const std::string& what) {
+  if (!std::filesystem::exists(path)) fail<IOError>(path, ": no such file or folder (", what, ")");
+}
+
+// int64 class indices, or float32 values [N, K] for regression.
+Tensor as_targets(Tensor targets, bool& classification) {
+  classification = !is_floating(targets.dtype());
+  if (classification) return targets.to(DType::i64);
+  if (targets.dim() == 1) targets = targets.unsqueeze(1);
+  return targets.to(DType::f32).contiguous();
+}
+
+data::DatasetPtr tensor_split(Tensor inputs, Tensor targets) {
+  bool classification = true;
+  Tensor t = as_targets(std::move(targets), classification);
+  return data::tensor_dataset(as_float_inputs(std::move(inputs)), t);
+}
+
+// Per-channel (images) or per-feature (tables) mean and std of the training examples.
+void compute_stats(const data::Dataset& train, std::vector<double>& mean, std::vector<double>& std) {
+  data::Example first = train.get(0);
+  if (first.input.dim() == 3) {
+    data::ChannelStats stats = data::channel_stats(train);
+    mean = stats.mean;
+    std = stats.std;
+  } else {
+    // Tables: stack the features [N, F] and take each column's statistics.
+    std::vector<Tensor> rows;
+    for (int64_t i = 0; i < train.size(); ++i) rows.push_back(train.get(i).input.to(DType::f64).flatten(0));
+    Tensor table = stack(rows);
+    Tensor m = table.mean({0});
+    Tensor s = ((table - m) * (table - m)).mean({0}).sqrt();
+    for (int64_t f = 0; f < m.numel(); ++f) {
+      mean.push_back(m.data_ptr<double>()[f]);
+      std.push_back(s.data_ptr<double>()[f]);
+    }
+  }
+  for (double& s : std) {
+    if (s == 0) s = 1;  // a constant feature: leave it centered, not divided by zero
+  }
+}
+
+int64_t largest_label(const data::Dataset& dataset) {
+  auto tensors = dynamic_cast<const data::TensorDataset*>(&dataset);
+  if (!tensors || tensors->targets().numel() == 0) return -1;
+  return tensors->targets().max().item<int64_t>();
+}
+
+}  // namespace
+
+Tensor as_float_inputs(Tensor inputs) {
+  if (inputs.dtype() == DType::u8) inputs = inputs.to(DType::f32) / 255.0;
+  else if (inputs.dtype() != DType::f32) inputs = inputs.to(DType::f32);
+  if (inputs.dim() == 3) inputs = inputs.unsqueeze(1);
+  return inputs.contiguous();
+}
+
+data::DatasetPtr normalized(const data::DatasetPtr& dataset, const std::vector<double>& mean,
+                            const std::vector<double>& std) {
+  if (auto tensors = std::dynamic_pointer_cast<const data::TensorDataset>(dataset)) {
+    return data::tensor_dataset(normalize_batch(tensors->inputs(), mean, std), tensors->targets());
+  }
+  return data::transform(dataset, data::Normalize(mean, std), 0, "normalize");
+}
+
+data::Transform read_transform(models::Options options) {
+  std::string type = options.get_string(
+      "type", std::nullopt,
+      {"random_crop", "random_horizontal_flip", "random_affine", "gaussian_noise", "random_erasing"});
+  options.set_owner(options.owner() + " (" + type + ")", "key");
+  data::Transform transform;
+  if (type == "random_crop") {
+    std::vector<int64_t> size = options.get_ints("size", std::vector<int64_t>{});
+    data::RandomCropOptions o;
+    o.padding = options.get_int("padding", 0);
+    std::string mode = options.get_string("padding_mode", "constant", {"constant", "reflect", "replicate"});
+    o.padding_mode = mode == "reflect" ? PadMode::Reflect : mode == "replicate" ? PadMode::Replicate : PadMode::Constant;
+    o.fill = options.get_float("fill", 0.0);
+    if (o.padding < 0) options.fail("padding", "must not be negative");
+    if (size.size() > 2) options.fail("size", "must be one size or [height, width]");
+    // Without a size, the crop is as large as the image (padding then shifts it).
+    transform = [size, o](data::Example example, Generator& gen) {
+      int64_t h = size.empty() ? example.input.size(-2) : size[0];
+      int64_t w = size.empty() ? example.input.size(-1) : size.back();
+      return data::RandomCrop({h, w}, o)(std::move(example), gen);
+    };
+  } else if (type == "random_horizontal_flip") {
+    double p = options.get_float("p", 0.5);
+    if (p < 0 || p > 1) options.fail("p", "must be in [0, 1]");
+    transform = data::RandomHorizontalFlip(p);
+  } else if (type == "random_affine") {
+    double degrees = options.get_float("degrees", 0.0);
+    data::RandomAffineOptions o{.translate = range(options, "translate", {0, 0}), .scale = range(options, "scale", {1, 1})};
+    transform = data::RandomAffine(degrees, o);
+  } else if (type == "gaussian_noise") {
+    double std = options.get_float("std");
+    if (std < 0) options.fail("std", "must not be negative");
+    transform = data::GaussianNoise(std);
+  } else {
+    data::RandomErasingOptions o{.p = options.get_float("p", 0.5),
+                                 .scale = range(options, "scale", {0.02, 0.33}),
+                                 .ratio = range(options, "ratio", {0.3, 3.3}),
+                                 .value = options.get_float("value", 0.0)};
+    transform = data::RandomErasing(o);
+  }
+  options.check_unused();
+  return transform;
+}
+
+Tensor normalize_batch(const Tensor& batch, const std::vector<double>& mean, const std::vector<double>& std) {
+  int64_t channels = batch.dim() > 1 ? batch.size(1) : 1;
+  if (mean.size() != 1 && static_cast<int64_t>(mean.size()) != channels) {
+    fail<ShapeError>("normalize: ", mean.size(), " means for inputs with ", channels, " channels");
+  }
+  Dims shape(static_cast<size_t>(batch.dim()), 1);
+  shape[1] = static_cast<int64_t>(mean.size());
+  Tensor m = from_vector(mean).to(DType::f32).reshape(shape);
+  Tensor s = from_vector(std).to(DType::f32).reshape(shape);
+  return ((batch - m) / s).contiguous();
+}
+
+void check_labels(const data::Dataset& dataset, int64_t num_classes, const std::string& what) {
+  auto tensors = dynamic_cast<const data::TensorDataset*>(&dataset);
+  if (!tensors) return;
+  Tensor targets = tensors->targets().contiguous();
+  const int64_t* labels = targets.data_ptr<int64_t>();
+  for (int64_t i = 0; i < targets.numel(); ++i) {
+    if (labels[i] < 0 || labels[i] >= num_classes) {
+      fail<ValueError>(what, ": label ", labels[i], " of example ", i, " is out of range for ", num_classes,
+                       " classes (0 to ", num_classes - 1, ")");
+    }
+  }
+}
+
+data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, std::vector<std::string>& class_names) {
+  if (config.reader == "idx" || config.reader == "npy") {
+    require_file(files.inputs, "inputs");
+    require_file(files.targets, "targets");
+    if (config.reader == "idx") {
+      auto pair = std::dynamic_pointer_cast<const data::TensorDataset>(data::load_idx_pair(files.inputs, files.targets));
+      return tensor_split(pair->inputs(), pair->targets());
+    }
+    auto pair = std::dynamic_pointer_cast<const data::TensorDataset>(data::load_npy_pair(files.inputs, files.targets));
+    return tensor_split(pair->inputs(), pair->targets());
+  }
+  require_file(files.path, config.reader == "csv" ? "a CSV table" : "an image folder");
+  if (config.reader == "csv") {
+    data::CsvOptions o;
+    if (auto index = models::parse_int(config.label_column)) o.label_column = *index;
+    else o.label_column = config.label_column;
+    o.labels = config.labels == "names" ? data::CsvLabels::Names
+               : config.labels == "values" ? data::CsvLabels::Values : data::CsvLabels::Indices;
+    o.classes = class_names;
+    data::CsvTable table = data::load_csv(files.path, o);
+    if (class_names.empty()) class_names = table.classes;
+    return tensor_split(table.features, table.labels);
+  }
+  auto folder = data::load_image_folder(
+      files.path, {.channels = config.channels, .height = config.image_size[0], .width = config.image_size[1]});
+  if (class_names.empty()) {
+    class_names = folder->classes();
+  } else if (folder->classes() != class_names) {
+    fail<IOError>(files.path, ": its class folders differ from the training folder's");
+  }
+  return folder;
+}
+
+Prepared prepare_data(const DataConfig& config, uint64_t seed) {
+  Prepared out;
+  data::DatasetPtr full = load_split(config, config.train, out.class_names);
+  if (full->size() == 0) fail<ValueError>("data.train: no examples");
+  data::Example first = full->get(0);
+  out.classification = !is_floating(first.target.dtype());
+  data::DatasetPtr test = config.test.given() ? load_split(config, config.test, out.class_names) : nullptr;
+
+  // Classes: the config's count, the class names, or the largest label + 1.
+  out.input.shape = first.input.shape();
+  if (out.classification) {
+    int64_t classes = config.num_classes;
+    if (classes == 0) classes = static_cast<int64_t>(out.class_names.size());
+    if (classes == 0) classes = std::max(largest_label(*full), test ? largest_label(*test) : -1) + 1;
+    if (classes < 2) fail<ValueError>("data.train: found ", classes, " class(es); classification needs at least 2");
+    check_labels(*full, classes, "data.train");
+    if (test) check_labels(*test, classes, "data.test");
+    out.input.num_classes = classes;
+  } else {
+    out.input.num_classes = first.target.numel();
+  }
+
+  // The validation split, then normalization with the training split's statistics.
+  data::DatasetPtr train = full, val;
+  if (config.validation_split > 0) {
+    auto split = data::train_val_split(full, config.validation_split, config.split_seed);
+    train = split.train;
+    val = split.val;
+  }
+  out.test_raw = test;
+  if (config.normalize) {
+    out.mean = config.mean;
+    out.std = config.std;
+    if (out.mean.empty()) compute_stats(*train, out.mean, out.std);
+    full = normalized(full, out.mean, out.std);
+    if (test) test = normalized(test, out.mean, out.std);
+    train = full;
+    if (config.validation_split > 0) {  // the same partition (a function of the seed) of the normalized data
+      auto split = data::train_val_split(full, config.validation_split, config.split_seed);
+      train = split.train;
+      val = split.val;
+    }
+  }
+  if (!config.transforms.empty()) train = data::transform(train, data::Compose(config.transforms), seed, "augment");
+  out.train = train;
+  out.val = val;
+  out.test = test;
+  return out;
+}
+
+}  // namespace cajal::cli

@@ -1,0 +1,43 @@
+// `cajal info MODEL_OR_RUN`
+#include <iostream>
+
+#include "cajal/cli/args.h"
+#include "cajal/cli/commands.h"
+#include "cajal/cli/model_file.h"
+
+namespace cajal::cli {
+
+int info_command(const std::vector<std::string>& argv) {
+  Args args = parse_args(argv, "info", {});
+  if (args.positional.size() != 1) fail<UsageError>("cajal info: expected one model file or run folder");
+  LoadedModel model = load_model(args.positional[0]);
+  const ModelInfo& info = model.info;
+  std::cout << "file        " << model.path << "\n"
+            << "model       " << info.model_yaml << "\n"
+            << "task        " << (info.classification ? "classification" : "regression") << "\n"
+            << "input       " << info.input.shape << " per example\n"
+            << "outputs     " << info.input.num_classes << "\n";
+  if (!info.class_names.empty()) {
+    std::cout << "classes    ";
+    for (const std::string& name : info.class_names) std::cout << " " << name;
+    std::cout << "\n";
+  }
+  if (!info.mean.empty()) {
+    auto list = [](const std::vector<double>& values) {
+      std::string out;
+      for (double v : values) out += (out.empty() ? "" : ", ") + std::to_string(v);
+      return "[" + out + "]";
+    };
+    std::cout << "normalize   mean " << list(info.mean) << ", std " << list(info.std) << "\n";
+  }
+  std::cout << "parameters  " << model.module->num_parameters() << " (" << model.module->num_parameters(true)
+            << " trainable)\n\n"
+            << model.module->to_string(true) << "\n";
+  if (!info.metrics.empty()) {
+    std::cout << "\nmetrics\n";
+    for (const auto& [name, value] : info.metrics) std::cout << "  " << name << " " << value << "\n";
+  }
+  return 0;
+}
+
+}  // namespace cajal::cli

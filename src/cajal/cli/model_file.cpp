@@ -1,0 +1,104 @@
+#include "cajal/cli/model_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "cajal/core/error.h"
+#include "cajal/io/safetensors.h"
+#include "cajal/nn/serialize.h"
+
+namespace cajal::cli {
+
+namespace {
+
+template <typename T>
+std::string flow_list(const std::vector<T>& values) {
+  YAML::Emitter out;
+  out.SetSeqFormat(YAML::Flow);
+  out << values;
+  return out.c_str();
+}
+
+// A metadata entry parsed as a YAML list of T; an IOError names the file and key.
+template <typename T>
+std::vector<T> read_list(const SafetensorsMetadata& metadata, const std::string& key, const std::string& path) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return {};
+  try {
+    return YAML::Load(it->second).as<std::vector<T>>();
+  } catch (const YAML::Exception&) {
+    fail<IOError>(path, ": metadata ", key, " is not a list: ", it->second);
+  }
+}
+
+const std::string& required(const SafetensorsMetadata& metadata, const std::string& key, const std::string& path) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) {
+    fail<IOError>(path, ": not a cajal model file (no '", key, "' in its metadata; `cajal train` writes model.safetensors)");
+  }
+  return it->second;
+}
+
+}  // namespace
+
+nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input) {
+  nn::ModulePtr model = config.preset.empty()
+                            ? models::build_layers(config.layers, input.shape).ptr()
+                            : models::make_model(config.preset, config.options, input);
+  models::check_model(*model, input, config.preset.empty() ? "model.layers" : "model '" + config.preset + "'");
+  return model;
+}
+
+void save_model(const nn::Module& model, const ModelInfo& info, const std::string& path) {
+  SafetensorsMetadata metadata;
+  metadata["cajal.model"] = info.model_yaml;
+  metadata["cajal.input_shape"] = flow_list(info.input.shape.vec());
+  metadata["cajal.outputs"] = std::to_string(info.input.num_classes);
+  metadata["cajal.task"] = info.classification ? "classification" : "regression";
+  if (!info.class_names.empty()) metadata["cajal.classes"] = flow_list(info.class_names);
+  if (!info.mean.empty()) {
+    metadata["cajal.normalize_mean"] = flow_list(info.mean);
+    metadata["cajal.normalize_std"] = flow_list(info.std);
+  }
+  for (const auto& [name, value] : info.metrics) metadata["metrics." + name] = value;
+  nn::save(model, path, metadata);
+}
+
+LoadedModel load_model(const std::string& path_or_run) {
+  std::string path = path_or_run;
+  if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "model.safetensors").string();
+  if (!std::filesystem::exists(path)) {
+    fail<IOError>(path, ": no such file", path == path_or_run ? "" : " (is it a run folder of `cajal train`?)");
+  }
+  SafetensorsMetadata metadata = load_safetensors_metadata(path);
+  LoadedModel loaded;
+  loaded.path = path;
+  ModelInfo& info = loaded.info;
+  info.model_yaml = required(metadata, "cajal.model", path);
+  std::vector<int64_t> shape = read_list<int64_t>(metadata, "cajal.input_shape", path);
+  info.input.shape = Dims(shape.begin(), shape.end());
+  auto outputs = models::parse_int(required(metadata, "cajal.outputs", path));
+  if (!outputs || *outputs < 1 || shape.empty()) fail<IOError>(path, ": malformed cajal.outputs or cajal.input_shape metadata");
+  info.input.num_classes = *outputs;
+  info.classification = required(metadata, "cajal.task", path) == "classification";
+  info.class_names = read_list<std::string>(metadata, "cajal.classes", path);
+  info.mean = read_list<double>(metadata, "cajal.normalize_mean", path);
+  info.std = read_list<double>(metadata, "cajal.normalize_std", path);
+  for (const auto& [key, value] : metadata) {
+    if (key.starts_with("metrics.")) info.metrics.emplace_back(key.substr(8), value);
+  }
+  ModelConfig config = parse_model_config(info.model_yaml, path + ": metadata cajal.model");
+  loaded.module = build_model(config, info.input);
+  nn::load(*loaded.module, path);
+  loaded.module->eval();
+  return loaded;
+}
+
+std::string class_name(const ModelInfo& info, int64_t k) {
+  if (k >= 0 && k < static_cast<int64_t>(info.class_names.size())) return info.class_names[static_cast<size_t>(k)];
+  return std::to_string(k);
+}
+
+}  // namespace cajal::cli

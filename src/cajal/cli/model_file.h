@@ -1,0 +1,50 @@
+#pragma once
+// Model files: the weights as safetensors (PyTorch's names, loadable by torch) plus what it
+// takes to use them again, in the file's metadata:
+//
+//   cajal.model           the config's model section, one line of YAML: {preset: cnn, options: {...}}
+//   cajal.input_shape     one example's shape: [1, 28, 28]
+//   cajal.outputs         classes (or regression targets): 10
+//   cajal.task            classification | regression
+//   cajal.classes         class names, when the data had them: [setosa, versicolor, virginica]
+//   cajal.normalize_mean  the input normalization training used (absent: none)
+//   cajal.normalize_std
+//   metrics.<name>        results recorded at the end of training: metrics.test_accuracy
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cajal/cli/config.h"
+#include "cajal/models/registry.h"
+#include "cajal/nn/module.h"
+
+namespace cajal::cli {
+
+struct ModelInfo {
+  std::string model_yaml;  // the model section
+  models::ModelInput input;
+  bool classification = true;
+  std::vector<std::string> class_names;
+  std::vector<double> mean, std;
+  std::vector<std::pair<std::string, std::string>> metrics;  // name, value as text
+};
+
+// The model a config section describes, for `input`, checked on a batch of zeros.
+nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input);
+
+// Writes weights and metadata (atomically).
+void save_model(const nn::Module& model, const ModelInfo& info, const std::string& path);
+
+struct LoadedModel {
+  nn::ModulePtr module;  // in eval mode
+  ModelInfo info;
+  std::string path;  // the .safetensors file read
+};
+// Reads a model file, or RUN/model.safetensors when given a run folder; rebuilds the model
+// from the metadata and loads the weights. IOErrors name the file and what is wrong.
+LoadedModel load_model(const std::string& path_or_run);
+
+// The class name of index k: class_names[k], or "k" without names.
+std::string class_name(const ModelInfo& info, int64_t k);
+
+}  // namespace cajal::cli

@@ -1,0 +1,137 @@
+// `cajal train CONFIG.yaml [--set key=value ...] [--resume RUN/last.ckpt]`
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cajal/cli/args.h"
+#include "cajal/cli/commands.h"
+#include "cajal/cli/config.h"
+#include "cajal/cli/data_config.h"
+#include "cajal/cli/model_file.h"
+#include "cajal/cli/run_report.h"
+#include "cajal/core/error.h"
+#include "cajal/core/generator.h"
+#include "cajal/train/trainer.h"
+
+namespace cajal::cli {
+
+namespace {
+
+// An Error message prefixed with the config file, unless it names a file already.
+[[noreturn]] void rethrow_in(const std::string& path, const Error& e) {
+  std::string message = e.what();
+  if (message.starts_with(path)) throw;
+  fail<ValueError>(path, ": ", message);
+}
+
+// "" -> val_loss with a validation split, else loss; a val_ metric without one is an error.
+std::string resolve_monitor(const std::string& monitor, bool has_val, const std::string& key) {
+  if (monitor.empty()) return has_val ? "val_loss" : "loss";
+  if (monitor.starts_with("val_") && !has_val) {
+    fail<ValueError>(key, ".monitor: '", monitor, "' needs a validation split (data.validation_split > 0)");
+  }
+  return monitor;
+}
+
+}  // namespace
+
+int train_command(const std::vector<std::string>& argv) {
+  Args args = parse_args(argv, "train", {"--set", "--resume", "--output"});
+  if (args.positional.size() != 1) fail<UsageError>("cajal train: expected one config file (cajal train CONFIG.yaml)");
+  const std::string& path = args.positional[0];
+  std::vector<std::string> overrides = args.all("--set");
+  if (auto output = args.value("--output")) overrides.push_back("output=" + *output);
+  RunConfig config = load_config(path, overrides);
+  std::string resume = args.value("--resume").value_or("");
+  if (!resume.empty() && !std::filesystem::is_regular_file(resume)) fail<IOError>(resume, ": no such checkpoint file");
+
+  // Everything is built and checked before the first step.
+  Prepared data;
+  nn::ModulePtr model;
+  LossSpec loss;
+  try {
+    data = prepare_data(config.data, config.seed);
+    loss = resolve_loss(config.loss, data.classification);
+    if (data.classification != (loss.name == "cross_entropy" || loss.name == "nll")) {
+      fail<ValueError>("loss '", loss.name, "' does not fit ", data.classification ? "class labels" : "target values");
+    }
+    manual_seed(config.seed);  // initial weights and dropout follow the seed
+    model = build_model(config.model, data.input);
+  } catch (const Error& e) {
+    rethrow_in(path, e);
+  }
+  std::unique_ptr<optim::Optimizer> optimizer = config.optimizer.make(model->parameters());
+  data::DataLoader train_loader(data.train, {.batch_size = config.batch_size, .shuffle = true,
+                                             .num_workers = config.num_workers, .seed = config.seed});
+  std::unique_ptr<data::DataLoader> val_loader, test_loader;
+  data::LoaderOptions eval_options{.batch_size = std::max<int64_t>(config.batch_size, 256), .num_workers = config.num_workers};
+  if (data.val) val_loader = std::make_unique<data::DataLoader>(data.val, eval_options);
+  if (data.test) test_loader = std::make_unique<data::DataLoader>(data.test, eval_options);
+
+  train::TrainerOptions trainer_options{.clip_grad_norm = config.callbacks.clip_grad_norm,
+                                        .clip_grad_value = config.callbacks.clip_grad_value,
+                                        .config = config.text};
+  config.schedule.install(trainer_options, *optimizer, config.epochs, train_loader.num_batches());
+  train::Trainer trainer(model, loss.function, *optimizer, trainer_options);
+
+  const std::string& out = config.output;
+  try {
+    train::ModelCheckpointOptions checkpoint = config.callbacks.checkpoint;
+    checkpoint.monitor = resolve_monitor(checkpoint.monitor, data.val != nullptr, "callbacks.checkpoint");
+    if (config.callbacks.early_stopping) {
+      train::EarlyStoppingOptions stopping = *config.callbacks.early_stopping;
+      stopping.monitor = resolve_monitor(stopping.monitor, data.val != nullptr, "callbacks.early_stopping");
+      trainer.add_callback(std::make_shared<train::EarlyStopping>(stopping));
+    }
+    std::filesystem::create_directories(out);
+    trainer.add_callback(std::make_shared<train::CSVLogger>(out + "/metrics.csv"));
+    trainer.add_callback(std::make_shared<train::TensorBoardLogger>(out));
+    trainer.add_callback(std::make_shared<train::ModelCheckpoint>(out, checkpoint));
+  } catch (const Error& e) {
+    rethrow_in(path, e);
+  } catch (const std::filesystem::filesystem_error& e) {
+    fail<IOError>(out, ": cannot create the run folder (", e.code().message(), ")");
+  }
+  {
+    std::ofstream file(out + "/config.yaml");
+    file << config.text;
+    if (!file) fail<IOError>(out, "/config.yaml: cannot write");
+  }
+
+  std::cout << "cajal train: " << config.model.describe() << " (" << model->num_parameters() << " parameters) on "
+            << data.train->size() << " examples" << (data.val ? ", " + std::to_string(data.val->size()) + " for validation" : "")
+            << "; run folder " << out << std::endl;
+  auto start = std::chrono::steady_clock::now();
+  trainer.fit(train_loader, val_loader.get(), config.epochs, resume);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  RunSummary summary{.config = &config, .data = &data, .trainer = &trainer, .seconds = seconds};
+  if (test_loader) summary.test = trainer.evaluate(*test_loader);
+  ModelInfo info{.model_yaml = model_config_yaml(config.text), .input = data.input,
+                 .classification = data.classification, .class_names = data.class_names,
+                 .mean = data.mean, .std = data.std, .metrics = summary_metrics(summary)};
+  save_model(*model, info, out + "/model.safetensors");
+  write_run_report(summary, test_loader.get(), out + "/report.html");
+
+  char line[160];
+  std::snprintf(line, sizeof line, "trained %lld epochs in %.1f s", static_cast<long long>(trainer.history().size()), seconds);
+  std::cout << line;
+  if (test_loader) {
+    const train::Logs& test = summary.test;
+    if (test.contains("accuracy")) {
+      std::snprintf(line, sizeof line, "; test accuracy %.4f, test loss %.4f (%lld examples)", test.get("accuracy", "train"),
+                    test.get("loss", "train"), static_cast<long long>(data.test->size()));
+    } else {
+      std::snprintf(line, sizeof line, "; test loss %.4f (%lld examples)", test.get("loss", "train"),
+                    static_cast<long long>(data.test->size()));
+    }
+    std::cout << line;
+  }
+  std::cout << "\nwrote " << out << "/{model.safetensors, last.ckpt, metrics.csv, report.html, events.out.tfevents.*}"
+            << std::endl;
+  return 0;
+}
+
+}  // namespace cajal::cli

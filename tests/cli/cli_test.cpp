@@ -1,0 +1,324 @@
+// The `cajal` program: config parsing and its errors (in process), then the built binary
+// (CAJAL_CLI, passed by CMake): exit codes and one-line messages for bad inputs, and a small
+// end-to-end run: train on synthetic IDX images, then info, predict and eval on its model.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cajal/cli/config.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace cajal {
+namespace {
+
+// ------------------------------------------------------------------ config (in process)
+
+const char* kConfig = R"(data:
+  reader: csv
+  train: train.csv
+  label_column: species
+  labels: names
+  validation_split: 0.2
+model:
+  preset: mlp
+  options: {hidden: [16, 8]}
+optimizer: {name: sgd, lr: 0.1, momentum: 0.9}
+schedule: {name: step, step_size: 2}
+epochs: 3
+)";
+
+std::string config_error(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  return test::error_message<Error>([&] { cli::parse_config(yaml, "config.yaml", overrides); });
+}
+
+TEST(Config, ReadsEverySection) {
+  cli::RunConfig cfg = cli::parse_config(kConfig, "config.yaml");
+  EXPECT_EQ(cfg.data.reader, "csv");
+  EXPECT_EQ(cfg.data.train.path, "train.csv");
+  EXPECT_FALSE(cfg.data.test.given());
+  EXPECT_EQ(cfg.data.label_column, "species");
+  EXPECT_EQ(cfg.data.labels, "names");
+  EXPECT_DOUBLE_EQ(cfg.data.validation_split, 0.2);
+  EXPECT_EQ(cfg.model.preset, "mlp");
+  EXPECT_EQ(cfg.model.options.values().at(0).second.text(), "[16, 8]");
+  EXPECT_EQ(cfg.optimizer.name, "sgd");
+  EXPECT_EQ(cfg.schedule.name, "step");
+  EXPECT_EQ(cfg.loss.name, "auto");
+  EXPECT_EQ(cfg.epochs, 3);
+  EXPECT_EQ(cfg.batch_size, 64);             // defaults
+  EXPECT_EQ(cfg.output, "runs/config");
+  EXPECT_FALSE(cfg.callbacks.early_stopping);
+}
+
+TEST(Config, OverridesAreAppliedAndKept) {
+  cli::RunConfig cfg = cli::parse_config(kConfig, "config.yaml",
+                                         {"epochs=7", "model.options.hidden=[32]", "loss=cross_entropy", "loss.label_smoothing=0.1",
+                                          "callbacks.early_stopping.patience=2", "data.test=test.csv"});
+  EXPECT_EQ(cfg.epochs, 7);
+  EXPECT_EQ(cfg.model.options.values().at(0).second.text(), "[32]");
+  EXPECT_EQ(cfg.loss.name, "cross_entropy");  // the short form became {name: cross_entropy, label_smoothing: 0.1}
+  ASSERT_TRUE(cfg.callbacks.early_stopping);
+  EXPECT_EQ(cfg.callbacks.early_stopping->patience, 2);
+  EXPECT_EQ(cfg.data.test.path, "test.csv");
+  // The resolved text holds the overrides (it is what the run folder and checkpoints keep).
+  cli::RunConfig again = cli::parse_config(cfg.text, "config.yaml");
+  EXPECT_EQ(again.epochs, 7);
+  EXPECT_EQ(again.data.test.path, "test.csv");
+}
+
+TEST(Config, TyposSuggestTheNearestKey) {
+  std::string yaml = kConfig;
+  EXPECT_EQ(config_error(std::string(yaml).replace(yaml.find("optimizer"), 9, "optimiser")),
+            "config.yaml: unknown key 'optimiser'; did you mean 'optimizer'?");
+  EXPECT_EQ(config_error(std::string(yaml).replace(yaml.find("reader"), 6, "readr")),
+            "config.yaml: data: unknown key 'readr'; did you mean 'reader'?");
+  EXPECT_EQ(config_error(yaml, {"optimizer.lrr=0.5"}), "config.yaml: optimizer: unknown key 'lrr'; did you mean 'lr'?");
+  EXPECT_EQ(config_error(yaml, {"callbacks.early_stoping.patience=2"}),
+            "config.yaml: callbacks: unknown key 'early_stoping'; did you mean 'early_stopping'?");
+  EXPECT_EQ(config_error(yaml, {"optimizer.name=adamm"}),
+            "config.yaml: optimizer: key 'name' has no value 'adamm'; did you mean 'adam'?");
+  EXPECT_EQ(config_error(yaml, {"data.transforms=[{type: random_horizontal_flp}]"}),
+            "config.yaml: data.transforms[0]: key 'type' has no value 'random_horizontal_flp'; did you mean "
+            "'random_horizontal_flip'?");
+  EXPECT_EQ(config_error(yaml, {"data.transforms=[{type: random_crop, paddin: 2}]"}),
+            "config.yaml: data.transforms[0] (random_crop): unknown key 'paddin'; did you mean 'padding'?");
+}
+
+TEST(Config, WrongTypesNameTheKeyAndValue) {
+  EXPECT_EQ(config_error(kConfig, {"epochs=ten"}), "config.yaml: key 'epochs' must be an integer, got 'ten'");
+  EXPECT_EQ(config_error(kConfig, {"batch_size=0"}), "config.yaml: key 'batch_size' must be at least 1, got 0");
+  EXPECT_EQ(config_error(kConfig, {"optimizer.lr=fast"}), "config.yaml: optimizer: key 'lr' must be a number, got 'fast'");
+  EXPECT_EQ(config_error(kConfig, {"data.validation_split=[0.1]"}),
+            "config.yaml: data: key 'validation_split' must be a number, got [0.1]");
+  EXPECT_EQ(config_error(kConfig, {"data.validation_split=1.5"}), "config.yaml: data: key 'validation_split' must be in [0, 1)");
+  EXPECT_EQ(config_error(kConfig, {"model.options=3"}), "config.yaml: model: key 'options' must be a map of settings, got 3");
+  EXPECT_EQ(config_error(kConfig, {"data.reader=idx"}),
+            "config.yaml: data: key 'train' needs {inputs: FILE, targets: FILE} for the idx reader");
+  test::expect_error<ValueError>([] { cli::parse_config("data: [1, 2\nmodel: x\n", "config.yaml"); },
+                                 {"config.yaml:", "invalid YAML"});
+  EXPECT_EQ(config_error("- a\n- b\n"), "config.yaml: expected a map of settings (key: value lines)");
+  EXPECT_EQ(config_error(kConfig, {"epochs"}), "--set epochs: expected KEY=VALUE, e.g. optimizer.lr=0.01");
+  EXPECT_EQ(config_error(kConfig, {"epochs.x=1"}), "--set epochs.x=1: 'epochs' is not a section of settings");
+  EXPECT_EQ(config_error("model: {preset: cnn}\n"), "config.yaml: key 'data' is required (where the examples are)");
+  EXPECT_EQ(config_error(kConfig, {"model.layers=[{type: relu}]"}),
+            "config.yaml: model: give either 'preset' (mlp, lenet5, cnn, resnet) or 'layers' (a list)");
+}
+
+// ------------------------------------------------------------------ the program
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Runs `cajal ARGS` in `dir`.
+Result cajal(const std::string& dir, const std::string& args) {
+  std::string command = "cd '" + dir + "' && OMP_NUM_THREADS=1 '" CAJAL_CLI "' " + args + " > out.txt 2> err.txt";
+  int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir + "/out.txt"), read_file(dir + "/err.txt")};
+}
+
+// Expects a failure: the exit code, and one line on stderr with every part.
+void expect_failure(const Result& r, int code, std::initializer_list<std::string> parts) {
+  EXPECT_EQ(r.code, code) << r.err;
+  EXPECT_TRUE(r.err.starts_with("cajal: error: ")) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  for (const std::string& part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << r.err << " lacks " << part;
+}
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// An IDX file of uint8 values: magic 0 0 8 <dims>, big-endian sizes, then the bytes.
+void write_idx(const std::string& path, const std::vector<int64_t>& dims, const std::vector<uint8_t>& values) {
+  std::ofstream file(path, std::ios::binary);
+  file.put(0).put(0).put(8).put(static_cast<char>(dims.size()));
+  for (int64_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) file.put(static_cast<char>((d >> shift) & 0xff));
+  }
+  file.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size()));
+}
+
+// n 8x8 images of 4 classes: a bright 3x3 square in the quadrant of the class, over noise.
+void write_squares(const std::string& dir, const std::string& name, int64_t n, uint32_t seed) {
+  std::vector<uint8_t> images, labels;
+  uint32_t state = seed;
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  for (int64_t i = 0; i < n; ++i) {
+    int label = static_cast<int>((next() >> 16) % 4);
+    int top = (label / 2) * 4 + static_cast<int>((next() >> 16) % 2), left = (label % 2) * 4 + static_cast<int>((next() >> 16) % 2);
+    for (int r = 0; r < 8; ++r) {
+      for (int c = 0; c < 8; ++c) {
+        bool in_square = r >= top && r < top + 3 && c >= left && c < left + 3;
+        images.push_back(static_cast<uint8_t>(in_square ? 200 + (next() >> 16) % 56 : (next() >> 16) % 60));
+      }
+    }
+    labels.push_back(static_cast<uint8_t>(label));
+  }
+  write_idx(dir + "/" + name + "-images.idx", {n, 8, 8}, images);
+  write_idx(dir + "/" + name + "-labels.idx", {n}, labels);
+}
+
+const char* kSquares = R"(data:
+  reader: idx
+  train: {inputs: train-images.idx, targets: train-labels.idx}
+  test: {inputs: test-images.idx, targets: test-labels.idx}
+  validation_split: 0.1
+  normalize: true
+model: {preset: cnn}
+optimizer: {name: adam, lr: 0.003}
+schedule: {name: onecycle}
+epochs: 3
+batch_size: 32
+num_workers: 0
+output: run
+)";
+
+class Program : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::temp_dir();
+    write_squares(dir_, "train", 400, 1);
+    write_squares(dir_, "test", 100, 2);
+    write_text(dir_ + "/squares.yaml", kSquares);
+  }
+  std::string dir_;
+};
+
+TEST_F(Program, HelpAndUsage) {
+  Result r = cajal(dir_, "--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* command : {"train", "eval", "predict", "info"}) {
+    EXPECT_NE(r.out.find(command), std::string::npos);
+    Result help = cajal(dir_, std::string(command) + " --help");
+    EXPECT_EQ(help.code, 0) << command;
+    EXPECT_TRUE(help.out.starts_with(std::string("usage: cajal ") + command)) << help.out;
+  }
+  expect_failure(cajal(dir_, "trian x.yaml"), 2, {"unknown command 'trian'; did you mean 'train'?"});
+  expect_failure(cajal(dir_, "train squares.yaml --reume x"), 2, {"cajal train: unknown option '--reume'; did you mean '--resume'?"});
+  expect_failure(cajal(dir_, "train"), 2, {"expected one config file"});
+  expect_failure(cajal(dir_, "train squares.yaml --set"), 2, {"--set needs a value"});
+  EXPECT_EQ(cajal(dir_, "").code, 2);
+}
+
+TEST_F(Program, BadInputsGetOneLineAndAnExitCode) {
+  expect_failure(cajal(dir_, "train missing.yaml"), 1, {"missing.yaml: cannot open the config file (no such file)"});
+  expect_failure(cajal(dir_, "train squares.yaml --set optimiser.lr=1"), 1,
+                 {"squares.yaml: unknown key 'optimiser'; did you mean 'optimizer'?"});
+  expect_failure(cajal(dir_, "train squares.yaml --set epochs=many"), 1, {"key 'epochs' must be an integer, got 'many'"});
+  // Data: a missing file, a file that is not IDX, a label beyond num_classes.
+  expect_failure(cajal(dir_, "train squares.yaml --set data.test.inputs=nope.idx"), 1, {"nope.idx: no such file"});
+  expect_failure(cajal(dir_, "train squares.yaml --set data.train.inputs=squares.yaml"), 1, {"squares.yaml"});
+  expect_failure(cajal(dir_, "train squares.yaml --set data.num_classes=3"), 1,
+                 {"squares.yaml: data.train: label 3 of example", "is out of range for 3 classes"});
+  // Models: unknown option, unknown layer, layers that do not fit the images.
+  expect_failure(cajal(dir_, "train squares.yaml --set model.options.dropuot=0.1"), 1,
+                 {"model 'cnn': unknown option 'dropuot'; did you mean 'dropout'?"});
+  expect_failure(cajal(dir_, "train squares.yaml --set 'model={layers: [{type: flatten}, {type: linaer, out: 4}]}'"), 1,
+                 {"model.layers[1]: unknown layer type 'linaer'; did you mean 'linear'?"});
+  expect_failure(cajal(dir_, "train squares.yaml --set 'model={layers: [{type: flatten}, {type: linear, in: 100, out: 4}]}'"), 1,
+                 {"model.layers[1] (linear): expects 100 input features, got input of shape [N, 64]"});
+  expect_failure(cajal(dir_, "train squares.yaml --set 'model={layers: [{type: flatten}, {type: linear, out: 5}]}'"), 1,
+                 {"returns [N, 5] for a batch, but the data needs [N, 4]"});
+  expect_failure(cajal(dir_, "train squares.yaml --set callbacks.checkpoint.monitor=val_accuracy --set data.validation_split=0"),
+                 1, {"'val_accuracy' needs a validation split"});
+  // Model files.
+  expect_failure(cajal(dir_, "info nowhere.safetensors"), 1, {"nowhere.safetensors: no such file"});
+  expect_failure(cajal(dir_, "info squares.yaml"), 1, {"squares.yaml"});
+  EXPECT_FALSE(fs::exists(dir_ + "/run/model.safetensors"));  // nothing trained
+}
+
+// The first number after `key` in `text` (e.g. "test accuracy 0.9600").
+double number_after(const std::string& text, const std::string& key) {
+  size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  return std::strtod(text.c_str() + at + key.size(), nullptr);
+}
+
+TEST_F(Program, TrainsThenInfoPredictEval) {
+  Result train = cajal(dir_, "train squares.yaml");
+  ASSERT_EQ(train.code, 0) << train.out << train.err;
+  for (const char* file : {"model.safetensors", "last.ckpt", "best.ckpt", "metrics.csv", "report.html", "config.yaml"}) {
+    EXPECT_TRUE(fs::exists(dir_ + "/run/" + file)) << file;
+  }
+  bool events = false;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/run")) events |= entry.path().filename().string().starts_with("events.out.tfevents.");
+  EXPECT_TRUE(events);
+  std::string metrics = read_file(dir_ + "/run/metrics.csv");
+  EXPECT_TRUE(metrics.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,lr\n")) << metrics;
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 4);  // header + 3 epochs
+  double accuracy = number_after(train.out, "test accuracy ");
+  EXPECT_GE(accuracy, 0.9) << train.out;  // the squares are easy to tell apart
+
+  // info: the architecture and its parameter count (the cnn on 8x8 images, 4 classes:
+  // 320 + 64 + 18496 + 128 + (64*2*2*128 + 128) + (128*4 + 4)), and the recorded metrics.
+  Result info = cajal(dir_, "info run");
+  ASSERT_EQ(info.code, 0) << info.err;
+  EXPECT_NE(info.out.find("(9): Linear(in_features=256, out_features=128, bias=True)"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("parameters  52420 (52420 trainable)"), std::string::npos) << info.out;
+  EXPECT_NEAR(number_after(info.out, "test_accuracy "), accuracy, 1e-4);
+
+  // predict: one row per test image; its labels agree with the test labels as often as
+  // training said, and each row's probabilities sum to 1.
+  Result predict = cajal(dir_, "predict run/model.safetensors --input test-images.idx --output predictions.csv");
+  ASSERT_EQ(predict.code, 0) << predict.err;
+  std::ifstream csv(dir_ + "/predictions.csv");
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "input,label,p_0,p_1,p_2,p_3");
+  std::ifstream labels(dir_ + "/test-labels.idx", std::ios::binary);
+  labels.seekg(8);
+  int rows = 0, correct = 0;
+  while (std::getline(csv, line)) {
+    std::vector<double> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(std::strtod(cell.c_str(), nullptr));
+    ASSERT_EQ(cells.size(), 6u) << line;
+    EXPECT_EQ(cells[0], rows);
+    EXPECT_NEAR(cells[2] + cells[3] + cells[4] + cells[5], 1.0, 1e-5);
+    correct += static_cast<int>(cells[1]) == labels.get();
+    ++rows;
+  }
+  EXPECT_EQ(rows, 100);
+  EXPECT_NEAR(correct / 100.0, accuracy, 1e-9);
+  Result json = cajal(dir_, "predict run --input test-images.idx --output predictions.json");
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_TRUE(read_file(dir_ + "/predictions.json").starts_with("[\n  {\"input\": \"0\", \"label\": \""));
+
+  // eval on the run's own test split reports the same accuracy.
+  Result eval = cajal(dir_, "eval run");
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  EXPECT_NEAR(number_after(eval.out, "accuracy "), accuracy, 1e-4) << eval.out;
+  Result eval_files = cajal(dir_, "eval run --data test-images.idx --labels test-labels.idx");
+  ASSERT_EQ(eval_files.code, 0) << eval_files.err;
+  EXPECT_NEAR(number_after(eval_files.out, "accuracy "), accuracy, 1e-4) << eval_files.out;
+  expect_failure(cajal(dir_, "eval run --data test-images.idx"), 2, {"needs --labels FILE"});
+  // Inputs of the wrong shape: 28x28 images for a model of 8x8 ones.
+  write_idx(dir_ + "/big.idx", {1, 28, 28}, std::vector<uint8_t>(784, 0));
+  expect_failure(cajal(dir_, "predict run --input big.idx"), 1,
+                 {"big.idx: examples have shape [1, 28, 28], but the model takes [1, 8, 8]"});
+}
+
+TEST_F(Program, ResumingContinuesTheSameRun) {
+  // 3 epochs straight, against 2 epochs and then a resume to 3: the same metrics, bit for bit.
+  // (A schedule that does not depend on the number of epochs, unlike onecycle.)
+  std::string step = " --set schedule.name=step --set schedule.step_size=1";
+  ASSERT_EQ(cajal(dir_, "train squares.yaml --set epochs=3 --output straight" + step).code, 0);
+  ASSERT_EQ(cajal(dir_, "train squares.yaml --set epochs=2 --output resumed" + step).code, 0);
+  Result resumed = cajal(dir_, "train squares.yaml --set epochs=3 --output resumed --resume resumed/last.ckpt" + step);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(read_file(dir_ + "/resumed/metrics.csv"), read_file(dir_ + "/straight/metrics.csv"));
+  expect_failure(cajal(dir_, "train squares.yaml --resume nothing.ckpt"), 1, {"nothing.ckpt: no such checkpoint file"});
+}
+
+}  // namespace
+}  // namespace cajal
