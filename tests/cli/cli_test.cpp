@@ -1,6 +1,7 @@
 // The `cajal` program: config parsing and its errors (in process), then the built binary
 // (CAJAL_CLI, passed by CMake): exit codes and one-line messages for bad inputs, and a small
 // end-to-end run: train on synthetic IDX images, then info, predict and eval on its model.
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -105,6 +106,16 @@ TEST(Config, WrongTypesNameTheKeyAndValue) {
   EXPECT_EQ(config_error("model: {preset: cnn}\n"), "config.yaml: key 'data' is required (where the examples are)");
   EXPECT_EQ(config_error(kConfig, {"model.layers=[{type: relu}]"}),
             "config.yaml: model: give either 'preset' (mlp, lenet5, cnn, resnet) or 'layers' (a list)");
+}
+
+TEST(Config, ExamplesAreValid) {
+  std::string examples = std::string(CAJAL_REFERENCE_DIR) + "/../../examples/";
+  for (const char* name : {"fashion_mnist_cnn.yaml", "fashion_mnist_long.yaml", "fashion_mnist_resnet.yaml"}) {
+    EXPECT_NO_THROW(cli::load_config(examples + name)) << name;
+  }
+  cli::RunConfig cnn = cli::load_config(examples + "fashion_mnist_cnn.yaml");
+  EXPECT_EQ(cnn.model.preset, "cnn");
+  EXPECT_EQ(cnn.batch_size, 128);
 }
 
 // ------------------------------------------------------------------ the program
@@ -306,6 +317,55 @@ TEST_F(Program, TrainsThenInfoPredictEval) {
   write_idx(dir_ + "/big.idx", {1, 28, 28}, std::vector<uint8_t>(784, 0));
   expect_failure(cajal(dir_, "predict run --input big.idx"), 1,
                  {"big.idx: examples have shape [1, 28, 28], but the model takes [1, 8, 8]"});
+}
+
+TEST_F(Program, CsvTablesWithClassNames) {
+  // Two features; the class is the sign pattern of (x, y), named by quadrant (points near an
+  // axis left out, so that the classes are separated by a margin).
+  const char* names[] = {"north", "east", "south", "west"};
+  std::ostringstream train, test;
+  train << "x,y,place\n";
+  test << "x,y,place\n";
+  uint32_t state = 3;
+  auto uniform = [&] { return static_cast<double>((state = state * 1664525u + 1013904223u) >> 8) / (1 << 24) * 2 - 1; };
+  std::vector<std::string> expected;
+  for (int i = 0; i < 260;) {
+    double x = uniform(), y = uniform();
+    if (std::abs(x) < 0.15 || std::abs(y) < 0.15) continue;
+    ++i;
+    int k = (x > 0 ? 1 : 0) + (y > 0 ? 2 : 0);
+    (i <= 200 ? train : test) << x << "," << y << "," << names[k] << "\n";
+    if (i > 200) expected.push_back(names[k]);
+  }
+  write_text(dir_ + "/train.csv", train.str());
+  write_text(dir_ + "/test.csv", test.str());
+  write_text(dir_ + "/table.yaml", R"(data: {reader: csv, train: train.csv, test: test.csv, label_column: place, labels: names,
+       normalize: true}
+model: {preset: mlp, options: {hidden: [32]}}
+optimizer: {name: adam, lr: 0.05}
+epochs: 20
+batch_size: 16
+num_workers: 0
+output: table
+)");
+  Result train_run = cajal(dir_, "train table.yaml");
+  ASSERT_EQ(train_run.code, 0) << train_run.err;
+  EXPECT_GE(number_after(train_run.out, "test accuracy "), 0.9) << train_run.out;
+  // Class names come back from the model file; the label column is dropped from the input.
+  Result predict = cajal(dir_, "predict table --input test.csv --label-column place");
+  ASSERT_EQ(predict.code, 0) << predict.err;
+  std::istringstream rows(predict.out);
+  std::string line;
+  std::getline(rows, line);
+  EXPECT_EQ(line, "input,label,p_east,p_north,p_south,p_west");  // class k is the k-th name in sorted order
+  int agree = 0;
+  for (const std::string& name : expected) {
+    std::getline(rows, line);
+    agree += line.find("," + name + ",") != std::string::npos;
+  }
+  EXPECT_GE(agree, 54);  // 90% of 60
+  Result info = cajal(dir_, "info table");
+  EXPECT_NE(info.out.find("classes     east north south west"), std::string::npos) << info.out;
 }
 
 TEST_F(Program, ResumingContinuesTheSameRun) {
