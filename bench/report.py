@@ -1,12 +1,14 @@
 """Reads the RESULT/INFO lines bench/run collected and prints one markdown table of
 ratios against the targets in bench/README.md.
 
-Usage: report.py RESULTS_DIR. The directory holds one file per run, named
+Usage: report.py RESULTS_DIR [--nn-only]. The directory holds one file per run, named
 <impl>@<setting>.txt: impl is cajal, libtorch or pytorch; for the references, setting is
 `default` or t<torch threads>-ob<OPENBLAS_NUM_THREADS>. PyTorch and LibTorch are compared
 at their fastest setting, with their default shown beside it. cajal (always 2 OpenMP
 threads) runs once beside each reference setting, and its fastest run counts, so both
-sides get the same number of tries on a machine whose load changes."""
+sides get the same number of tries on a machine whose load changes. With --nn-only
+(bench/run --nn-only) only the nn rows are expected. When the runs hold profile.* lines
+(bench/run --profile), a per-layer breakdown of the training steps follows the table."""
 import pathlib
 import sys
 
@@ -17,7 +19,9 @@ COMPILE_LIMIT_S = 5
 
 
 def load(directory):
-    """{impl: {setting: {name: value}}} from every file, RESULT and INFO lines alike."""
+    """{impl: {setting: {name: value}}} from every file, RESULT and INFO lines alike. A
+    RESULT that a file holds several times (bench/run with ROUNDS > 1) keeps its fastest
+    time; an INFO keeps its last value."""
     runs = {}
     for path in sorted(pathlib.Path(directory).glob("*@*.txt")):
         impl, setting = path.stem.split("@", 1)
@@ -26,7 +30,10 @@ def load(directory):
             parts = line.split()
             if len(parts) == 3 and parts[0] in ("RESULT", "INFO"):
                 try:
-                    values[parts[1]] = float(parts[2])
+                    value = float(parts[2])
+                    if parts[0] == "RESULT" and parts[1] in values:
+                        value = min(value, values[parts[1]])
+                    values[parts[1]] = value
                 except ValueError:  # a textual INFO: a name, or an unset environment variable
                     values[parts[1]] = parts[2]
     return runs
@@ -143,6 +150,59 @@ def gemm(t):
     return peaks
 
 
+def nn_benchmarks(t):
+    for layer, text in (("conv1", "Conv2d 1->32 3x3 pad 1 on [128,1,28,28]"),
+                        ("conv2", "Conv2d 32->64 3x3 pad 1 on [128,32,14,14]")):
+        name = f"nn.{layer}"
+        mine, ref = t.cajal(f"{name}.forward"), t.best("pytorch", f"{name}.forward")[0]
+        t.versus(f"{text}, forward + backward (input, weight, bias grads)", f"{name}.forward_backward", "pytorch",
+                 1.00, f"forward alone {fmt_time(mine)} vs {fmt_time(ref)}")
+    for case, text, batch, speedup in (
+            ("cnn_train_step", "CNN training step (forward, cross_entropy, backward, Adam, zero_grad), batch 128",
+             128, 1.5),
+            ("mlp_train_step", "MLP 784-256-128-10 training step, batch 128", 128, 1.2),
+            ("cnn_inference", "CNN inference (eval, no grad), batch 1000", 1000, 2.0),
+            ("mlp_inference", "MLP inference (eval, no grad), batch 1000", 1000, 1.2)):
+        name = f"nn.{case}"
+        mine, ref = t.cajal(name), t.best("pytorch", name)[0]
+        note = ""
+        if mine and ref:
+            note = f"{batch / mine:,.0f} vs {batch / ref:,.0f} images/s: {ref / mine:.2f}x PyTorch (target >= {speedup}x)"
+        # A throughput of at least `speedup` times PyTorch's is a time ratio of at most 1 / speedup.
+        t.versus(text, name, "pytorch", 1 / speedup, note)
+
+
+def profile(runs):
+    """Per-layer times of a training step (train_step --profile) side by side. Each entry is
+    its fastest over every run of that side (for PyTorch: over its settings), which steadies
+    a loaded machine and compares against PyTorch's best for every layer."""
+    for model in ("cnn", "mlp"):
+        prefix = f"profile.{model}."
+        fastest = {}
+        for impl in ("cajal", "pytorch"):
+            entries = fastest.setdefault(impl, {})
+            for values in runs.get(impl, {}).values():
+                for key, value in values.items():
+                    if key.startswith(prefix):
+                        entries[key] = min(value, entries.get(key, value))
+        mine, ref = fastest["cajal"], fastest["pytorch"]
+        if not mine:
+            continue
+        total, ref_total = sum(mine.values()), sum(ref.values())
+        print()
+        print(f"Where one {model.upper()} training step spends its time (fastest of each side's runs):")
+        print()
+        print("| layer | pass | cajal | pytorch | ratio cajal/pytorch | share of cajal's step |")
+        print("|---|---|---|---|---|---|")
+        for key, value in mine.items():
+            layer, phase = key[len(prefix):].rsplit(".", 1)
+            other = ref.get(key)
+            ratio = f"{value / other:.2f}" if other else "n/a"
+            print(f"| {layer} | {phase} | {fmt_time(value)} | {fmt_time(other)} | {ratio} | {value / total:.1%} |")
+        ratio = f"{total / ref_total:.2f}" if ref_total else "n/a"
+        print(f"| sum | | {fmt_time(total)} | {fmt_time(ref_total or None)} | {ratio} | |")
+
+
 def build(t):
     for name, text, limit in (("build.clean_ninja", "clean Release build, lib + tests, no ccache", BUILD_LIMIT_S),
                               ("build.umbrella_compile", "g++ -O2 -c of a program with <cajal/cajal.h>",
@@ -153,18 +213,24 @@ def build(t):
 
 def main():
     runs = load(sys.argv[1])
+    nn_only = "--nn-only" in sys.argv[2:]
     t = Table(runs)
-    overhead(t)
-    elementwise(t)
-    reductions(t)
-    peaks = gemm(t)
-    build(t)
+    if not nn_only:
+        overhead(t)
+        elementwise(t)
+        reductions(t)
+        peaks = gemm(t)
+    nn_benchmarks(t)
+    if not nn_only:
+        build(t)
     t.print()
     print()
-    print(f"FMA peak measured (2 threads): AVX2 {peaks['avx2'] or 0:.0f} GFLOP/s, "
-          f"AVX-512 {peaks['avx512'] or 0:.0f} GFLOP/s; OpenBLAS kernels: "
-          f"{t.value('cajal', 'gemm.openblas_core', 'gemm') or 'unknown'}.")
+    if not nn_only:
+        print(f"FMA peak measured (2 threads): AVX2 {peaks['avx2'] or 0:.0f} GFLOP/s, "
+              f"AVX-512 {peaks['avx512'] or 0:.0f} GFLOP/s; OpenBLAS kernels: "
+              f"{t.value('cajal', 'gemm.openblas_core', 'gemm') or 'unknown'}.")
     print(f"{t.failures} of {len(t.rows)} rows miss their target or are missing.")
+    profile(runs)
 
 
 if __name__ == "__main__":

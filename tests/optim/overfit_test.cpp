@@ -10,9 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "cajal/nn/conv.h"
-#include "cajal/nn/pool.h"
-#include "cajal/optim/optim.h"
 #include "support/test_support.h"
 
 namespace cajal {
