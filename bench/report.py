@@ -3,10 +3,11 @@ ratios against the targets in bench/README.md.
 
 Usage: report.py RESULTS_DIR [--nn-only]. The directory holds one file per run, named
 <impl>@<setting>.txt: impl is cajal, libtorch or pytorch; for the references, setting is
-`default` or t<torch threads>-ob<OPENBLAS_NUM_THREADS>. PyTorch and LibTorch are compared
-at their fastest setting, with their default shown beside it. cajal (always 2 OpenMP
-threads) runs once beside each reference setting, and its fastest run counts, so both
-sides get the same number of tries on a machine whose load changes. With --nn-only
+`default` or t<torch threads>-ob<OPENBLAS_NUM_THREADS>, with -heap appended when glibc
+kept freed blocks (bench/run --heap). PyTorch and LibTorch are compared at their fastest
+setting, with their default shown beside it. cajal (always 2 OpenMP threads) runs once
+beside each reference setting, and its fastest run counts, so both sides get the same
+number of tries on a machine whose load changes. With --nn-only
 (bench/run --nn-only) only the nn rows are expected. When the runs hold profile.* lines
 (bench/run --profile), a per-layer breakdown of the training steps follows the table."""
 import pathlib
