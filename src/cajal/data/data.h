@@ -7,4 +7,6 @@
 #include "cajal/data/image_folder.h"
 #include "cajal/data/loader.h"
 #include "cajal/data/npy_pair.h"
+#include "cajal/data/series.h"
+#include "cajal/data/text.h"
 #include "cajal/data/transforms.h"
