@@ -4,8 +4,10 @@
 //   namespace F = cajal::nn::functional;
 //   Tensor h = F::dropout(F::relu(F::linear(x, w, b)), 0.5, is_training());
 // Each family below has its own section; a helper adding ops adds its lines to its section.
+#include "cajal/nn/attention.h"
 #include "cajal/nn/embedding.h"
 #include "cajal/ops/activation.h"
+#include "cajal/ops/attention.h"
 #include "cajal/ops/bilinear.h"
 #include "cajal/ops/conv.h"
 #include "cajal/ops/dropout.h"
@@ -74,6 +76,11 @@ using cajal::batch_norm;
 using cajal::group_norm;
 using cajal::instance_norm;
 using cajal::layer_norm;
+
+// --- attention ---
+using cajal::causal_mask;
+using cajal::scaled_dot_product_attention;
+using cajal::nn::multi_head_attention_forward;
 
 // --- losses ---
 using cajal::binary_cross_entropy;

@@ -2,6 +2,7 @@
 // Everything in cajal::nn: Module and containers, layers, init, functional, saving.
 // A header for each layer family; a helper adding a family adds its line here.
 #include "cajal/nn/activation.h"
+#include "cajal/nn/attention.h"
 #include "cajal/nn/container.h"
 #include "cajal/nn/conv.h"
 #include "cajal/nn/dropout.h"
