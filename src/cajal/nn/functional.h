@@ -17,6 +17,7 @@
 #include "cajal/ops/norm.h"
 #include "cajal/ops/pool.h"
 #include "cajal/ops/reduce.h"
+#include "cajal/ops/rnn.h"
 #include "cajal/ops/shape.h"
 
 namespace cajal::nn::functional {
@@ -76,6 +77,12 @@ using cajal::batch_norm;
 using cajal::group_norm;
 using cajal::instance_norm;
 using cajal::layer_norm;
+
+// --- recurrent cells ---
+using cajal::gru_cell;
+using cajal::lstm_cell;
+using cajal::rnn_relu_cell;
+using cajal::rnn_tanh_cell;
 
 // --- attention ---
 using cajal::causal_mask;

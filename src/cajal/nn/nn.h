@@ -14,4 +14,5 @@
 #include "cajal/nn/module.h"
 #include "cajal/nn/norm.h"
 #include "cajal/nn/pool.h"
+#include "cajal/nn/rnn.h"
 #include "cajal/nn/serialize.h"

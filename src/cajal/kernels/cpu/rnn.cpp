@@ -1,0 +1,420 @@
+// The time loop of a recurrent layer and its backward through time. Each step is one GEMM
+// through CBLAS and one pass over the gates (rows of the batch in parallel); the
+// nonlinearities use vec_math's branch-free sigmoid and tanh so the loops vectorize.
+#include "cajal/kernels/cpu/rnn.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cajal/core/parallel.h"
+#include "cajal/kernels/cpu/vec_math.h"
+
+namespace cajal::kernels {
+
+int64_t gate_count(RecurrentCell cell) {
+  switch (cell) {
+    case RecurrentCell::Lstm: return 4;
+    case RecurrentCell::Gru: return 3;
+    default: return 1;
+  }
+}
+
+int64_t saved_count(RecurrentCell cell) {
+  return cell == RecurrentCell::Lstm || cell == RecurrentCell::Gru ? 4 : 0;
+}
+
+namespace {
+
+// --- GEMMs on row-major matrices ---
+
+void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, const float* b, int ldb, float beta, float* c) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, m, n, k, 1.0f, a, k, b, ldb, beta, c, n);
+}
+void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, const double* b, int ldb, double beta, double* c) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, tb, m, n, k, 1.0, a, k, b, ldb, beta, c, n);
+}
+
+// c [m, n] = a [m, k] @ b^T + beta * c, with b stored [n, k] (a weight as PyTorch keeps it).
+template <typename T>
+void gemm_nt(int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
+  gemm(CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, b, static_cast<int>(k), beta, c);
+}
+
+// c [m, n] = a [m, k] @ b + beta * c, with b stored [k, n].
+template <typename T>
+void gemm_nn(int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
+  gemm(CblasNoTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, b, static_cast<int>(n), beta, c);
+}
+
+template <typename T>
+const T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+template <typename T>
+T* mut_ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
+// --- one step of the gates, forward ---
+
+// The rows [n0, n1) of one step. Row-major [N, ...] blocks; `active` null means all rows.
+template <typename T>
+struct ForwardStep {
+  int64_t hidden;
+  const T* x_gates;  // [N, G*H]
+  const T* h_gates;  // [N, G*H] h_prev @ w_hh^T
+  const T* b_hh;     // [G*H]
+  const T* h_prev;   // [N, H] (GRU)
+  const T* c_prev;   // [N, H] (LSTM)
+  T* saved;          // [N, S*H]
+  T* h;              // [N, H]: the cell's output (before any projection)
+  T* c;              // [N, H] (LSTM)
+  const uint8_t* active;
+};
+
+template <typename T>
+void lstm_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
+  const int64_t H = s.hidden;
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* xg = s.x_gates + n * 4 * H;
+    const T* hg = s.h_gates + n * 4 * H;
+    const T* cp = s.c_prev + n * H;
+    T* sv = s.saved + n * 4 * H;
+    T* c = s.c + n * H;
+    T* h = s.h + n * H;
+    if (s.active && !s.active[n]) {
+      std::fill(sv, sv + 4 * H, T(0));
+      std::copy(cp, cp + H, c);
+      std::fill(h, h + H, T(0));
+      continue;
+    }
+    const T* b = s.b_hh;
+    for (int64_t j = 0; j < H; ++j) {
+      T i = vec_sigmoid(xg[j] + hg[j] + b[j]);
+      T f = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
+      T g = vec_tanh(xg[2 * H + j] + hg[2 * H + j] + b[2 * H + j]);
+      T o = vec_sigmoid(xg[3 * H + j] + hg[3 * H + j] + b[3 * H + j]);
+      T cn = f * cp[j] + i * g;
+      sv[j] = i;
+      sv[H + j] = f;
+      sv[2 * H + j] = g;
+      sv[3 * H + j] = o;
+      c[j] = cn;
+      h[j] = o * vec_tanh(cn);
+    }
+  }
+}
+
+template <typename T>
+void gru_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
+  const int64_t H = s.hidden;
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* xg = s.x_gates + n * 3 * H;
+    const T* hg = s.h_gates + n * 3 * H;
+    const T* hp = s.h_prev + n * H;
+    T* sv = s.saved + n * 4 * H;
+    T* h = s.h + n * H;
+    if (s.active && !s.active[n]) {
+      std::fill(sv, sv + 4 * H, T(0));
+      std::fill(h, h + H, T(0));
+      continue;
+    }
+    const T* b = s.b_hh;
+    for (int64_t j = 0; j < H; ++j) {
+      T r = vec_sigmoid(xg[j] + hg[j] + b[j]);
+      T z = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
+      T hn = hg[2 * H + j] + b[2 * H + j];
+      T nn = vec_tanh(xg[2 * H + j] + r * hn);
+      sv[j] = r;
+      sv[H + j] = z;
+      sv[2 * H + j] = nn;
+      sv[3 * H + j] = hn;
+      h[j] = (T(1) - z) * nn + z * hp[j];
+    }
+  }
+}
+
+template <typename T, bool Relu>
+void rnn_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
+  const int64_t H = s.hidden;
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* xg = s.x_gates + n * H;
+    const T* hg = s.h_gates + n * H;
+    T* h = s.h + n * H;
+    if (s.active && !s.active[n]) {
+      std::fill(h, h + H, T(0));
+      continue;
+    }
+    for (int64_t j = 0; j < H; ++j) {
+      T pre = xg[j] + hg[j] + s.b_hh[j];
+      h[j] = Relu ? std::max(pre, T(0)) : vec_tanh(pre);
+    }
+  }
+}
+
+template <typename T>
+void forward_rows(RecurrentCell cell, const ForwardStep<T>& s, int64_t n0, int64_t n1) {
+  switch (cell) {
+    case RecurrentCell::Lstm: return lstm_forward_rows(s, n0, n1);
+    case RecurrentCell::Gru: return gru_forward_rows(s, n0, n1);
+    case RecurrentCell::RnnTanh: return rnn_forward_rows<T, false>(s, n0, n1);
+    case RecurrentCell::RnnRelu: return rnn_forward_rows<T, true>(s, n0, n1);
+  }
+}
+
+// --- one step of the gates, backward ---
+
+template <typename T>
+struct BackwardStep {
+  int64_t hidden;
+  const T* d_cell;   // [N, H]: gradient of the cell's output h (after the projection's backward)
+  const T* d_state;  // [N, P]: gradient of the step's state h, passed on by inactive rows
+  int64_t proj;      // P
+  const T* saved;    // [N, S*H]
+  const T* h;        // [N, H]: the step's output (RNN)
+  const T* h_prev;   // [N, H] (GRU)
+  const T* c;        // [N, H] (LSTM)
+  const T* c_prev;   // [N, H] (LSTM)
+  T* d_x_gates;      // [N, G*H]
+  T* d_h_gates;      // [N, G*H] (GRU; else equal to d_x_gates)
+  T* d_c;            // [N, H] (LSTM): gradient of c in, of c_prev out
+  T* d_h_prev;       // [N, P]: the part of h_prev's gradient that bypasses w_hh
+  const uint8_t* active;
+};
+
+// An inactive row: no gate gradients, the state's gradient passes to h_prev unchanged (and
+// c's stays as it is).
+template <typename T>
+void pass_inactive_row(const BackwardStep<T>& s, int64_t n, int64_t gates) {
+  const int64_t GH = gates * s.hidden;
+  std::fill(s.d_x_gates + n * GH, s.d_x_gates + (n + 1) * GH, T(0));
+  if (s.d_h_gates != s.d_x_gates) std::fill(s.d_h_gates + n * GH, s.d_h_gates + (n + 1) * GH, T(0));
+  std::copy(s.d_state + n * s.proj, s.d_state + (n + 1) * s.proj, s.d_h_prev + n * s.proj);
+}
+
+template <typename T>
+void lstm_backward_rows(const BackwardStep<T>& s, int64_t n0, int64_t n1) {
+  const int64_t H = s.hidden;
+  for (int64_t n = n0; n < n1; ++n) {
+    if (s.active && !s.active[n]) {
+      pass_inactive_row(s, n, 4);
+      continue;
+    }
+    const T* sv = s.saved + n * 4 * H;
+    const T* dh = s.d_cell + n * H;
+    const T* c = s.c + n * H;
+    const T* cp = s.c_prev + n * H;
+    T* dc = s.d_c + n * H;
+    T* dg = s.d_x_gates + n * 4 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      T i = sv[j], f = sv[H + j], g = sv[2 * H + j], o = sv[3 * H + j];
+      T tc = vec_tanh(c[j]);
+      T dct = dc[j] + dh[j] * o * (T(1) - tc * tc);
+      dg[j] = dct * g * i * (T(1) - i);
+      dg[H + j] = dct * cp[j] * f * (T(1) - f);
+      dg[2 * H + j] = dct * i * (T(1) - g * g);
+      dg[3 * H + j] = dh[j] * tc * o * (T(1) - o);
+      dc[j] = dct * f;
+    }
+    std::fill(s.d_h_prev + n * s.proj, s.d_h_prev + (n + 1) * s.proj, T(0));
+  }
+}
+
+template <typename T>
+void gru_backward_rows(const BackwardStep<T>& s, int64_t n0, int64_t n1) {
+  const int64_t H = s.hidden;
+  for (int64_t n = n0; n < n1; ++n) {
+    if (s.active && !s.active[n]) {
+      pass_inactive_row(s, n, 3);
+      continue;
+    }
+    const T* sv = s.saved + n * 4 * H;
+    const T* dh = s.d_cell + n * H;
+    const T* hp = s.h_prev + n * H;
+    T* dgx = s.d_x_gates + n * 3 * H;
+    T* dgh = s.d_h_gates + n * 3 * H;
+    T* dhp = s.d_h_prev + n * H;
+    for (int64_t j = 0; j < H; ++j) {
+      T r = sv[j], z = sv[H + j], nn = sv[2 * H + j], hn = sv[3 * H + j];
+      T dn = dh[j] * (T(1) - z) * (T(1) - nn * nn);
+      T dr = dn * hn * r * (T(1) - r);
+      T dz = dh[j] * (hp[j] - nn) * z * (T(1) - z);
+      dgx[j] = dr;
+      dgx[H + j] = dz;
+      dgx[2 * H + j] = dn;
+      dgh[j] = dr;
+      dgh[H + j] = dz;
+      dgh[2 * H + j] = dn * r;
+      dhp[j] = dh[j] * z;
+    }
+  }
+}
+
+template <typename T, bool Relu>
+void rnn_backward_rows(const BackwardStep<T>& s, int64_t n0, int64_t n1) {
+  const int64_t H = s.hidden;
+  for (int64_t n = n0; n < n1; ++n) {
+    if (s.active && !s.active[n]) {
+      pass_inactive_row(s, n, 1);
+      continue;
+    }
+    const T* dh = s.d_cell + n * H;
+    const T* h = s.h + n * H;
+    T* dg = s.d_x_gates + n * H;
+    for (int64_t j = 0; j < H; ++j) dg[j] = Relu ? (h[j] > T(0) ? dh[j] : T(0)) : dh[j] * (T(1) - h[j] * h[j]);
+    std::fill(s.d_h_prev + n * H, s.d_h_prev + (n + 1) * H, T(0));
+  }
+}
+
+template <typename T>
+void backward_rows(RecurrentCell cell, const BackwardStep<T>& s, int64_t n0, int64_t n1) {
+  switch (cell) {
+    case RecurrentCell::Lstm: return lstm_backward_rows(s, n0, n1);
+    case RecurrentCell::Gru: return gru_backward_rows(s, n0, n1);
+    case RecurrentCell::RnnTanh: return rnn_backward_rows<T, false>(s, n0, n1);
+    case RecurrentCell::RnnRelu: return rnn_backward_rows<T, true>(s, n0, n1);
+  }
+}
+
+// Rows per parallel chunk: a step's gate pass is small, so split it only when each thread
+// gets a few thousand gate values.
+int64_t row_grain(int64_t gates, int64_t hidden) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(1, gates * hidden)); }
+
+// The sizes every loop needs, read from the forward's tensors.
+struct LoopShape {
+  int64_t steps, batch, hidden, proj, gates, saved;
+  bool projected;
+};
+
+LoopShape loop_shape(const RecurrentForward& f) {
+  int64_t gates = gate_count(f.cell);
+  return {f.x_gates.size(0), f.x_gates.size(1), f.x_gates.size(2) / gates, f.w_hh.size(1), gates,
+          saved_count(f.cell), f.w_hr.defined()};
+}
+
+// The t of processing step s, and the t of the step before it.
+int64_t time_of(const RecurrentForward& f, int64_t steps, int64_t s) { return f.reverse ? steps - 1 - s : s; }
+int64_t previous_time(const RecurrentForward& f, int64_t t) { return f.reverse ? t + 1 : t - 1; }
+
+template <typename T>
+void forward_impl(const RecurrentForward& f) {
+  const LoopShape L = loop_shape(f);
+  const int64_t N = L.batch, H = L.hidden, P = L.proj, GH = L.gates * H;
+  std::vector<T> zero_bias(f.b_hh.defined() ? 0 : GH, T(0));
+  const T* b_hh = f.b_hh.defined() ? f.b_hh.data_ptr<T>() : zero_bias.data();
+  const T* x_gates = f.x_gates.data_ptr<T>();
+  const T* w_hh = f.w_hh.data_ptr<T>();
+  const T* w_hr = ptr_or_null<T>(f.w_hr);
+  const uint8_t* active = ptr_or_null<uint8_t>(f.active);
+  T* h = f.h.data_ptr<T>();
+  T* c = mut_ptr_or_null<T>(f.c);
+  T* h_cell = mut_ptr_or_null<T>(f.h_cell);
+  T* saved = mut_ptr_or_null<T>(f.saved);
+  std::vector<T> h_gates(static_cast<size_t>(N * GH));
+
+  for (int64_t s = 0; s < L.steps; ++s) {
+    const int64_t t = time_of(f, L.steps, s), tp = previous_time(f, t);
+    const T* h_prev = s == 0 ? f.h0.data_ptr<T>() : h + tp * N * P;
+    const T* c_prev = !c ? nullptr : s == 0 ? f.c0.data_ptr<T>() : c + tp * N * H;
+    T* h_t = h + t * N * P;
+    gemm_nt<T>(N, GH, P, h_prev, w_hh, T(0), h_gates.data());
+    ForwardStep<T> step{H,
+                        x_gates + t * N * GH,
+                        h_gates.data(),
+                        b_hh,
+                        h_prev,
+                        c_prev,
+                        saved ? saved + t * N * L.saved * H : nullptr,
+                        L.projected ? h_cell + t * N * H : h_t,
+                        c ? c + t * N * H : nullptr,
+                        active ? active + t * N : nullptr};
+    parallel_for(0, N, row_grain(L.gates, H), [&](int64_t n0, int64_t n1) { forward_rows(f.cell, step, n0, n1); });
+    if (L.projected) gemm_nt<T>(N, P, H, h_cell + t * N * H, w_hr, T(0), h_t);
+    if (step.active)
+      for (int64_t n = 0; n < N; ++n)
+        if (!step.active[n]) std::copy(h_prev + n * P, h_prev + (n + 1) * P, h_t + n * P);
+  }
+}
+
+template <typename T>
+void backward_impl(const RecurrentBackward& b) {
+  const RecurrentForward& f = *b.forward;
+  const LoopShape L = loop_shape(f);
+  const int64_t N = L.batch, H = L.hidden, P = L.proj, GH = L.gates * H;
+  const T* w_hh = f.w_hh.data_ptr<T>();
+  const T* w_hr = ptr_or_null<T>(f.w_hr);
+  const uint8_t* active = ptr_or_null<uint8_t>(f.active);
+  const T* h = f.h.data_ptr<T>();
+  const T* c = ptr_or_null<T>(f.c);
+  const T* saved = ptr_or_null<T>(f.saved);
+  const T* d_output = ptr_or_null<T>(b.d_output);
+  T* d_x_gates = b.d_x_gates.data_ptr<T>();
+  T* d_h_gates = b.d_h_gates.data_ptr<T>();
+  T* d_h_all = mut_ptr_or_null<T>(b.d_h);
+  // d_h0 carries the gradient of h_prev from step to step, d_c0 that of c_prev.
+  T* d_h_carry = b.d_h0.data_ptr<T>();
+  T* d_c = mut_ptr_or_null<T>(b.d_c0);
+  auto start_from = [](T* dst, const Tensor& grad, int64_t count) {
+    if (grad.defined()) std::copy(grad.data_ptr<T>(), grad.data_ptr<T>() + count, dst);
+    else std::fill(dst, dst + count, T(0));
+  };
+  start_from(d_h_carry, b.d_h_n, N * P);
+  if (d_c) start_from(d_c, b.d_c_n, N * H);
+  std::vector<T> d_state_step(d_h_all ? 0 : N * P);
+  std::vector<T> d_cell_step(L.projected ? N * H : 0);
+
+  for (int64_t s = L.steps - 1; s >= 0; --s) {
+    const int64_t t = time_of(f, L.steps, s), tp = previous_time(f, t);
+    const uint8_t* act = active ? active + t * N : nullptr;
+    // The gradient of this step's state: from later steps, plus its output's where valid.
+    T* d_state = d_h_all ? d_h_all + t * N * P : d_state_step.data();
+    for (int64_t n = 0; n < N; ++n) {
+      const T* carry = d_h_carry + n * P;
+      T* dst = d_state + n * P;
+      if (d_output && (!act || act[n])) {
+        const T* dout = d_output + (t * N + n) * P;
+        for (int64_t p = 0; p < P; ++p) dst[p] = carry[p] + dout[p];
+      } else {
+        std::copy(carry, carry + P, dst);
+      }
+    }
+    const T* d_cell = d_state;
+    if (L.projected) {
+      gemm_nn<T>(N, H, P, d_state, w_hr, T(0), d_cell_step.data());
+      d_cell = d_cell_step.data();
+    }
+    BackwardStep<T> step{H,
+                         d_cell,
+                         d_state,
+                         P,
+                         saved ? saved + t * N * L.saved * H : nullptr,
+                         h + t * N * P,
+                         s == 0 ? f.h0.data_ptr<T>() : h + tp * N * P,
+                         c ? c + t * N * H : nullptr,
+                         !c ? nullptr : s == 0 ? f.c0.data_ptr<T>() : c + tp * N * H,
+                         d_x_gates + t * N * GH,
+                         d_h_gates + t * N * GH,
+                         d_c,
+                         d_h_carry,
+                         act};
+    parallel_for(0, N, row_grain(L.gates, H), [&](int64_t n0, int64_t n1) { backward_rows(f.cell, step, n0, n1); });
+    gemm_nn<T>(N, P, GH, d_h_gates + t * N * GH, w_hh, T(1), d_h_carry);
+  }
+}
+
+}  // namespace
+
+void recurrent_forward(const RecurrentForward& f) {
+  if (f.x_gates.dtype() == DType::f64) forward_impl<double>(f);
+  else forward_impl<float>(f);
+}
+
+void recurrent_backward(const RecurrentBackward& b) {
+  if (b.forward->x_gates.dtype() == DType::f64) backward_impl<double>(b);
+  else backward_impl<float>(b);
+}
+
+}  // namespace cajal::kernels
