@@ -11,7 +11,8 @@ call expression computes the output from `m` (the module) and `i0`, `i1`, ... (t
 floating ones requiring grad); `sdpa` is PyTorch 2's documented reference math of
 scaled_dot_product_attention (torch 1.13 has no such function), `both` joins an
 (output, weights) pair into one flat tensor and `causal` builds a bool mask, True above the
-diagonal (nn.MultiheadAttention's convention). Written: <id>_out.npy, <id>_gin<k>.npy for
+diagonal (nn.MultiheadAttention's convention), and `sinusoid_table` the PyTorch tutorial's
+positional encoding table. Written: <id>_out.npy, <id>_gin<k>.npy for
 floating inputs and <id>_grad_<name>.npy for each parameter that received a gradient.
 
 usage: attention_reference.py OUT_DIR
@@ -47,6 +48,16 @@ def sdpa(q, k, v, attn_mask=None, is_causal=False):
     return torch.softmax(scores, dim=-1) @ v
 
 
+def sinusoid_table(max_len, d_model):
+    """The PyTorch tutorial's PositionalEncoding table (in float64; odd d_model allowed)."""
+    position = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term[: d_model // 2])
+    return pe
+
+
 def both(result):
     return torch.cat([result[0].flatten(), result[1].flatten()])
 
@@ -56,7 +67,7 @@ def causal(L, S=None):
 
 
 def run_case(out_dir, case_id, mode, n_inputs, module_expr, call_expr):
-    scope = {"nn": nn, "torch": torch, "sdpa": sdpa, "both": both, "causal": causal}
+    scope = {"nn": nn, "torch": torch, "sdpa": sdpa, "both": both, "causal": causal, "sinusoid_table": sinusoid_table}
     module = None
     if module_expr != "-":
         module = eval(module_expr, scope)

@@ -16,3 +16,4 @@
 #include "cajal/nn/pool.h"
 #include "cajal/nn/rnn.h"
 #include "cajal/nn/serialize.h"
+#include "cajal/nn/transformer.h"
