@@ -1,11 +1,16 @@
-// GEMM over batches of strided matrices. Float32 and float64 go to CBLAS, reading each
-// operand in place through the transpose flags and leading dimensions; bfloat16 computes
-// in float32; integers (and the empty k == 0 product) use a plain loop.
+// GEMM over batches of strided matrices. Float32 goes to oneDNN's sgemm (when built with
+// it) or CBLAS, float64 to CBLAS; both read each operand in place through the transpose
+// flags and leading dimensions. bfloat16 computes in float32; integers (and the empty
+// k == 0 product) use a plain loop.
 #include "cajal/kernels/cpu/gemm.h"
 
 #include <cblas.h>
+#ifdef CAJAL_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <optional>
 #include <type_traits>
@@ -62,8 +67,29 @@ std::optional<BlasLayout> matrix_layout(const Tensor& t) {
   return blas_layout(t.size(-2), t.size(-1), t.stride(-2), t.stride(-1));
 }
 
+std::atomic<GemmBackend> float_backend{gemm_backend_available(GemmBackend::OneDNN) ? GemmBackend::OneDNN
+                                                                                   : GemmBackend::OpenBLAS};
+
+#ifdef CAJAL_WITH_ONEDNN
+// oneDNN's sgemm takes the same row-major arguments as CBLAS's. OPENBLAS_CORETYPE pins
+// OpenBLAS to its AVX2 kernels here, while oneDNN picks AVX-512 at run time: about twice
+// as fast on every shape measured (bench/README.md, "Matrix products").
+void onednn_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a, int lda,
+                  const float* b, int ldb, float beta, float* c, int ldc) {
+  dnnl_status_t status = dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', m, n, k, alpha, a, lda,
+                                    b, ldb, beta, c, ldc);
+  if (status != dnnl_success)
+    fail<ValueError>("gemm: oneDNN's sgemm failed with status ", static_cast<int>(status), " on ", m, " x ", k, " @ ", k,
+                     " x ", n, "; set_gemm_backend(GemmBackend::OpenBLAS) avoids it");
+}
+#endif
+
 void blas_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a, int lda,
                const float* b, int ldb, float beta, float* c, int ldc) {
+#ifdef CAJAL_WITH_ONEDNN
+  if (float_backend.load(std::memory_order_relaxed) == GemmBackend::OneDNN)
+    return onednn_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void blas_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha, const double* a, int lda,
@@ -244,6 +270,22 @@ void loop_gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha
 }
 
 }  // namespace
+
+bool gemm_backend_available(GemmBackend backend) {
+#ifdef CAJAL_WITH_ONEDNN
+  return true;
+#else
+  return backend == GemmBackend::OpenBLAS;
+#endif
+}
+
+void set_gemm_backend(GemmBackend backend) {
+  if (!gemm_backend_available(backend))
+    fail<ValueError>("set_gemm_backend: cajal was built without oneDNN (CMake option CAJAL_WITH_ONEDNN)");
+  float_backend.store(backend);
+}
+
+GemmBackend gemm_backend() { return float_backend.load(); }
 
 void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha, double beta) {
   if (out.numel() == 0) return;

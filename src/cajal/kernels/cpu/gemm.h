@@ -1,10 +1,19 @@
 #pragma once
-// Matrix products on the CPU: float32 and float64 through CBLAS (OpenBLAS), bfloat16
-// computed in float32, integers through a plain loop. No autograd: ops/linalg.cpp checks
-// shapes and dtypes, allocates the output and records gradients, then calls this.
+// Matrix products on the CPU: float32 through oneDNN's sgemm when cajal is built with
+// oneDNN (its AVX-512 kernels), else through CBLAS (OpenBLAS); float64 through CBLAS;
+// bfloat16 computed in float32; integers through a plain loop. No autograd: ops/linalg.cpp
+// checks shapes and dtypes, allocates the output and records gradients, then calls this.
 #include "cajal/core/tensor.h"
 
 namespace cajal::kernels {
+
+// Which library multiplies float32 matrices. OneDNN is the default when cajal is built
+// with it (CMake option CAJAL_WITH_ONEDNN); OpenBLAS is always there, and the tests compare
+// the two. The setting is process-wide.
+enum class GemmBackend { OpenBLAS, OneDNN };
+void set_gemm_backend(GemmBackend backend);  // ValueError if the backend was not built
+GemmBackend gemm_backend();
+bool gemm_backend_available(GemmBackend backend);
 
 // out = alpha * (a @ b) + beta * out, for batches of matrices:
 //   a [..., n, k], b [..., k, m], out [..., n, m], all of one dtype.
