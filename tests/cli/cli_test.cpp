@@ -105,7 +105,7 @@ TEST(Config, WrongTypesNameTheKeyAndValue) {
   EXPECT_EQ(config_error(kConfig, {"epochs.x=1"}), "--set epochs.x=1: 'epochs' is not a section of settings");
   EXPECT_EQ(config_error("model: {preset: cnn}\n"), "config.yaml: key 'data' is required (where the examples are)");
   EXPECT_EQ(config_error(kConfig, {"model.layers=[{type: relu}]"}),
-            "config.yaml: model: give either 'preset' (mlp, lenet5, cnn, resnet) or 'layers' (a list)");
+            "config.yaml: model: give either 'preset' (mlp, lenet5, cnn, resnet, char_lstm, char_transformer, rnn_classifier, lstm_forecaster) or 'layers' (a list)");
 }
 
 TEST(Config, ExamplesAreValid) {

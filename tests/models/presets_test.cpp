@@ -209,7 +209,7 @@ TEST(Registry, UnknownNamesAndOptionsSuggestTheNearest) {
   EXPECT_EQ(test::error_message<ValueError>([] { models::make_model("resnt", {}, {{1, 28, 28}, 10}); }),
             "unknown model 'resnt'; did you mean 'resnet'?");
   EXPECT_EQ(test::error_message<ValueError>([] { models::make_model("transformer", {}, {{1, 28, 28}, 10}); }),
-            "unknown model 'transformer' (valid: mlp, lenet5, cnn, resnet)");
+            "unknown model 'transformer' (valid: mlp, lenet5, cnn, resnet, char_lstm, char_transformer, rnn_classifier, lstm_forecaster)");
   EXPECT_EQ(test::error_message<ValueError>([] { models::make_model("mlp", options({{"hiden", "[32]"}}), {{4}, 3}); }),
             "model 'mlp': unknown option 'hiden'; did you mean 'hidden'?");
   EXPECT_EQ(test::error_message<ValueError>([] { models::make_model("mlp", options({{"hidden", "[32, x]"}}), {{4}, 3}); }),

@@ -56,6 +56,19 @@ const std::vector<Command>& commands() {
        "Prints the model's configuration, input shape, classes, normalization, architecture\n"
        "(as PyTorch prints it), parameter counts and the metrics recorded when it was trained.\n",
        info_command},
+      {"generate", "sample text from a character-level language model",
+       "usage: cajal generate MODEL_OR_RUN --prompt TEXT [--length N] [--temperature T] [--top-k K] [--seed S]\n"
+       "\n"
+       "Continues TEXT with N characters (default 200) from a language model trained on\n"
+       "data.reader: text (e.g. examples/char_lstm.yaml) and prints the prompt and its continuation.\n"
+       "Each character is drawn from the model's softmax over its vocabulary given the text so far\n"
+       "(at most the training seq_len last characters):\n"
+       "  --temperature T   divides the scores first (default 1): below 1 sharper, above 1 more\n"
+       "                    varied; 0 always takes the most likely character (greedy)\n"
+       "  --top-k K         draws among the K most likely characters only (default 0: all)\n"
+       "  --seed S          the random draws (default 0): the same seed gives the same text\n"
+       "Every character of TEXT must be in the model's vocabulary.\n",
+       generate_command},
   };
   return list;
 }

@@ -8,6 +8,7 @@
 
 #include "cajal/cli/data_config.h"
 #include "cajal/core/error.h"
+#include "cajal/models/registry.h"
 
 namespace cajal::cli {
 
@@ -110,7 +111,7 @@ SplitFiles read_split(models::Options& data, const std::string& key, const std::
     return {};
   }
   SplitFiles files;
-  if (reader == "csv" || reader == "image_folder") {
+  if (reader == "csv" || reader == "image_folder" || reader == "text" || reader == "series") {
     files.path = data.get_string(key);
     if (files.path.empty()) data.fail(key, "needs a path");
   } else {
@@ -127,7 +128,7 @@ SplitFiles read_split(models::Options& data, const std::string& key, const std::
 
 DataConfig read_data(models::Options data, uint64_t seed) {
   DataConfig cfg;
-  cfg.reader = data.get_string("reader", std::nullopt, {"idx", "csv", "npy", "image_folder"});
+  cfg.reader = data.get_string("reader", std::nullopt, {"idx", "csv", "npy", "image_folder", "text", "series"});
   cfg.train = read_split(data, "train", cfg.reader, true);
   cfg.test = read_split(data, "test", cfg.reader, false);
   if (cfg.reader == "csv") {
@@ -142,6 +143,7 @@ DataConfig read_data(models::Options data, uint64_t seed) {
     if (size.size() != 2 || size[0] < 0 || size[1] < 0) data.fail("image_size", "must be one size or [height, width]");
     cfg.image_size = {size[0], size[1]};
   }
+  if (cfg.reader == "text" || cfg.reader == "series") read_sequence_data(data, cfg);
   cfg.validation_split = data.get_float("validation_split", 0.0);
   if (cfg.validation_split < 0 || cfg.validation_split >= 1) data.fail("validation_split", "must be in [0, 1)");
   int64_t split_seed = data.get_int("split_seed", static_cast<int64_t>(seed));
@@ -158,7 +160,7 @@ DataConfig read_data(models::Options data, uint64_t seed) {
     }
     stats.check_unused();
   } else {
-    cfg.normalize = data.get_bool("normalize", false);
+    cfg.normalize = data.get_bool("normalize", cfg.reader == "series");
   }
   for (models::Options& transform : data.get_maps("transforms")) cfg.transforms.push_back(read_transform(transform));
   cfg.num_classes = data.get_int("num_classes", 0);
@@ -171,7 +173,9 @@ ModelConfig read_model(models::Options model) {
   ModelConfig cfg;
   bool has_layers = model.contains("layers");
   if (has_layers == model.contains("preset")) {
-    fail<ValueError>(model.owner(), ": give either 'preset' (", "mlp, lenet5, cnn, resnet) or 'layers' (a list)");
+    std::string presets;
+    for (const std::string& name : models::preset_names()) presets += (presets.empty() ? "" : ", ") + name;
+    fail<ValueError>(model.owner(), ": give either 'preset' (", presets, ") or 'layers' (a list)");
   }
   if (has_layers) {
     for (models::Options& layer : model.get_maps("layers")) {
@@ -219,9 +223,9 @@ CallbacksConfig read_callbacks(models::Options callbacks) {
   cfg.checkpoint.every_n_steps = ck.get_int("every_n_steps", 0);
   ck.check_unused();
   models::Options clip = callbacks.get_map("grad_clip");
-  cfg.clip_grad_norm = clip.get_float("max_norm", 0.0);
+  if (clip.contains("max_norm")) cfg.clip_grad_norm = clip.get_float("max_norm");
   cfg.clip_grad_value = clip.get_float("value", 0.0);
-  if (cfg.clip_grad_norm < 0 || cfg.clip_grad_value < 0) clip.fail("max_norm", "and value must not be negative");
+  if (cfg.clip_grad_norm.value_or(0) < 0 || cfg.clip_grad_value < 0) clip.fail("max_norm", "and value must not be negative");
   clip.check_unused();
   callbacks.check_unused();
   return cfg;

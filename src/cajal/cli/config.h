@@ -2,7 +2,7 @@
 // The config file of `cajal train`, in YAML (see examples/*.yaml):
 //
 //   data:
-//     reader: idx                    # idx | csv | npy | image_folder
+//     reader: idx                    # idx | csv | npy | image_folder | text | series (cli/sequence.h)
 //     train: {inputs: .../train-images-idx3-ubyte.gz, targets: .../train-labels-idx1-ubyte.gz}
 //     test: {inputs: ..., targets: ...}          # csv, image_folder: a path (file or folder)
 //     validation_split: 0.1          # held out of train, chosen by split_seed (default: seed)
@@ -19,7 +19,7 @@
 //   callbacks:
 //     early_stopping: {monitor: val_loss, patience: 3}
 //     checkpoint: {monitor: val_accuracy, mode: max}
-//     grad_clip: {max_norm: 1.0}
+//     grad_clip: {max_norm: 1.0}     # default: 1.0 for models with recurrent layers, else off
 //   output: runs/fashion_mnist_cnn
 //
 // Every key is checked when the file is loaded: a typo is one line naming the nearest key
@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cajal/cli/optim_config.h"
+#include "cajal/cli/sequence.h"
 #include "cajal/data/dataset.h"
 #include "cajal/models/layers.h"
 #include "cajal/models/options.h"
@@ -63,6 +64,8 @@ struct DataConfig {
   std::vector<double> mean, std;  // given statistics; empty: computed on the training split
   std::vector<data::Transform> transforms;  // augmentation of the training split, in order
   int64_t num_classes = 0;  // 0: the largest label + 1 (or the class names' count)
+  TextDataConfig text;      // reader text
+  SeriesDataConfig series;  // reader series
 };
 
 struct ModelConfig {
@@ -76,7 +79,7 @@ struct ModelConfig {
 struct CallbacksConfig {
   std::optional<train::EarlyStoppingOptions> early_stopping;
   train::ModelCheckpointOptions checkpoint;
-  double clip_grad_norm = 0;
+  std::optional<double> clip_grad_norm;  // not given: 1.0 for models with recurrent layers, else off
   double clip_grad_value = 0;
 };
 

@@ -157,6 +157,10 @@ void check_labels(const data::Dataset& dataset, int64_t num_classes, const std::
 }
 
 data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, std::vector<std::string>& class_names) {
+  if (config.reader == "text" || config.reader == "series") {
+    fail<ValueError>("data.reader ", config.reader, ": its examples are windows of the whole ", config.reader,
+                     ", made by `cajal train` (which reports their validation and test metrics)");
+  }
   if (config.reader == "idx" || config.reader == "npy") {
     require_file(files.inputs, "inputs");
     require_file(files.targets, "targets");
@@ -190,6 +194,7 @@ data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, s
 }
 
 Prepared prepare_data(const DataConfig& config, uint64_t seed) {
+  if (config.reader == "text" || config.reader == "series") return prepare_sequence_data(config);
   Prepared out;
   data::DatasetPtr full = load_split(config, config.train, out.class_names);
   if (full->size() == 0) fail<ValueError>("data.train: no examples");

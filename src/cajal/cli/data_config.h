@@ -30,12 +30,16 @@ struct Prepared {
   bool classification = true;
   std::vector<std::string> class_names;  // from class names or folders; else empty
   std::vector<double> mean, std;         // the normalization applied (empty: none)
+  // Numbers to report beside the model's: series' test_naive_mse (of the test part's naive
+  // forecast, in normalized units as the test loss), series_mean and series_std.
+  std::vector<std::pair<std::string, double>> baselines;
 };
 
 // Loads and prepares everything `config.data` names; `seed` seeds augmentation. Errors name
 // the file and the problem (missing file, wrong format, label out of range, ...).
 Prepared prepare_data(const DataConfig& config, uint64_t seed);
 
+// (text and series: cli/sequence.h.)
 // One split's raw examples (inputs float32, [C, H, W] images or [F] features; targets int64
 // class indices or float32 values), as `prepare_data` reads them. class_names: the
 // training split's names, for csv tables of names; filled in when empty.

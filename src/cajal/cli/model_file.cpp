@@ -45,7 +45,7 @@ const std::string& required(const SafetensorsMetadata& metadata, const std::stri
 
 nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input) {
   nn::ModulePtr model = config.preset.empty()
-                            ? models::build_layers(config.layers, input.shape).ptr()
+                            ? models::build_layers(config.layers, input.shape, nullptr, "model.layers", input.num_classes).ptr()
                             : models::make_model(config.preset, config.options, input);
   models::check_model(*model, input, config.preset.empty() ? "model.layers" : "model '" + config.preset + "'");
   return model;
@@ -56,7 +56,8 @@ void save_model(const nn::Module& model, const ModelInfo& info, const std::strin
   metadata["cajal.model"] = info.model_yaml;
   metadata["cajal.input_shape"] = flow_list(info.input.shape.vec());
   metadata["cajal.outputs"] = std::to_string(info.input.num_classes);
-  metadata["cajal.task"] = info.classification ? "classification" : "regression";
+  metadata["cajal.task"] = info.input.per_step ? "language_model" : info.classification ? "classification" : "regression";
+  if (info.input.dtype != DType::f32) metadata["cajal.input_dtype"] = dtype_name(info.input.dtype);
   if (!info.class_names.empty()) metadata["cajal.classes"] = flow_list(info.class_names);
   if (!info.mean.empty()) {
     metadata["cajal.normalize_mean"] = flow_list(info.mean);
@@ -82,7 +83,13 @@ LoadedModel load_model(const std::string& path_or_run) {
   auto outputs = models::parse_int(required(metadata, "cajal.outputs", path));
   if (!outputs || *outputs < 1 || shape.empty()) fail<IOError>(path, ": malformed cajal.outputs or cajal.input_shape metadata");
   info.input.num_classes = *outputs;
-  info.classification = required(metadata, "cajal.task", path) == "classification";
+  const std::string& task = required(metadata, "cajal.task", path);
+  info.classification = task == "classification" || task == "language_model";
+  info.input.per_step = task == "language_model";
+  if (auto dtype = metadata.find("cajal.input_dtype"); dtype != metadata.end()) {
+    if (dtype->second != dtype_name(DType::i64)) fail<IOError>(path, ": unsupported cajal.input_dtype ", dtype->second);
+    info.input.dtype = DType::i64;
+  }
   info.class_names = read_list<std::string>(metadata, "cajal.classes", path);
   info.mean = read_list<double>(metadata, "cajal.normalize_mean", path);
   info.std = read_list<double>(metadata, "cajal.normalize_std", path);

@@ -5,8 +5,10 @@
 //   cajal.model           the config's model section, one line of YAML: {preset: cnn, options: {...}}
 //   cajal.input_shape     one example's shape: [1, 28, 28]
 //   cajal.outputs         classes (or regression targets): 10
-//   cajal.task            classification | regression
+//   cajal.task            classification | regression | language_model (scores per step [N, T, V])
+//   cajal.input_dtype     int64 for token ids (absent: float32)
 //   cajal.classes         class names, when the data had them: [setosa, versicolor, virginica]
+//                         (a language model's vocabulary: one character each)
 //   cajal.normalize_mean  the input normalization training used (absent: none)
 //   cajal.normalize_std
 //   metrics.<name>        results recorded at the end of training: metrics.test_accuracy

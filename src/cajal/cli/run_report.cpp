@@ -53,6 +53,7 @@ std::vector<std::pair<std::string, std::string>> summary_metrics(const RunSummar
     for (const auto& [name, value] : history.back()) metrics.emplace_back(name, number(value));
   }
   for (const auto& [name, value] : summary.test) metrics.emplace_back("test_" + name, number(value));
+  for (const auto& [name, value] : summary.data->baselines) metrics.emplace_back(name, number(value));
   return metrics;
 }
 
@@ -67,13 +68,14 @@ void write_run_report(const RunSummary& summary, data::DataLoader* test_loader, 
                      {"epochs", std::to_string(summary.trainer->history().size())},
                      {"training time", number(summary.seconds) + " s"}};
   for (const auto& [name, value] : summary.test) report.run_info.emplace_back("test " + name, number(value));
+  for (const auto& [name, value] : data.baselines) report.run_info.emplace_back(name, number(value));
   int64_t epoch = 0;
   for (const train::Logs& logs : summary.trainer->history()) {
     NamedValues row{{"epoch", static_cast<double>(++epoch)}};
     for (const auto& entry : logs) row.push_back(entry);
     report.history.push_back(row);
   }
-  if (test_loader && data.classification) {
+  if (test_loader && data.classification && !data.input.per_step) {  // not per-step scores (language models)
     int64_t classes = data.input.num_classes;
     Tensor outputs = summary.trainer->predict(*test_loader);
     Tensor predicted = outputs.argmax(1).contiguous();

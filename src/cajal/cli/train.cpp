@@ -13,6 +13,7 @@
 #include "cajal/cli/run_report.h"
 #include "cajal/core/error.h"
 #include "cajal/core/generator.h"
+#include "cajal/models/sequence.h"
 #include "cajal/train/trainer.h"
 
 namespace cajal::cli {
@@ -59,6 +60,7 @@ int train_command(const std::vector<std::string>& argv) {
     }
     manual_seed(config.seed);  // initial weights and dropout follow the seed
     model = build_model(config.model, data.input);
+    if (data.input.per_step) loss.function = per_step_loss(loss.function);
   } catch (const Error& e) {
     rethrow_in(path, e);
   }
@@ -70,8 +72,11 @@ int train_command(const std::vector<std::string>& argv) {
   if (data.val) val_loader = std::make_unique<data::DataLoader>(data.val, eval_options);
   if (data.test) test_loader = std::make_unique<data::DataLoader>(data.test, eval_options);
 
-  train::TrainerOptions trainer_options{.clip_grad_norm = config.callbacks.clip_grad_norm,
+  // Recurrent models clip gradients unless the config says otherwise (exploding gradients).
+  const bool recurrent = models::has_recurrent_layers(*model);
+  train::TrainerOptions trainer_options{.clip_grad_norm = config.callbacks.clip_grad_norm.value_or(recurrent ? 1.0 : 0.0),
                                         .clip_grad_value = config.callbacks.clip_grad_value,
+                                        .perplexity = data.input.per_step,
                                         .config = config.text};
   config.schedule.install(trainer_options, *optimizer, config.epochs, train_loader.num_batches());
   train::Trainer trainer(model, loss.function, *optimizer, trainer_options);
@@ -103,6 +108,10 @@ int train_command(const std::vector<std::string>& argv) {
   std::cout << "cajal train: " << config.model.describe() << " (" << model->num_parameters() << " parameters) on "
             << data.train->size() << " examples" << (data.val ? ", " + std::to_string(data.val->size()) + " for validation" : "")
             << "; run folder " << out << std::endl;
+  if (recurrent && !config.callbacks.clip_grad_norm) {
+    std::cout << "gradient clipping: max_norm 1 (the default for recurrent models; callbacks.grad_clip.max_norm: 0 turns it off)"
+              << std::endl;
+  }
   auto start = std::chrono::steady_clock::now();
   trainer.fit(train_loader, val_loader.get(), config.epochs, resume);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -128,6 +137,11 @@ int train_command(const std::vector<std::string>& argv) {
                     static_cast<long long>(data.test->size()));
     }
     std::cout << line;
+    for (const auto& [name, value] : data.baselines) {
+      if (name != "test_naive_mse") continue;
+      std::snprintf(line, sizeof line, "; naive last-value forecast: test MSE %.4f", value);
+      std::cout << line;
+    }
   }
   std::cout << "\nwrote " << out << "/{model.safetensors, last.ckpt, metrics.csv, report.html, events.out.tfevents.*}"
             << std::endl;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cajal/core/error.h"
+#include "cajal/models/sequence.h"
 #include "cajal/models/suggest.h"
 #include "cajal/nn/activation.h"
 #include "cajal/nn/conv.h"
@@ -243,6 +244,7 @@ std::vector<std::string> layer_types() {
   std::vector<std::string> types;
   for (const LayerKind& kind : kLayers) types.push_back(kind.type);
   for (const LayerKind& kind : kActivations) types.push_back(kind.type);
+  for (const std::string& type : sequence_layer_types()) types.push_back(type);
   return types;
 }
 
@@ -264,7 +266,7 @@ nn::ModulePtr make_activation(const std::string& name, const std::string& owner)
 }
 
 nn::Sequential build_layers(std::vector<LayerSpec> specs, const Dims& input_shape, Dims* output_shape,
-                            const std::string& owner) {
+                            const std::string& owner, int64_t num_classes) {
   if (specs.empty()) fail<ValueError>(owner, ": the list of layers is empty");
   nn::Sequential model;
   Dims shape = input_shape;
@@ -272,10 +274,11 @@ nn::Sequential build_layers(std::vector<LayerSpec> specs, const Dims& input_shap
     LayerSpec& spec = specs[i];
     std::string where = owner + "[" + std::to_string(i) + "]";
     const LayerKind* kind = find_kind(spec.type);
-    if (!kind) fail<ValueError>(where, ": unknown layer type '", spec.type, "'", suggest(spec.type, layer_types()));
     spec.args.set_owner(where + " (" + spec.type + ")");
     Dims out;
-    nn::ModulePtr layer = kind->build(spec.args, shape, out);
+    nn::ModulePtr layer = kind ? kind->build(spec.args, shape, out)
+                               : build_sequence_layer(spec.type, spec.args, shape, out, num_classes);
+    if (!layer) fail<ValueError>(where, ": unknown layer type '", spec.type, "'", suggest(spec.type, layer_types()));
     spec.args.check_unused();
     model->push_back(std::move(layer));
     shape = out;

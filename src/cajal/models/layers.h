@@ -35,9 +35,11 @@ std::vector<std::string> layer_types();
 // Builds the layers in order. `input_shape` is one example's shape (no batch dim), e.g.
 // [1, 28, 28]; `output_shape`, when given, receives the last layer's. `owner` prefixes
 // error messages ("model.layers"). An unknown type, an unknown or ill-typed argument or a
-// shape that does not fit is an Error naming the layer by its index.
+// shape that does not fit is an Error naming the layer by its index. `num_classes` (the
+// data's, 0 when unknown) is the default size of an embedding's table: the vocabulary.
+// The sequence layer kinds (embedding, lstm, ...) are described in models/sequence.h.
 nn::Sequential build_layers(std::vector<LayerSpec> specs, const Dims& input_shape, Dims* output_shape = nullptr,
-                            const std::string& owner = "model.layers");
+                            const std::string& owner = "model.layers", int64_t num_classes = 0);
 
 // An activation layer by name: relu, leaky_relu, elu, gelu, silu, mish, selu, tanh, sigmoid
 // (each with PyTorch's default arguments). Unknown names are a ValueError naming `owner`.

@@ -4,12 +4,11 @@
 #include "cajal/core/error.h"
 #include "cajal/models/presets.h"
 #include "cajal/models/resnet.h"
+#include "cajal/models/sequence.h"
 #include "cajal/models/suggest.h"
 #include "cajal/ops/creation.h"
 
 namespace cajal::models {
-
-namespace {
 
 int64_t num_classes_option(Options& options, const ModelInput& input) {
   int64_t classes = options.get_int("num_classes", input.num_classes > 0 ? std::optional<int64_t>(input.num_classes)
@@ -17,6 +16,8 @@ int64_t num_classes_option(Options& options, const ModelInput& input) {
   if (classes < 1) options.fail("num_classes", "must be at least 1, got " + std::to_string(classes));
   return classes;
 }
+
+namespace {
 
 // in_channels, image_size and num_classes, by default those of images [C, H, W].
 ImageInput image_options(Options& options, const ModelInput& input) {
@@ -70,7 +71,14 @@ struct Preset {
   const char* name;
   nn::ModulePtr (*make)(Options& options, const ModelInput& input);
 };
-constexpr Preset kPresets[] = {{"mlp", make_mlp}, {"lenet5", make_lenet5}, {"cnn", make_cnn}, {"resnet", make_resnet}};
+constexpr Preset kPresets[] = {{"mlp", make_mlp},
+                               {"lenet5", make_lenet5},
+                               {"cnn", make_cnn},
+                               {"resnet", make_resnet},
+                               {"char_lstm", make_char_lstm},
+                               {"char_transformer", make_char_transformer},
+                               {"rnn_classifier", make_rnn_classifier},
+                               {"lstm_forecaster", make_lstm_forecaster}};
 
 }  // namespace
 
@@ -100,16 +108,18 @@ void check_model(nn::Module& model, const ModelInput& input, const std::string& 
   Tensor output;
   try {
     NoGradGuard no_grad;
-    output = model.forward(zeros(batch));
+    output = model.forward(zeros(batch, {.dtype = input.dtype}));
   } catch (const Error& e) {
     model.train(was_training);
     fail<ShapeError>(what, " does not fit examples of shape ", input.shape, ": ", e.what());
   }
   model.train(was_training);
-  if (output.dim() != 2 || output.size(1) != input.num_classes) {
-    Dims per_example = output.dim() > 0 ? Dims(output.shape().begin() + 1, output.shape().end()) : Dims{};
-    fail<ShapeError>(what, " returns ", batch_shape(per_example),
-                     " for a batch, but the data needs [N, ", input.num_classes, "] (one score per class)");
+  Dims expected{input.num_classes};
+  if (input.per_step) expected = Dims{input.shape[0], input.num_classes};
+  Dims per_example = output.dim() > 0 ? Dims(output.shape().begin() + 1, output.shape().end()) : Dims{};
+  if (per_example != expected) {
+    fail<ShapeError>(what, " returns ", batch_shape(per_example), " for a batch, but the data needs ",
+                     batch_shape(expected), input.per_step ? " (scores per step and class)" : " (one score per class)");
   }
 }
 

@@ -54,7 +54,13 @@ struct Trainer::EpochSums {
     samples += batch.size;
     if (classification) {
       classified += batch.size;
-      correct += std::llround(metrics::accuracy(output.detach(), batch.target) * static_cast<double>(batch.size));
+      // Per-step scores [N, T, C] of targets [N, T]: every position is one prediction.
+      Tensor scores = output.detach(), target = batch.target;
+      if (scores.dim() > 2) {
+        scores = scores.flatten(0, -2);
+        target = target.flatten();
+      }
+      correct += std::llround(metrics::accuracy(scores, target) * static_cast<double>(batch.size));
     }
   }
   // "<prefix>loss" and "<prefix>accuracy" (when computed).
@@ -106,7 +112,9 @@ bool Trainer::is_classification(const Tensor& output, const Tensor& target) cons
   switch (options_.task) {
     case Task::classification: return is_integral(target.dtype());
     case Task::regression: return false;
-    case Task::automatic: return is_integral(target.dtype()) && output.dim() == 2;
+    case Task::automatic:
+      return is_integral(target.dtype()) && output.dim() >= 2 && output.dim() == target.dim() + 1 &&
+             Dims(output.shape().begin(), output.shape().end() - 1) == target.shape();
   }
   return false;
 }
@@ -159,6 +167,10 @@ const std::vector<Logs>& Trainer::fit(data::DataLoader& train, data::DataLoader*
     Logs& logs = history_.emplace_back();
     sums_->write(logs, "");
     if (val) evaluate_into(*val, logs, "val_");
+    if (options_.perplexity) {
+      logs.set("perplexity", std::exp(logs.get("loss", "Trainer")));
+      if (val) logs.set("val_perplexity", std::exp(logs.get("val_loss", "Trainer")));
+    }
     logs.set("lr", learning_rate());
     if (options_.scheduler && options_.scheduler_interval == Interval::epoch) options_.scheduler->step();
     if (options_.plateau_scheduler)

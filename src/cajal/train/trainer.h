@@ -40,9 +40,10 @@ using LossFunction = std::function<Tensor(const Tensor& output, const Tensor& ta
 enum class Interval { epoch, step };
 
 // Which metrics besides the loss are computed: classification adds "accuracy" (outputs
-// [N, C] of scores, targets [N] of class indices); automatic does so when the targets are
-// integers and the outputs [N, C]. Batches with floating targets (mixed up, one-hot) count
-// toward the loss only.
+// [N, C] of scores, targets [N] of class indices, or per step: outputs [N, T, C], targets
+// [N, T], every position counted); automatic does so when the targets are integers and the
+// outputs have one more dim (the classes, last). Batches with floating targets (mixed up,
+// one-hot) count toward the loss only.
 enum class Task { automatic, classification, regression };
 
 struct TrainerOptions {
@@ -60,6 +61,7 @@ struct TrainerOptions {
   double clip_grad_norm = 0;   // > 0: scale gradients to this total 2-norm before each step
   double clip_grad_value = 0;  // > 0: clamp gradient elements to [-v, v] before each step
   bool stop_on_nonfinite_loss = true;  // a NaN or infinite loss stops training with an Error
+  bool perplexity = false;  // log "perplexity" (and "val_perplexity"): exp of the epoch's loss (language models)
   Task task = Task::automatic;
   bool progress = true;  // show a progress display (train/progress.h) on stdout
   std::string config = "";  // the run's configuration text, stored in checkpoints
