@@ -173,6 +173,15 @@ def nn_benchmarks(t):
         t.versus(text, name, "pytorch", 1 / speedup, note)
 
 
+def recurrent_benchmarks(t):
+    for case, text in (("lstm", "LSTM"), ("gru", "GRU")):
+        name = f"rnn.{case}"
+        mine, ref = t.cajal(f"{name}.forward"), t.best("pytorch", f"{name}.forward")[0]
+        t.versus(f"{text} 2 layers, input 256, hidden 256, [64, 32] (steps, batch), forward + backward "
+                 "(input and parameter grads)", f"{name}.forward_backward", "pytorch", 1.00,
+                 f"forward alone {fmt_time(mine)} vs {fmt_time(ref)}")
+
+
 def profile(runs):
     """Per-layer times of a training step (train_step --profile) side by side. Each entry is
     its fastest over every run of that side (for PyTorch: over its settings), which steadies
@@ -222,6 +231,7 @@ def main():
         reductions(t)
         peaks = gemm(t)
     nn_benchmarks(t)
+    recurrent_benchmarks(t)
     if not nn_only:
         build(t)
     t.print()

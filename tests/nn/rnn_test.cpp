@@ -64,6 +64,13 @@ Case cell_case(std::string torch, Holder m, Tensor x, Tensor h = {}, Tensor c = 
 
 Tensor lengths_of(std::initializer_list<int64_t> values) { return tensor(values, {static_cast<int64_t>(values.size())}); }
 
+// 1, 2, ..., steps, 1, 2, ... for n sequences.
+Tensor cycling_lengths(int64_t n, int64_t steps) {
+  std::vector<int64_t> values;
+  for (int64_t i = 0; i < n; ++i) values.push_back(i % steps + 1);
+  return from_vector(values, {n});
+}
+
 // T = 5 steps, N = 3 sequences, F = 4 features, H = 6 hidden, P = 3 projected.
 std::vector<Case> parity_cases() {
   auto x = [] { return normal({5, 3, 4}); };
@@ -109,6 +116,11 @@ std::vector<Case> parity_cases() {
       layer_case("nn.LSTM(4, 6, proj_size=3, bidirectional=True)",
                  nn::LSTM(4, 6, {.bidirectional = true, .proj_size = 3}), x(), normal({2, 3, 3}), normal({2, 3, 6}),
                  lengths_of({4, 5, 1})),
+      // Batches large enough that the time loop is shared out between threads by rows.
+      layer_case("nn.LSTM(8, 32, bidirectional=True, proj_size=16)",
+                 nn::LSTM(8, 32, {.bidirectional = true, .proj_size = 16}), normal({4, 40, 8}), normal({2, 40, 16}),
+                 normal({2, 40, 32}), cycling_lengths(40, 4)),
+      layer_case("nn.GRU(8, 32, num_layers=2)", nn::GRU(8, 32, {.num_layers = 2}), normal({4, 40, 8})),
       cell_case("nn.RNNCell(4, 6)", nn::RNNCell(4, 6), normal({3, 4}), normal({3, 6})),
       cell_case("nn.RNNCell(4, 6, nonlinearity='relu')", nn::RNNCell(4, 6, {.nonlinearity = "relu"}), normal({3, 4})),
       cell_case("nn.LSTMCell(4, 6)", nn::LSTMCell(4, 6), normal({3, 4}), normal({3, 6}), normal({3, 6})),
@@ -174,12 +186,20 @@ TEST(RecurrentLayers, MatchPyTorch) {
     const Result& r = results[i];
     SCOPED_TRACE(cases[i].torch + (cases[i].lengths.defined() ? " with lengths" : "") +
                  (cases[i].x.dim() == (cases[i].cell ? 1 : 2) ? " unbatched" : ""));
-    if (r.out.defined()) EXPECT_TRUE(close_f32(r.out, load(id, "out"))) << "output";
+    if (r.out.defined()) {
+      EXPECT_TRUE(close_f32(r.out, load(id, "out"))) << "output";
+    }
     EXPECT_TRUE(close_f32(r.h_n, load(id, "hn"))) << "h_n";
-    if (r.c_n.defined()) EXPECT_TRUE(close_f32(r.c_n, load(id, "cn"))) << "c_n";
+    if (r.c_n.defined()) {
+      EXPECT_TRUE(close_f32(r.c_n, load(id, "cn"))) << "c_n";
+    }
     EXPECT_TRUE(close_f32(r.gx, load(id, "gx"))) << "gradient of the input";
-    if (r.gh0.defined()) EXPECT_TRUE(close_f32(r.gh0, load(id, "gh0"))) << "gradient of h0";
-    if (r.gc0.defined()) EXPECT_TRUE(close_f32(r.gc0, load(id, "gc0"))) << "gradient of c0";
+    if (r.gh0.defined()) {
+      EXPECT_TRUE(close_f32(r.gh0, load(id, "gh0"))) << "gradient of h0";
+    }
+    if (r.gc0.defined()) {
+      EXPECT_TRUE(close_f32(r.gc0, load(id, "gc0"))) << "gradient of c0";
+    }
     for (const auto& [name, grad] : r.param_grads) {
       Tensor expected = load(id, "grad_" + name);
       EXPECT_TRUE(close_f32(grad.defined() ? grad : zeros_like(expected), expected)) << "gradient of " << name;
@@ -310,10 +330,14 @@ void expect_padded_equals_alone(Holder m, int64_t state_layers, int64_t h_size, 
     loss_n.backward();
     EXPECT_TRUE(close_f32(own(padded.output), alone.output)) << "output";
     EXPECT_TRUE(close_f32(padded.h_n.narrow(1, n, 1), alone.h_n)) << "h_n";
-    if (lstm) EXPECT_TRUE(close_f32(padded.c_n.narrow(1, n, 1), alone.c_n)) << "c_n";
+    if (lstm) {
+      EXPECT_TRUE(close_f32(padded.c_n.narrow(1, n, 1), alone.c_n)) << "c_n";
+    }
     EXPECT_TRUE(close_f32(own(xp.grad()), xn.grad())) << "gradient of the input";
     EXPECT_TRUE(close_f32(h0p.grad().narrow(1, n, 1), h0n.grad())) << "gradient of h0";
-    if (lstm) EXPECT_TRUE(close_f32(c0p.grad().narrow(1, n, 1), c0n.grad())) << "gradient of c0";
+    if (lstm) {
+      EXPECT_TRUE(close_f32(c0p.grad().narrow(1, n, 1), c0n.grad())) << "gradient of c0";
+    }
     if (len < T) {
       Tensor pad_out = padded.output.narrow(batch_dim, n, 1).narrow(time_dim, len, T - len);
       Tensor pad_grad = xp.grad().narrow(batch_dim, n, 1).narrow(time_dim, len, T - len);

@@ -279,10 +279,6 @@ void backward_rows(RecurrentCell cell, const BackwardStep<T>& s, int64_t n0, int
   }
 }
 
-// Rows per parallel chunk: a step's gate pass is small, so split it only when each thread
-// gets a few thousand gate values.
-int64_t row_grain(int64_t gates, int64_t hidden) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(1, gates * hidden)); }
-
 // The sizes every loop needs, read from the forward's tensors.
 struct LoopShape {
   int64_t steps, batch, hidden, proj, gates, saved;
@@ -293,6 +289,17 @@ LoopShape loop_shape(const RecurrentForward& f) {
   int64_t gates = gate_count(f.cell);
   return {f.x_gates.size(0), f.x_gates.size(1), f.x_gates.size(2) / gates, f.w_hh.size(1), gates,
           saved_count(f.cell), f.w_hr.defined()};
+}
+
+// The sequences of a batch never interact, so each thread runs the whole time loop for its
+// own rows: no synchronization per step, and each step's GEMM is a single-threaded BLAS call
+// on that thread's rows. A batch too small to share (per-step work below a few GEMM
+// tiles' worth) runs on one thread, whose BLAS calls may use every thread.
+template <typename F>
+void for_row_blocks(const LoopShape& L, const F& rows) {
+  const int64_t work_per_row = L.gates * L.hidden * std::max(L.proj, L.hidden);
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, work_per_row));
+  parallel_for(0, L.batch, grain, rows);
 }
 
 // The t of processing step s, and the t of the step before it.
@@ -308,35 +315,40 @@ void forward_impl(const RecurrentForward& f) {
   const T* x_gates = f.x_gates.data_ptr<T>();
   const T* w_hh = f.w_hh.data_ptr<T>();
   const T* w_hr = ptr_or_null<T>(f.w_hr);
+  const T* h0 = f.h0.data_ptr<T>();
+  const T* c0 = ptr_or_null<T>(f.c0);
   const uint8_t* active = ptr_or_null<uint8_t>(f.active);
   T* h = f.h.data_ptr<T>();
   T* c = mut_ptr_or_null<T>(f.c);
   T* h_cell = mut_ptr_or_null<T>(f.h_cell);
   T* saved = mut_ptr_or_null<T>(f.saved);
-  std::vector<T> h_gates(static_cast<size_t>(N * GH));
+  std::vector<T> h_gates(static_cast<size_t>(N * GH));  // rows shared out between the threads
 
-  for (int64_t s = 0; s < L.steps; ++s) {
-    const int64_t t = time_of(f, L.steps, s), tp = previous_time(f, t);
-    const T* h_prev = s == 0 ? f.h0.data_ptr<T>() : h + tp * N * P;
-    const T* c_prev = !c ? nullptr : s == 0 ? f.c0.data_ptr<T>() : c + tp * N * H;
-    T* h_t = h + t * N * P;
-    gemm_nt<T>(N, GH, P, h_prev, w_hh, T(0), h_gates.data());
-    ForwardStep<T> step{H,
-                        x_gates + t * N * GH,
-                        h_gates.data(),
-                        b_hh,
-                        h_prev,
-                        c_prev,
-                        saved ? saved + t * N * L.saved * H : nullptr,
-                        L.projected ? h_cell + t * N * H : h_t,
-                        c ? c + t * N * H : nullptr,
-                        active ? active + t * N : nullptr};
-    parallel_for(0, N, row_grain(L.gates, H), [&](int64_t n0, int64_t n1) { forward_rows(f.cell, step, n0, n1); });
-    if (L.projected) gemm_nt<T>(N, P, H, h_cell + t * N * H, w_hr, T(0), h_t);
-    if (step.active)
-      for (int64_t n = 0; n < N; ++n)
-        if (!step.active[n]) std::copy(h_prev + n * P, h_prev + (n + 1) * P, h_t + n * P);
-  }
+  for_row_blocks(L, [&](int64_t n0, int64_t n1) {
+    const int64_t rows = n1 - n0;
+    for (int64_t s = 0; s < L.steps; ++s) {
+      const int64_t t = time_of(f, L.steps, s), tp = previous_time(f, t);
+      const T* h_prev = s == 0 ? h0 : h + tp * N * P;
+      const T* c_prev = !c ? nullptr : s == 0 ? c0 : c + tp * N * H;
+      T* h_t = h + t * N * P;
+      gemm_nt<T>(rows, GH, P, h_prev + n0 * P, w_hh, T(0), h_gates.data() + n0 * GH);
+      ForwardStep<T> step{H,
+                          x_gates + t * N * GH,
+                          h_gates.data(),
+                          b_hh,
+                          h_prev,
+                          c_prev,
+                          saved ? saved + t * N * L.saved * H : nullptr,
+                          L.projected ? h_cell + t * N * H : h_t,
+                          c ? c + t * N * H : nullptr,
+                          active ? active + t * N : nullptr};
+      forward_rows(f.cell, step, n0, n1);
+      if (L.projected) gemm_nt<T>(rows, P, H, h_cell + (t * N + n0) * H, w_hr, T(0), h_t + n0 * P);
+      if (step.active)
+        for (int64_t n = n0; n < n1; ++n)
+          if (!step.active[n]) std::copy(h_prev + n * P, h_prev + (n + 1) * P, h_t + n * P);
+    }
+  });
 }
 
 template <typename T>
@@ -346,63 +358,70 @@ void backward_impl(const RecurrentBackward& b) {
   const int64_t N = L.batch, H = L.hidden, P = L.proj, GH = L.gates * H;
   const T* w_hh = f.w_hh.data_ptr<T>();
   const T* w_hr = ptr_or_null<T>(f.w_hr);
+  const T* h0 = f.h0.data_ptr<T>();
+  const T* c0 = ptr_or_null<T>(f.c0);
   const uint8_t* active = ptr_or_null<uint8_t>(f.active);
   const T* h = f.h.data_ptr<T>();
   const T* c = ptr_or_null<T>(f.c);
   const T* saved = ptr_or_null<T>(f.saved);
   const T* d_output = ptr_or_null<T>(b.d_output);
+  const T* d_h_n = ptr_or_null<T>(b.d_h_n);
+  const T* d_c_n = ptr_or_null<T>(b.d_c_n);
   T* d_x_gates = b.d_x_gates.data_ptr<T>();
   T* d_h_gates = b.d_h_gates.data_ptr<T>();
   T* d_h_all = mut_ptr_or_null<T>(b.d_h);
   // d_h0 carries the gradient of h_prev from step to step, d_c0 that of c_prev.
   T* d_h_carry = b.d_h0.data_ptr<T>();
   T* d_c = mut_ptr_or_null<T>(b.d_c0);
-  auto start_from = [](T* dst, const Tensor& grad, int64_t count) {
-    if (grad.defined()) std::copy(grad.data_ptr<T>(), grad.data_ptr<T>() + count, dst);
-    else std::fill(dst, dst + count, T(0));
-  };
-  start_from(d_h_carry, b.d_h_n, N * P);
-  if (d_c) start_from(d_c, b.d_c_n, N * H);
   std::vector<T> d_state_step(d_h_all ? 0 : N * P);
   std::vector<T> d_cell_step(L.projected ? N * H : 0);
 
-  for (int64_t s = L.steps - 1; s >= 0; --s) {
-    const int64_t t = time_of(f, L.steps, s), tp = previous_time(f, t);
-    const uint8_t* act = active ? active + t * N : nullptr;
-    // The gradient of this step's state: from later steps, plus its output's where valid.
-    T* d_state = d_h_all ? d_h_all + t * N * P : d_state_step.data();
-    for (int64_t n = 0; n < N; ++n) {
-      const T* carry = d_h_carry + n * P;
-      T* dst = d_state + n * P;
-      if (d_output && (!act || act[n])) {
-        const T* dout = d_output + (t * N + n) * P;
-        for (int64_t p = 0; p < P; ++p) dst[p] = carry[p] + dout[p];
-      } else {
-        std::copy(carry, carry + P, dst);
+  for_row_blocks(L, [&](int64_t n0, int64_t n1) {
+    const int64_t rows = n1 - n0;
+    auto start_from = [&](T* dst, const T* grad, int64_t width) {
+      if (grad) std::copy(grad + n0 * width, grad + n1 * width, dst + n0 * width);
+      else std::fill(dst + n0 * width, dst + n1 * width, T(0));
+    };
+    start_from(d_h_carry, d_h_n, P);
+    if (d_c) start_from(d_c, d_c_n, H);
+    for (int64_t s = L.steps - 1; s >= 0; --s) {
+      const int64_t t = time_of(f, L.steps, s), tp = previous_time(f, t);
+      const uint8_t* act = active ? active + t * N : nullptr;
+      // The gradient of this step's state: from later steps, plus its output's where valid.
+      T* d_state = d_h_all ? d_h_all + t * N * P : d_state_step.data();
+      for (int64_t n = n0; n < n1; ++n) {
+        const T* carry = d_h_carry + n * P;
+        T* dst = d_state + n * P;
+        if (d_output && (!act || act[n])) {
+          const T* dout = d_output + (t * N + n) * P;
+          for (int64_t p = 0; p < P; ++p) dst[p] = carry[p] + dout[p];
+        } else {
+          std::copy(carry, carry + P, dst);
+        }
       }
+      const T* d_cell = d_state;
+      if (L.projected) {
+        gemm_nn<T>(rows, H, P, d_state + n0 * P, w_hr, T(0), d_cell_step.data() + n0 * H);
+        d_cell = d_cell_step.data();
+      }
+      BackwardStep<T> step{H,
+                           d_cell,
+                           d_state,
+                           P,
+                           saved ? saved + t * N * L.saved * H : nullptr,
+                           h + t * N * P,
+                           s == 0 ? h0 : h + tp * N * P,
+                           c ? c + t * N * H : nullptr,
+                           !c ? nullptr : s == 0 ? c0 : c + tp * N * H,
+                           d_x_gates + t * N * GH,
+                           d_h_gates + t * N * GH,
+                           d_c,
+                           d_h_carry,
+                           act};
+      backward_rows(f.cell, step, n0, n1);
+      gemm_nn<T>(rows, P, GH, d_h_gates + (t * N + n0) * GH, w_hh, T(1), d_h_carry + n0 * P);
     }
-    const T* d_cell = d_state;
-    if (L.projected) {
-      gemm_nn<T>(N, H, P, d_state, w_hr, T(0), d_cell_step.data());
-      d_cell = d_cell_step.data();
-    }
-    BackwardStep<T> step{H,
-                         d_cell,
-                         d_state,
-                         P,
-                         saved ? saved + t * N * L.saved * H : nullptr,
-                         h + t * N * P,
-                         s == 0 ? f.h0.data_ptr<T>() : h + tp * N * P,
-                         c ? c + t * N * H : nullptr,
-                         !c ? nullptr : s == 0 ? f.c0.data_ptr<T>() : c + tp * N * H,
-                         d_x_gates + t * N * GH,
-                         d_h_gates + t * N * GH,
-                         d_c,
-                         d_h_carry,
-                         act};
-    parallel_for(0, N, row_grain(L.gates, H), [&](int64_t n0, int64_t n1) { backward_rows(f.cell, step, n0, n1); });
-    gemm_nn<T>(N, P, GH, d_h_gates + t * N * GH, w_hh, T(1), d_h_carry);
-  }
+  });
 }
 
 }  // namespace
