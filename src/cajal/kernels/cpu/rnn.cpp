@@ -75,12 +75,55 @@ struct ForwardStep {
   const uint8_t* active;
 };
 
+// The gate loops of one row. Their pointers are __restrict (no two alias), which lets the
+// compiler vectorize loops that read and write this many arrays.
+template <typename T>
+void lstm_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict b,
+                      const T* __restrict cp, T* __restrict sv, T* __restrict c, T* __restrict h) {
+  for (int64_t j = 0; j < H; ++j) {
+    T i = vec_sigmoid(xg[j] + hg[j] + b[j]);
+    T f = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
+    T g = vec_tanh(xg[2 * H + j] + hg[2 * H + j] + b[2 * H + j]);
+    T o = vec_sigmoid(xg[3 * H + j] + hg[3 * H + j] + b[3 * H + j]);
+    T cn = f * cp[j] + i * g;
+    sv[j] = i;
+    sv[H + j] = f;
+    sv[2 * H + j] = g;
+    sv[3 * H + j] = o;
+    c[j] = cn;
+    h[j] = o * vec_tanh(cn);
+  }
+}
+
+template <typename T>
+void gru_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict b,
+                     const T* __restrict hp, T* __restrict sv, T* __restrict h) {
+  for (int64_t j = 0; j < H; ++j) {
+    T r = vec_sigmoid(xg[j] + hg[j] + b[j]);
+    T z = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
+    T hn = hg[2 * H + j] + b[2 * H + j];
+    T nn = vec_tanh(xg[2 * H + j] + r * hn);
+    sv[j] = r;
+    sv[H + j] = z;
+    sv[2 * H + j] = nn;
+    sv[3 * H + j] = hn;
+    h[j] = (T(1) - z) * nn + z * hp[j];
+  }
+}
+
+template <typename T, bool Relu>
+void rnn_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict b,
+                     T* __restrict h) {
+  for (int64_t j = 0; j < H; ++j) {
+    T pre = xg[j] + hg[j] + b[j];
+    h[j] = Relu ? std::max(pre, T(0)) : vec_tanh(pre);
+  }
+}
+
 template <typename T>
 void lstm_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
   const int64_t H = s.hidden;
   for (int64_t n = n0; n < n1; ++n) {
-    const T* xg = s.x_gates + n * 4 * H;
-    const T* hg = s.h_gates + n * 4 * H;
     const T* cp = s.c_prev + n * H;
     T* sv = s.saved + n * 4 * H;
     T* c = s.c + n * H;
@@ -91,20 +134,7 @@ void lstm_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
       std::fill(h, h + H, T(0));
       continue;
     }
-    const T* b = s.b_hh;
-    for (int64_t j = 0; j < H; ++j) {
-      T i = vec_sigmoid(xg[j] + hg[j] + b[j]);
-      T f = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
-      T g = vec_tanh(xg[2 * H + j] + hg[2 * H + j] + b[2 * H + j]);
-      T o = vec_sigmoid(xg[3 * H + j] + hg[3 * H + j] + b[3 * H + j]);
-      T cn = f * cp[j] + i * g;
-      sv[j] = i;
-      sv[H + j] = f;
-      sv[2 * H + j] = g;
-      sv[3 * H + j] = o;
-      c[j] = cn;
-      h[j] = o * vec_tanh(cn);
-    }
+    lstm_forward_row(H, s.x_gates + n * 4 * H, s.h_gates + n * 4 * H, s.b_hh, cp, sv, c, h);
   }
 }
 
@@ -112,9 +142,6 @@ template <typename T>
 void gru_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
   const int64_t H = s.hidden;
   for (int64_t n = n0; n < n1; ++n) {
-    const T* xg = s.x_gates + n * 3 * H;
-    const T* hg = s.h_gates + n * 3 * H;
-    const T* hp = s.h_prev + n * H;
     T* sv = s.saved + n * 4 * H;
     T* h = s.h + n * H;
     if (s.active && !s.active[n]) {
@@ -122,18 +149,7 @@ void gru_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
       std::fill(h, h + H, T(0));
       continue;
     }
-    const T* b = s.b_hh;
-    for (int64_t j = 0; j < H; ++j) {
-      T r = vec_sigmoid(xg[j] + hg[j] + b[j]);
-      T z = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
-      T hn = hg[2 * H + j] + b[2 * H + j];
-      T nn = vec_tanh(xg[2 * H + j] + r * hn);
-      sv[j] = r;
-      sv[H + j] = z;
-      sv[2 * H + j] = nn;
-      sv[3 * H + j] = hn;
-      h[j] = (T(1) - z) * nn + z * hp[j];
-    }
+    gru_forward_row(H, s.x_gates + n * 3 * H, s.h_gates + n * 3 * H, s.b_hh, s.h_prev + n * H, sv, h);
   }
 }
 
@@ -141,17 +157,9 @@ template <typename T, bool Relu>
 void rnn_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
   const int64_t H = s.hidden;
   for (int64_t n = n0; n < n1; ++n) {
-    const T* xg = s.x_gates + n * H;
-    const T* hg = s.h_gates + n * H;
     T* h = s.h + n * H;
-    if (s.active && !s.active[n]) {
-      std::fill(h, h + H, T(0));
-      continue;
-    }
-    for (int64_t j = 0; j < H; ++j) {
-      T pre = xg[j] + hg[j] + s.b_hh[j];
-      h[j] = Relu ? std::max(pre, T(0)) : vec_tanh(pre);
-    }
+    if (s.active && !s.active[n]) std::fill(h, h + H, T(0));
+    else rnn_forward_row<T, Relu>(H, s.x_gates + n * H, s.h_gates + n * H, s.b_hh, h);
   }
 }
 
@@ -196,6 +204,44 @@ void pass_inactive_row(const BackwardStep<T>& s, int64_t n, int64_t gates) {
 }
 
 template <typename T>
+void lstm_backward_row(int64_t H, const T* __restrict sv, const T* __restrict dh, const T* __restrict c,
+                       const T* __restrict cp, T* __restrict dc, T* __restrict dg) {
+  for (int64_t j = 0; j < H; ++j) {
+    T i = sv[j], f = sv[H + j], g = sv[2 * H + j], o = sv[3 * H + j];
+    T tc = vec_tanh(c[j]);
+    T dct = dc[j] + dh[j] * o * (T(1) - tc * tc);
+    dg[j] = dct * g * i * (T(1) - i);
+    dg[H + j] = dct * cp[j] * f * (T(1) - f);
+    dg[2 * H + j] = dct * i * (T(1) - g * g);
+    dg[3 * H + j] = dh[j] * tc * o * (T(1) - o);
+    dc[j] = dct * f;
+  }
+}
+
+template <typename T>
+void gru_backward_row(int64_t H, const T* __restrict sv, const T* __restrict dh, const T* __restrict hp,
+                      T* __restrict dgx, T* __restrict dgh, T* __restrict dhp) {
+  for (int64_t j = 0; j < H; ++j) {
+    T r = sv[j], z = sv[H + j], nn = sv[2 * H + j], hn = sv[3 * H + j];
+    T dn = dh[j] * (T(1) - z) * (T(1) - nn * nn);
+    T dr = dn * hn * r * (T(1) - r);
+    T dz = dh[j] * (hp[j] - nn) * z * (T(1) - z);
+    dgx[j] = dr;
+    dgx[H + j] = dz;
+    dgx[2 * H + j] = dn;
+    dgh[j] = dr;
+    dgh[H + j] = dz;
+    dgh[2 * H + j] = dn * r;
+    dhp[j] = dh[j] * z;
+  }
+}
+
+template <typename T, bool Relu>
+void rnn_backward_row(int64_t H, const T* __restrict dh, const T* __restrict h, T* __restrict dg) {
+  for (int64_t j = 0; j < H; ++j) dg[j] = Relu ? (h[j] > T(0) ? dh[j] : T(0)) : dh[j] * (T(1) - h[j] * h[j]);
+}
+
+template <typename T>
 void lstm_backward_rows(const BackwardStep<T>& s, int64_t n0, int64_t n1) {
   const int64_t H = s.hidden;
   for (int64_t n = n0; n < n1; ++n) {
@@ -203,22 +249,8 @@ void lstm_backward_rows(const BackwardStep<T>& s, int64_t n0, int64_t n1) {
       pass_inactive_row(s, n, 4);
       continue;
     }
-    const T* sv = s.saved + n * 4 * H;
-    const T* dh = s.d_cell + n * H;
-    const T* c = s.c + n * H;
-    const T* cp = s.c_prev + n * H;
-    T* dc = s.d_c + n * H;
-    T* dg = s.d_x_gates + n * 4 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      T i = sv[j], f = sv[H + j], g = sv[2 * H + j], o = sv[3 * H + j];
-      T tc = vec_tanh(c[j]);
-      T dct = dc[j] + dh[j] * o * (T(1) - tc * tc);
-      dg[j] = dct * g * i * (T(1) - i);
-      dg[H + j] = dct * cp[j] * f * (T(1) - f);
-      dg[2 * H + j] = dct * i * (T(1) - g * g);
-      dg[3 * H + j] = dh[j] * tc * o * (T(1) - o);
-      dc[j] = dct * f;
-    }
+    lstm_backward_row(H, s.saved + n * 4 * H, s.d_cell + n * H, s.c + n * H, s.c_prev + n * H, s.d_c + n * H,
+                      s.d_x_gates + n * 4 * H);
     std::fill(s.d_h_prev + n * s.proj, s.d_h_prev + (n + 1) * s.proj, T(0));
   }
 }
@@ -231,25 +263,8 @@ void gru_backward_rows(const BackwardStep<T>& s, int64_t n0, int64_t n1) {
       pass_inactive_row(s, n, 3);
       continue;
     }
-    const T* sv = s.saved + n * 4 * H;
-    const T* dh = s.d_cell + n * H;
-    const T* hp = s.h_prev + n * H;
-    T* dgx = s.d_x_gates + n * 3 * H;
-    T* dgh = s.d_h_gates + n * 3 * H;
-    T* dhp = s.d_h_prev + n * H;
-    for (int64_t j = 0; j < H; ++j) {
-      T r = sv[j], z = sv[H + j], nn = sv[2 * H + j], hn = sv[3 * H + j];
-      T dn = dh[j] * (T(1) - z) * (T(1) - nn * nn);
-      T dr = dn * hn * r * (T(1) - r);
-      T dz = dh[j] * (hp[j] - nn) * z * (T(1) - z);
-      dgx[j] = dr;
-      dgx[H + j] = dz;
-      dgx[2 * H + j] = dn;
-      dgh[j] = dr;
-      dgh[H + j] = dz;
-      dgh[2 * H + j] = dn * r;
-      dhp[j] = dh[j] * z;
-    }
+    gru_backward_row(H, s.saved + n * 4 * H, s.d_cell + n * H, s.h_prev + n * H, s.d_x_gates + n * 3 * H,
+                     s.d_h_gates + n * 3 * H, s.d_h_prev + n * H);
   }
 }
 
@@ -261,10 +276,7 @@ void rnn_backward_rows(const BackwardStep<T>& s, int64_t n0, int64_t n1) {
       pass_inactive_row(s, n, 1);
       continue;
     }
-    const T* dh = s.d_cell + n * H;
-    const T* h = s.h + n * H;
-    T* dg = s.d_x_gates + n * H;
-    for (int64_t j = 0; j < H; ++j) dg[j] = Relu ? (h[j] > T(0) ? dh[j] : T(0)) : dh[j] * (T(1) - h[j] * h[j]);
+    rnn_backward_row<T, Relu>(H, s.d_cell + n * H, s.h + n * H, s.d_x_gates + n * H);
     std::fill(s.d_h_prev + n * H, s.d_h_prev + (n + 1) * H, T(0));
   }
 }
