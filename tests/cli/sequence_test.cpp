@@ -139,6 +139,8 @@ TEST_F(CharLM, GenerateErrors) {
   expect_failure(cajal(dir_, "generate run --prompt a --temperature hot"), 2, {"--temperature must be a number >= 0"});
   expect_failure(cajal(dir_, "generate run --prompt a --top-k -1"), 2, {"--top-k must be an integer >= 0"});
   expect_failure(cajal(dir_, "generate nowhere --prompt a"), 1, {"nowhere: no such file"});
+  expect_failure(cajal(dir_, "predict run --input fox.txt"), 1, {"run/model.safetensors: a language model: sample from it with `cajal generate`"});
+  expect_failure(cajal(dir_, "eval run"), 1, {"a language model"});
 }
 
 // A sine wave around 1000, not normalized: an RNN with ReLU on it explodes at this rate.
@@ -228,6 +230,18 @@ TEST(SequenceConfig, ReadersAndTheirErrors) {
             "c.yaml: data: key 'column' is required (a string)");
   EXPECT_EQ(error("data: {reader: series, train: s.csv, column: v, test: t.csv}\nmodel: {preset: lstm_forecaster}\n"),
             "c.yaml: data: key 'test' is not read by the series reader: the test part is test_split of the series");
+}
+
+TEST(SequenceConfig, ExamplesAreValid) {
+  std::string examples = std::string(CAJAL_REFERENCE_DIR) + "/../../examples/";
+  for (const char* name : {"char_lstm.yaml", "char_transformer.yaml", "fashion_mnist_gru.yaml", "fashion_mnist_lstm.yaml",
+                           "sunspots_lstm.yaml"}) {
+    SCOPED_TRACE(name);
+    cli::RunConfig config = cli::load_config(examples + name);
+    EXPECT_FALSE(config.callbacks.clip_grad_norm);  // the recurrent default applies
+  }
+  EXPECT_EQ(cli::load_config(examples + "char_lstm.yaml").data.reader, "text");
+  EXPECT_EQ(cli::load_config(examples + "sunspots_lstm.yaml").data.series.column, "SUNACTIVITY");
 }
 
 TEST(SequenceConfig, DataErrorsNameTheFile) {

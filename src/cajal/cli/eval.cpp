@@ -15,6 +15,7 @@ int eval_command(const std::vector<std::string>& argv) {
   Args args = parse_args(argv, "eval", {"--data", "--labels", "--label-column", "--batch-size"});
   if (args.positional.size() != 1) fail<UsageError>("cajal eval: expected one model file or run folder");
   LoadedModel model = load_model(args.positional[0]);
+  if (model.info.input.per_step) fail<ValueError>(model.path, ": a language model: sample from it with `cajal generate`");
   std::string what;
   data::DatasetPtr dataset = eval_dataset(model, args.value("--data").value_or(""), args.value("--labels").value_or(""),
                                           args.value("--label-column").value_or(""), what);

@@ -14,7 +14,7 @@ int info_command(const std::vector<std::string>& argv) {
   const ModelInfo& info = model.info;
   std::cout << "file        " << model.path << "\n"
             << "model       " << info.model_yaml << "\n"
-            << "task        " << (info.classification ? "classification" : "regression") << "\n"
+            << "task        " << (info.input.per_step ? "language_model" : info.classification ? "classification" : "regression") << "\n"
             << "input       " << info.input.shape << " per example\n"
             << "outputs     " << info.input.num_classes << "\n";
   if (!info.class_names.empty()) {

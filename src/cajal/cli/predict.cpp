@@ -36,6 +36,7 @@ int predict_command(const std::vector<std::string>& argv) {
   if (args.positional.size() != 1) fail<UsageError>("cajal predict: expected one model file or run folder");
   if (!args.value("--input")) fail<UsageError>("cajal predict: --input is required (images, a folder, a CSV table, .npy or IDX)");
   LoadedModel model = load_model(args.positional[0]);
+  if (model.info.input.per_step) fail<ValueError>(model.path, ": a language model: sample from it with `cajal generate`");
   const ModelInfo& info = model.info;
   std::vector<std::string> names;
   Tensor inputs = predict_inputs(model, *args.value("--input"), args.value("--label-column").value_or(""), names);
