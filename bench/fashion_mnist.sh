@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The main job side by side: `cajal train` on a Fashion-MNIST config, then the same
+# training in PyTorch (bench/fashion_mnist.py, which reads the same config), each under
+# /usr/bin/time -v; prints test accuracy, training time and peak memory of both.
+#
+# Usage: bench/fashion_mnist.sh [--config FILE] [--epochs N]
+#   --config FILE  a config of the cnn preset (default examples/fashion_mnist_cnn.yaml;
+#                  examples/fashion_mnist_long.yaml is the 20-epoch one)
+#   --epochs N     overrides the config's epochs on both sides (a short smoke run)
+#   BUILD_DIR      build directory (default build-bench, configured as bench/run does)
+#
+# cajal runs as `make run` runs it (OpenMP's default: one thread per core). PyTorch runs
+# at its best setting for this network here (torch.set_num_threads(2),
+# OPENBLAS_NUM_THREADS=1; bench/README.md). Training time is what each side reports for
+# its epochs (training batches plus the validation pass); the process wall time adds
+# reading the data, building the model and the test evaluation. Peak memory is the
+# process's maximum resident set size, from /usr/bin/time (package `time`).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=${BUILD_DIR:-build-bench}
+config=examples/fashion_mnist_cnn.yaml
+epochs=""
+while (($#)); do
+  case $1 in
+    --config) config=${2:?--config needs a file}; shift 2 ;;
+    --epochs) epochs=${2:?--epochs needs a number}; shift 2 ;;
+    *) echo "bench/fashion_mnist.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ -f $config ]] || { echo "bench/fashion_mnist.sh: $config: no such config" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "bench/fashion_mnist.sh: /usr/bin/time is missing (scripts/setup installs package time)" >&2; exit 1; }
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAJAL_NATIVE=ON -DCAJAL_BUILD_BENCH=ON >/dev/null || exit 1
+ninja -C "$build" cajal_cli >/dev/null || { echo "bench/fashion_mnist.sh: the cajal program did not build" >&2; exit 1; }
+
+name=$(basename "$config" .yaml)
+work=$build/fashion-mnist-bench/$name
+rm -rf "$work" && mkdir -p "$work" && work=$(cd "$work" && pwd)
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+load_before=$(load)
+
+cajal_args=(train "$config" --output "$work/run")
+python_args=(--config "$root/$config" --threads 2)
+if [[ -n $epochs ]]; then
+  cajal_args+=(--set "epochs=$epochs")
+  python_args+=(--epochs "$epochs")
+fi
+
+echo "bench/fashion_mnist.sh: cajal train $config${epochs:+ (epochs=$epochs)}" >&2
+/usr/bin/time -v -o "$work/cajal.time" "$build/cajal" "${cajal_args[@]}" | tee "$work/cajal.log" ||
+  { echo "bench/fashion_mnist.sh: cajal train failed" >&2; exit 1; }
+echo "bench/fashion_mnist.sh: pytorch bench/fashion_mnist.py" >&2
+(cd bench && env -u OMP_NUM_THREADS OPENBLAS_NUM_THREADS=1 /usr/bin/time -v -o "$work/pytorch.time" \
+  /usr/bin/python3 fashion_mnist.py "${python_args[@]}") | tee "$work/pytorch.log" ||
+  { echo "bench/fashion_mnist.sh: fashion_mnist.py failed" >&2; exit 1; }
+
+# Values out of the logs: cajal's summary line, the script's RESULT lines, time's report.
+field() { sed -n "s/$2/\1/p" "$1" | tail -1; }
+peak_mb() { awk '/Maximum resident set size/ { printf "%.0f", $NF / 1024 }' "$1"; }
+wall() { awk -F': ' '/Elapsed \(wall clock\)/ { print $2 }' "$1"; }
+cajal_seconds=$(field "$work/cajal.log" '.*trained [0-9]* epochs in \([0-9.]*\) s.*')
+cajal_accuracy=$(field "$work/cajal.log" '.*test accuracy \([0-9.]*\),.*')
+torch_seconds=$(field "$work/pytorch.log" '^RESULT training_seconds \([0-9.]*\)$')
+torch_accuracy=$(field "$work/pytorch.log" '^RESULT test_accuracy \([0-9.]*\)$')
+
+echo
+echo "cajal $(git rev-parse --short HEAD 2>/dev/null), $config${epochs:+ with epochs=$epochs}, $(nproc) cores;" \
+     "load average (1, 5, 15 min) $load_before before, $(load) after"
+echo
+echo "| | test accuracy | training time | process wall time | peak memory (max RSS) |"
+echo "|---|---|---|---|---|"
+echo "| cajal | ${cajal_accuracy:-n/a} | ${cajal_seconds:-n/a} s | $(wall "$work/cajal.time") | $(peak_mb "$work/cajal.time") MB |"
+echo "| PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (2 threads, OpenBLAS 1) |" \
+     "${torch_accuracy:-n/a} | ${torch_seconds:-n/a} s | $(wall "$work/pytorch.time") | $(peak_mb "$work/pytorch.time") MB |"
