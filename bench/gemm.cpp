@@ -1,6 +1,11 @@
 // Square sgemm through cajal's matmul against cblas_sgemm called directly (same process,
 // same OpenMP threads), and the machine's measured FMA peak to put both in proportion.
+// When cajal is built with oneDNN, its float32 products run oneDNN's sgemm, so matmul is
+// also timed against dnnl_sgemm called directly: that ratio is cajal's own overhead.
 #include <cblas.h>
+#ifdef CAJAL_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
 #include <immintrin.h>
 #include <omp.h>
 
@@ -70,5 +75,13 @@ int main() {
     bench::report(name, blas_s);
     std::snprintf(name, sizeof name, "gemm.%d.cajal", n);
     bench::report(name, cajal_s);
+#ifdef CAJAL_WITH_ONEDNN
+    auto [dnnl_s, cajal_again_s] = bench::seconds_per_call_interleaved(
+        [&] { dnnl_sgemm('N', 'N', n, n, n, 1.0f, pa, n, pb, n, 0.0f, pc, n); }, [&] { Tensor r = matmul(a, b); });
+    std::snprintf(name, sizeof name, "gemm.%d.onednn", n);
+    bench::report(name, dnnl_s);
+    std::snprintf(name, sizeof name, "gemm.%d.cajal_beside_onednn", n);
+    bench::report(name, cajal_again_s);
+#endif
   }
 }

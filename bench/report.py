@@ -148,6 +148,11 @@ def gemm(t):
         # At least 95% of OpenBLAS's GFLOP/s is a time ratio of at most 1/0.95.
         t.add(f"sgemm {n}", fmt_time(mine), "cblas_sgemm", fmt_time(blas), "",
               mine / blas if mine and blas else None, 1 / 0.95, note)
+        # Built with oneDNN, matmul runs dnnl_sgemm: the same target against it directly.
+        beside, dnnl = t.cajal(f"gemm.{n}.cajal_beside_onednn"), t.cajal(f"gemm.{n}.onednn")
+        if beside and dnnl:
+            t.add(f"sgemm {n}", fmt_time(beside), "dnnl_sgemm", fmt_time(dnnl), "", beside / dnnl, 1 / 0.95,
+                  f"{flops / beside / 1e9:.0f} vs {flops / dnnl / 1e9:.0f} GFLOP/s ({dnnl / beside:.0%} of oneDNN)")
     return peaks
 
 
@@ -171,6 +176,16 @@ def nn_benchmarks(t):
             note = f"{batch / mine:,.0f} vs {batch / ref:,.0f} images/s: {ref / mine:.2f}x PyTorch (target >= {speedup}x)"
         # A throughput of at least `speedup` times PyTorch's is a time ratio of at most 1 / speedup.
         t.versus(text, name, "pytorch", 1 / speedup, note)
+
+
+def transformer_benchmarks(t):
+    for case, text in (("encoder_layer", "[128, 32, 256], dropout 0"),
+                       ("encoder_layer_batch_first", "batch_first [32, 128, 256], dropout 0"),
+                       ("encoder_layer_dropout", "[128, 32, 256], dropout 0.1 (training mode)")):
+        name = f"transformer.{case}"
+        mine, ref = t.cajal(f"{name}.forward"), t.best("pytorch", f"{name}.forward")[0]
+        t.versus(f"TransformerEncoderLayer(256, 4 heads, ff 1024) {text}, forward + backward (input and parameter grads)",
+                 name, "pytorch", 1.00, f"forward alone {fmt_time(mine)} vs {fmt_time(ref)}")
 
 
 def recurrent_benchmarks(t):
@@ -232,6 +247,7 @@ def main():
         peaks = gemm(t)
     nn_benchmarks(t)
     recurrent_benchmarks(t)
+    transformer_benchmarks(t)
     if not nn_only:
         build(t)
     t.print()

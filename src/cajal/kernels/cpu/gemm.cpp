@@ -23,8 +23,8 @@ namespace cajal::kernels {
 namespace {
 
 // Below this many multiply-adds per matrix, a batch runs one matrix per thread (BLAS is
-// single-threaded inside a parallel region); above it, BLAS spreads each matrix over all
-// threads.
+// single-threaded inside a parallel region), and a single product runs on one thread;
+// above it, BLAS spreads each matrix over all threads.
 constexpr int64_t kSmallMatrixWork = 64 * 64 * 64;
 
 // One matrix: its first element and the strides (in elements) between rows and columns.
@@ -71,11 +71,27 @@ std::atomic<GemmBackend> float_backend{gemm_backend_available(GemmBackend::OneDN
                                                                                    : GemmBackend::OpenBLAS};
 
 #ifdef CAJAL_WITH_ONEDNN
+// Sets this thread's OpenMP team size to one for its lifetime (the setting is per thread).
+class OneThread {
+ public:
+  OneThread() : saved_(num_threads()) { set_num_threads(1); }
+  ~OneThread() { set_num_threads(saved_); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+  int saved_;
+};
+
 // oneDNN's sgemm takes the same row-major arguments as CBLAS's. OPENBLAS_CORETYPE pins
 // OpenBLAS to its AVX2 kernels here, while oneDNN picks AVX-512 at run time: about twice
-// as fast on every shape measured (bench/README.md, "Matrix products").
+// as fast on every shape measured (bench/README.md, "Matrix products"). oneDNN splits even
+// a tiny product over every thread, which costs more than the product (128 x 10 x 128: 4x
+// slower on 2 threads than on 1), so small ones run on the calling thread alone.
 void onednn_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a, int lda,
                   const float* b, int ldb, float beta, float* c, int ldc) {
+  std::optional<OneThread> one_thread;
+  if (static_cast<int64_t>(m) * n * k < kSmallMatrixWork) one_thread.emplace();
   dnnl_status_t status = dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', m, n, k, alpha, a, lda,
                                     b, ldb, beta, c, ldc);
   if (status != dnnl_success)
