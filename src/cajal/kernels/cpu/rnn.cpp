@@ -3,13 +3,12 @@
 // nonlinearities use vec_math's branch-free sigmoid and tanh so the loops vectorize.
 #include "cajal/kernels/cpu/rnn.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "cajal/core/parallel.h"
+#include "cajal/kernels/cpu/gemm.h"
 #include "cajal/kernels/cpu/vec_math.h"
 
 namespace cajal::kernels {
@@ -28,25 +27,28 @@ int64_t saved_count(RecurrentCell cell) {
 
 namespace {
 
-// --- GEMMs on row-major matrices ---
+// --- GEMMs on blocks of the loop's buffers ---
 
-void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, const float* b, int ldb, float beta, float* c) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, m, n, k, 1.0f, a, k, b, ldb, beta, c, n);
-}
-void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, const double* b, int ldb, double beta, double* c) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, tb, m, n, k, 1.0, a, k, b, ldb, beta, c, n);
+// The rows x cols row-major matrix that starts at `at` inside `base`'s storage, as a tensor
+// that kernels::gemm reads or writes in place (so every product of the loop goes through the
+// library's float32 backend: oneDNN's AVX-512 kernels when cajal is built with it).
+Tensor block(const Tensor& base, const void* at, int64_t rows, int64_t cols) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl()->storage;
+  impl->sizes = {rows, cols};
+  impl->strides = {cols, 1};
+  impl->offset = base.offset() + (static_cast<const char*>(at) - static_cast<const char*>(base.raw_data())) /
+                                     static_cast<int64_t>(base.element_size());
+  impl->dtype = base.dtype();
+  impl->is_view = true;
+  return Tensor(std::move(impl));
 }
 
-// c [m, n] = a [m, k] @ b^T + beta * c, with b stored [n, k] (a weight as PyTorch keeps it).
-template <typename T>
-void gemm_nt(int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
-  gemm(CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, b, static_cast<int>(k), beta, c);
-}
-
-// c [m, n] = a [m, k] @ b + beta * c, with b stored [k, n].
-template <typename T>
-void gemm_nn(int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
-  gemm(CblasNoTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, b, static_cast<int>(n), beta, c);
+// A row-major [rows, cols] matrix seen as its [cols, rows] transpose (a weight w as w^T).
+Tensor transposed(const Tensor& w) {
+  Tensor t = block(w, w.raw_data(), w.size(1), w.size(0));
+  t.impl()->strides = {1, w.size(1)};
+  return t;
 }
 
 template <typename T>
@@ -325,8 +327,6 @@ void forward_impl(const RecurrentForward& f) {
   std::vector<T> zero_bias(f.b_hh.defined() ? 0 : GH, T(0));
   const T* b_hh = f.b_hh.defined() ? f.b_hh.data_ptr<T>() : zero_bias.data();
   const T* x_gates = f.x_gates.data_ptr<T>();
-  const T* w_hh = f.w_hh.data_ptr<T>();
-  const T* w_hr = ptr_or_null<T>(f.w_hr);
   const T* h0 = f.h0.data_ptr<T>();
   const T* c0 = ptr_or_null<T>(f.c0);
   const uint8_t* active = ptr_or_null<uint8_t>(f.active);
@@ -334,7 +334,9 @@ void forward_impl(const RecurrentForward& f) {
   T* c = mut_ptr_or_null<T>(f.c);
   T* h_cell = mut_ptr_or_null<T>(f.h_cell);
   T* saved = mut_ptr_or_null<T>(f.saved);
-  std::vector<T> h_gates(static_cast<size_t>(N * GH));  // rows shared out between the threads
+  const Tensor w_hh_t = transposed(f.w_hh), w_hr_t = L.projected ? transposed(f.w_hr) : Tensor();
+  const Tensor h_gates_buffer = make_tensor({N, GH}, f.h.dtype());  // rows shared out between the threads
+  T* h_gates = h_gates_buffer.data_ptr<T>();
 
   for_row_blocks(L, [&](int64_t n0, int64_t n1) {
     const int64_t rows = n1 - n0;
@@ -343,10 +345,11 @@ void forward_impl(const RecurrentForward& f) {
       const T* h_prev = s == 0 ? h0 : h + tp * N * P;
       const T* c_prev = !c ? nullptr : s == 0 ? c0 : c + tp * N * H;
       T* h_t = h + t * N * P;
-      gemm_nt<T>(rows, GH, P, h_prev + n0 * P, w_hh, T(0), h_gates.data() + n0 * GH);
+      gemm(block(s == 0 ? f.h0 : f.h, h_prev + n0 * P, rows, P), w_hh_t,
+           block(h_gates_buffer, h_gates + n0 * GH, rows, GH));
       ForwardStep<T> step{H,
                           x_gates + t * N * GH,
-                          h_gates.data(),
+                          h_gates,
                           b_hh,
                           h_prev,
                           c_prev,
@@ -355,7 +358,8 @@ void forward_impl(const RecurrentForward& f) {
                           c ? c + t * N * H : nullptr,
                           active ? active + t * N : nullptr};
       forward_rows(f.cell, step, n0, n1);
-      if (L.projected) gemm_nt<T>(rows, P, H, h_cell + (t * N + n0) * H, w_hr, T(0), h_t + n0 * P);
+      if (L.projected)
+        gemm(block(f.h_cell, h_cell + (t * N + n0) * H, rows, H), w_hr_t, block(f.h, h_t + n0 * P, rows, P));
       if (step.active)
         for (int64_t n = n0; n < n1; ++n)
           if (!step.active[n]) std::copy(h_prev + n * P, h_prev + (n + 1) * P, h_t + n * P);
@@ -368,8 +372,6 @@ void backward_impl(const RecurrentBackward& b) {
   const RecurrentForward& f = *b.forward;
   const LoopShape L = loop_shape(f);
   const int64_t N = L.batch, H = L.hidden, P = L.proj, GH = L.gates * H;
-  const T* w_hh = f.w_hh.data_ptr<T>();
-  const T* w_hr = ptr_or_null<T>(f.w_hr);
   const T* h0 = f.h0.data_ptr<T>();
   const T* c0 = ptr_or_null<T>(f.c0);
   const uint8_t* active = ptr_or_null<uint8_t>(f.active);
@@ -385,8 +387,10 @@ void backward_impl(const RecurrentBackward& b) {
   // d_h0 carries the gradient of h_prev from step to step, d_c0 that of c_prev.
   T* d_h_carry = b.d_h0.data_ptr<T>();
   T* d_c = mut_ptr_or_null<T>(b.d_c0);
-  std::vector<T> d_state_step(d_h_all ? 0 : N * P);
-  std::vector<T> d_cell_step(L.projected ? N * H : 0);
+  // Scratch rows of one step: the state's gradient (kept for every step in d_h with a
+  // projection) and the cell output's.
+  const Tensor d_state_buffer = d_h_all ? b.d_h : make_tensor({N, P}, f.h.dtype());
+  const Tensor d_cell_buffer = L.projected ? make_tensor({N, H}, f.h.dtype()) : Tensor();
 
   for_row_blocks(L, [&](int64_t n0, int64_t n1) {
     const int64_t rows = n1 - n0;
@@ -400,7 +404,7 @@ void backward_impl(const RecurrentBackward& b) {
       const int64_t t = time_of(f, L.steps, s), tp = previous_time(f, t);
       const uint8_t* act = active ? active + t * N : nullptr;
       // The gradient of this step's state: from later steps, plus its output's where valid.
-      T* d_state = d_h_all ? d_h_all + t * N * P : d_state_step.data();
+      T* d_state = d_h_all ? d_h_all + t * N * P : d_state_buffer.data_ptr<T>();
       for (int64_t n = n0; n < n1; ++n) {
         const T* carry = d_h_carry + n * P;
         T* dst = d_state + n * P;
@@ -413,8 +417,9 @@ void backward_impl(const RecurrentBackward& b) {
       }
       const T* d_cell = d_state;
       if (L.projected) {
-        gemm_nn<T>(rows, H, P, d_state + n0 * P, w_hr, T(0), d_cell_step.data() + n0 * H);
-        d_cell = d_cell_step.data();
+        d_cell = d_cell_buffer.data_ptr<T>();
+        gemm(block(d_state_buffer, d_state + n0 * P, rows, P), f.w_hr,
+             block(d_cell_buffer, d_cell + n0 * H, rows, H));
       }
       BackwardStep<T> step{H,
                            d_cell,
@@ -431,7 +436,8 @@ void backward_impl(const RecurrentBackward& b) {
                            d_h_carry,
                            act};
       backward_rows(f.cell, step, n0, n1);
-      gemm_nn<T>(rows, P, GH, d_h_gates + (t * N + n0) * GH, w_hh, T(1), d_h_carry + n0 * P);
+      gemm(block(b.d_h_gates, d_h_gates + (t * N + n0) * GH, rows, GH), f.w_hh,
+           block(b.d_h0, d_h_carry + n0 * P, rows, P), 1, 1);
     }
   });
 }
