@@ -158,6 +158,12 @@ std::vector<AttentionCase> mha_cases() {
     add("nn.MultiheadAttention(8, 2)", "both(m(i0, i0, i0))", m, {x},
         [m](const TensorList& t) { return joined(m->forward(t[0], t[0], t[0])); }, true);
   }
+  {  // self-attention without weights (the fused op), batch_first, key padding and a float mask
+    nn::MultiheadAttention m(E, H, {.batch_first = true});
+    add("nn.MultiheadAttention(8, 2, batch_first=True)", "m(i0, i0, i0, key_padding_mask=i1, attn_mask=i2, need_weights=False)[0]",
+        m, {normal({N, L, E}), self_padding, normal({L, L})},
+        [m](const TensorList& t) { return m->forward(t[0], t[0], t[0], t[1], false, t[2]).output; });
+  }
   {  // per-head weights
     nn::MultiheadAttention m(E, H);
     add("nn.MultiheadAttention(8, 2)", "both(m(i0, i0, i0, average_attn_weights=False))", m, {x},
@@ -293,6 +299,54 @@ TEST(MultiheadAttention, Gradcheck) {
     nn::MultiheadAttentionWeights w{.q_proj_weight = t[2], .k_proj_weight = t[3], .v_proj_weight = t[4], .out_proj_weight = t[5]};
     return joined(nn::multi_head_attention_forward(t[0], t[1], t[1], 2, w, {}, true, {}, false));
   }, {x.detach().requires_grad_(), k, qw, kw, vw, out_w});
+}
+
+// Without weights the module runs the fused multi_head_attention op (gradients written block
+// by block into the projections): first and second derivatives, packed self-attention with
+// a float mask (its gradient too) and key padding, and separate projections with causal masking.
+TEST(MultiheadAttention, FusedPathGradcheck) {
+  Tensor x = test::gradcheck_leaf({3, 2, 4}, 0.2), in_w = test::gradcheck_leaf({12, 4}, 0.9),
+         in_b = test::gradcheck_leaf({12}, 1.4), out_w = test::gradcheck_leaf({4, 4}, 2.3),
+         float_mask = test::gradcheck_leaf({3, 3}, 2.9);
+  Tensor padding = pattern_mask(2, 3, [](int64_t n, int64_t s) { return n == 1 && s == 2; });
+  auto self_attention = [padding](const TensorList& t) {
+    nn::MultiheadAttentionWeights w{.in_proj_weight = t[1], .in_proj_bias = t[2], .out_proj_weight = t[3]};
+    return nn::multi_head_attention_forward(t[0], t[0], t[0], 2, w, padding, false, t[4]).output;
+  };
+  test::expect_gradcheck(self_attention, {x, in_w, in_b, out_w, float_mask}, true);
+  Tensor q = test::gradcheck_leaf({2, 3, 4}, 0.4), k = test::gradcheck_leaf({2, 5, 3}, 0.5),
+         qw = test::gradcheck_leaf({4, 4}, 0.6), kw = test::gradcheck_leaf({4, 3}, 0.8), vw = test::gradcheck_leaf({4, 3}, 1.1);
+  test::expect_gradcheck([](const TensorList& t) {
+    nn::MultiheadAttentionWeights w{.q_proj_weight = t[2], .k_proj_weight = t[3], .v_proj_weight = t[4], .out_proj_weight = t[5]};
+    return nn::multi_head_attention_forward(t[0], t[1], t[1], 2, w, {}, false, {}, true, true, 0, true).output;
+  }, {q, k, qw, kw, vw, out_w}, true);
+}
+
+// With dropout, the fused op draws the same mask as the path that returns the weights (one
+// draw per weight, in order), so the two give the same output and gradients; and with the
+// generator reseeded on every call, the dropped function passes a float64 gradient check.
+TEST(MultiheadAttention, FusedPathDropout) {
+  nn::MultiheadAttention m(E, H, {.dropout = 0.3});
+  Tensor x = normal({L, N, E});
+  auto run = [&](bool need_weights) {
+    m->zero_grad();
+    Tensor leaf = x.clone().requires_grad_();
+    manual_seed(7);
+    Tensor out = m->forward(leaf, leaf, leaf, {}, need_weights).output;
+    out.backward(x);
+    TensorList results{out.detach(), leaf.grad()};
+    for (const Tensor& p : m->parameters()) results.push_back(p.grad());
+    return results;
+  };
+  TensorList fused = run(false), plain = run(true);
+  for (size_t i = 0; i < fused.size(); ++i) EXPECT_TRUE(test::all_close(fused[i], plain[i], 1e-5, 1e-6)) << "result " << i;
+  Tensor xd = test::gradcheck_leaf({3, 2, 4}, 0.2), in_w = test::gradcheck_leaf({12, 4}, 0.9),
+         out_w = test::gradcheck_leaf({4, 4}, 2.3);
+  test::expect_gradcheck([](const TensorList& t) {
+    manual_seed(11);
+    nn::MultiheadAttentionWeights w{.in_proj_weight = t[1], .out_proj_weight = t[2]};
+    return nn::multi_head_attention_forward(t[0], t[0], t[0], 2, w, {}, false, {}, true, false, 0.4).output;
+  }, {xd, in_w, out_w}, true);
 }
 
 TEST(MultiheadAttention, CausalOutputIgnoresLaterInputs) {

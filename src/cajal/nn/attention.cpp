@@ -20,43 +20,21 @@ constexpr const char* kOp = "MultiheadAttention";
 // The rows [start, start + E) of a packed projection weight or bias (undefined stays undefined).
 Tensor rows(const Tensor& t, int64_t start, int64_t count) { return t.defined() ? t.narrow(0, start, count) : t; }
 
-struct Projected {
-  Tensor q, k, v;  // [..., E] each, in the inputs' layout
-};
-
 // q, k and v projected. With the packed weight, self-attention takes one GEMM for all three
-// and key == value one GEMM for k and v; the pieces are views of the product.
-Projected project(const Tensor& query, const Tensor& key, const Tensor& value, const MultiheadAttentionWeights& w,
-                  int64_t E, bool self_attention, bool shared_kv) {
+// and key == value one GEMM for k and v; q, k and v are then column blocks of one product.
+ProjectedQKV project(const Tensor& query, const Tensor& key, const Tensor& value, const MultiheadAttentionWeights& w,
+                     int64_t E, bool self_attention, bool shared_kv) {
   const Tensor& b = w.in_proj_bias;
   if (!w.in_proj_weight.defined())
-    return {linear(query, w.q_proj_weight, rows(b, 0, E)), linear(key, w.k_proj_weight, rows(b, E, E)),
-            linear(value, w.v_proj_weight, rows(b, 2 * E, E))};
+    return {{linear(query, w.q_proj_weight, rows(b, 0, E)), linear(key, w.k_proj_weight, rows(b, E, E)),
+             linear(value, w.v_proj_weight, rows(b, 2 * E, E))},
+            {0, 0}, {1, 0}, {2, 0}};
   const Tensor& W = w.in_proj_weight;
-  if (self_attention) {
-    Tensor qkv = linear(query, W, b);
-    return {qkv.narrow(-1, 0, E), qkv.narrow(-1, E, E), qkv.narrow(-1, 2 * E, E)};
-  }
+  if (self_attention) return {{linear(query, W, b)}, {0, 0}, {0, E}, {0, 2 * E}};
   Tensor q = linear(query, rows(W, 0, E), rows(b, 0, E));
-  if (shared_kv) {
-    Tensor kv = linear(key, rows(W, E, 2 * E), rows(b, E, 2 * E));
-    return {q, kv.narrow(-1, 0, E), kv.narrow(-1, E, E)};
-  }
-  return {q, linear(key, rows(W, E, E), rows(b, E, E)), linear(value, rows(W, 2 * E, E), rows(b, 2 * E, E))};
-}
-
-// [L, N, E] (or [N, L, E] when batch_first) -> [N, H, L, D] as a view: the batched GEMMs read
-// each head's [L, D] matrix in place.
-Tensor split_heads(const Tensor& x, int64_t heads, bool batch_first) {
-  Tensor h = x.unflatten(-1, {heads, x.size(-1) / heads});
-  return batch_first ? h.permute({0, 2, 1, 3}) : h.permute({1, 2, 0, 3});
-}
-
-// [N, H, L, D] -> [L, N, E] (or [N, L, E]): the heads side by side again, one copy.
-Tensor merge_heads(const Tensor& x, bool batch_first) {
-  int64_t N = x.size(0), H = x.size(1), L = x.size(2), D = x.size(3);
-  if (batch_first) return x.permute({0, 2, 1, 3}).reshape({N, L, H * D});
-  return x.permute({2, 0, 1, 3}).reshape({L, N, H * D});
+  if (shared_kv) return {{q, linear(key, rows(W, E, 2 * E), rows(b, E, 2 * E))}, {0, 0}, {1, 0}, {1, E}};
+  return {{q, linear(key, rows(W, E, E), rows(b, E, E)), linear(value, rows(W, 2 * E, E), rows(b, 2 * E, E))},
+          {0, 0}, {1, 0}, {2, 0}};
 }
 
 // A module mask as an additive float one: bool true (masked) becomes -inf, false 0; float
@@ -133,19 +111,23 @@ AttentionOutput multi_head_attention_forward(const Tensor& query, const Tensor& 
     fail<ShapeError>(kOp, ": query, key and value of shapes ", query.sizes(), ", ", key.sizes(), " and ", value.sizes(),
                      " disagree in batch size or key/value length");
 
-  Projected p = project(q_in, k_in, v_in, w, E, self_attention, shared_kv);
-  Tensor mask = merge_masks(attn_mask, padding, N, num_heads, L, S, p.q.dtype());
+  ProjectedQKV p = project(q_in, k_in, v_in, w, E, self_attention, shared_kv);
+  Tensor mask = merge_masks(attn_mask, padding, N, num_heads, L, S, p.inputs[0].dtype());
   // is_causal only stands for a mask when none is given (otherwise it is torch's hint).
   bool causal = is_causal && !attn_mask.defined();
-  AttentionWithWeights a =
-      attention_with_weights(split_heads(p.q, num_heads, batch_first), split_heads(p.k, num_heads, batch_first),
-                             split_heads(p.v, num_heads, batch_first), mask, causal, dropout_p, nullptr, kOp);
-  Tensor out = linear(merge_heads(a.output, batch_first), w.out_proj_weight, w.out_proj_bias);
-  Tensor weights;
+  Tensor heads_out, weights;
   if (need_weights) {
+    // The weights are an output with a gradient of their own: attention from differentiable
+    // pieces, on heads viewed in the projections.
+    auto view = [&](const HeadBlock& b) { return heads_view(p.inputs[b.input], b.offset, E, num_heads, batch_first); };
+    AttentionWithWeights a = attention_with_weights(view(p.q), view(p.k), view(p.v), mask, causal, dropout_p, nullptr, kOp);
+    heads_out = merge_heads(a.output, batch_first);
     weights = average_attn_weights ? a.weights.mean({1}) : a.weights;
     if (!batched) weights = weights.squeeze(0);
+  } else {
+    heads_out = multi_head_attention(p, num_heads, E, batch_first, mask, causal, dropout_p);
   }
+  Tensor out = linear(heads_out, w.out_proj_weight, w.out_proj_bias);
   return {batched ? out : out.squeeze(batch_dim), weights};
 }
 

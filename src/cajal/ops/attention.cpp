@@ -1,15 +1,20 @@
 // Scaled dot-product attention: two batched GEMMs around one fused, masked softmax.
 #include "cajal/ops/attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "cajal/autograd/node.h"
 #include "cajal/kernels/cpu/attention.h"
+#include "cajal/kernels/cpu/gemm.h"
 #include "cajal/ops/creation.h"
 #include "cajal/ops/dropout.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/linalg.h"
 #include "cajal/ops/reduce.h"
+#include "cajal/ops/shape.h"
 
 namespace cajal {
 
@@ -112,6 +117,123 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   if (is_causal && attn_mask.defined())
     fail<ValueError>("scaled_dot_product_attention: pass either attn_mask or is_causal, not both");
   return attention_with_weights(q, k, v, attn_mask, is_causal, dropout_p, gen).output;
+}
+
+Tensor heads_view(const Tensor& projection, int64_t offset, int64_t embed_dim, int64_t heads, bool batch_first) {
+  Tensor block = projection.narrow(-1, offset, embed_dim).unflatten(-1, {heads, embed_dim / heads});
+  return batch_first ? block.permute({0, 2, 1, 3}) : block.permute({1, 2, 0, 3});
+}
+
+Tensor merge_heads(const Tensor& x, bool batch_first) {
+  int64_t N = x.size(0), H = x.size(1), L = x.size(2), D = x.size(3);
+  if (batch_first) return x.permute({0, 2, 1, 3}).reshape({N, L, H * D});
+  return x.permute({2, 0, 1, 3}).reshape({L, N, H * D});
+}
+
+namespace {
+
+// The gradient of multi_head_attention built from differentiable ops (for create_graph):
+// softmax's backward with the probabilities recomputed with history, the blocks of each input
+// joined in column order.
+TensorList recorded_attention_backward(const Tensor& g, const ProjectedQKV& qkv, int64_t heads, int64_t embed_dim,
+                                       bool batch_first, const Tensor& mask, bool causal, const Tensor& keep) {
+  auto view = [&](const HeadBlock& b) { return heads_view(qkv.inputs[b.input], b.offset, embed_dim, heads, batch_first); };
+  Tensor q = view(qkv.q), k = view(qkv.k), v = view(qkv.v);
+  double scale = 1 / std::sqrt(static_cast<double>(q.size(-1)));
+  Tensor p = attention_softmax(matmul(q, k.transpose(-2, -1)), mask, causal, scale);
+  Tensor dropped = keep.defined() ? p * keep : p;
+  Tensor g_heads = heads_view(g, 0, embed_dim, heads, batch_first);
+  Tensor grad_p = matmul(g_heads, v.transpose(-2, -1));
+  if (keep.defined()) grad_p = grad_p * keep;
+  Tensor grad_sum = p * (grad_p - sum(grad_p * p, {-1}, true));
+  Tensor allowed = allowed_positions(mask, causal, p.size(-2), p.size(-1));
+  if (allowed.defined()) grad_sum = where(allowed, grad_sum, 0.0);
+  std::vector<std::pair<int64_t, Tensor>> blocks[3];  // per input: (offset, gradient block)
+  blocks[qkv.q.input].emplace_back(qkv.q.offset, merge_heads(matmul(grad_sum, k) * scale, batch_first));
+  blocks[qkv.k.input].emplace_back(qkv.k.offset, merge_heads(matmul(grad_sum.transpose(-2, -1), q) * scale, batch_first));
+  blocks[qkv.v.input].emplace_back(qkv.v.offset, merge_heads(matmul(dropped.transpose(-2, -1), g_heads), batch_first));
+  TensorList grads;
+  for (size_t i = 0; i < qkv.inputs.size(); ++i) {
+    std::sort(blocks[i].begin(), blocks[i].end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    TensorList parts;
+    for (const auto& block : blocks[i]) parts.push_back(block.second);
+    grads.push_back(parts.size() == 1 ? parts[0] : cat(parts, -1));
+  }
+  if (mask.defined() && mask.dtype() != DType::boolean)
+    grads.push_back(mask.requires_grad() ? sum_to(grad_sum, mask.sizes()) : Tensor());
+  return grads;
+}
+
+}  // namespace
+
+Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embed_dim, bool batch_first,
+                            const Tensor& attn_mask, bool causal, double dropout_p, Generator* gen) {
+  const char* op = "multi_head_attention";
+  if (qkv.inputs.empty() || qkv.inputs.size() > 3) fail<ValueError>(op, ": expected 1 to 3 projections, got ", qkv.inputs.size());
+  if (heads <= 0 || embed_dim % heads != 0)
+    fail<ValueError>(op, ": embed_dim ", embed_dim, " is not divisible by heads ", heads);
+  for (const HeadBlock* b : {&qkv.q, &qkv.k, &qkv.v})
+    if (b->input >= qkv.inputs.size() || qkv.inputs[b->input].dim() != 3 || b->offset < 0 ||
+        b->offset + embed_dim > qkv.inputs[b->input].size(-1))
+      fail<ShapeError>(op, ": a block of ", embed_dim, " columns at ", b->offset, " does not fit projection ", b->input);
+  // Every projection's columns are q, k or v blocks, so backward writes all of its gradient.
+  for (size_t i = 0; i < qkv.inputs.size(); ++i) {
+    int64_t blocks = (qkv.q.input == i) + (qkv.k.input == i) + (qkv.v.input == i);
+    if (qkv.inputs[i].size(-1) != blocks * embed_dim)
+      fail<ShapeError>(op, ": projection ", i, " of shape ", qkv.inputs[i].sizes(), " is not made of its q, k and v blocks");
+  }
+  if (dropout_p < 0 || dropout_p > 1) fail<ValueError>(op, ": dropout_p must be in [0, 1], got ", dropout_p);
+  const DType dtype = qkv.inputs[0].dtype();
+  const Tensor mask = attn_mask.defined() && attn_mask.dtype() != DType::boolean && attn_mask.dtype() != dtype
+                          ? attn_mask.to(dtype)
+                          : attn_mask;
+  // The views, the buffers and the kernels' work, without history; the op records its own.
+  Tensor q, k, v, p, dropped, keep, kernel_mask, out;
+  {
+    NoGradGuard kernel_views;
+    auto view = [&](const HeadBlock& b) {
+      return heads_view(qkv.inputs[b.input].detach(), b.offset, embed_dim, heads, batch_first);
+    };
+    q = view(qkv.q), k = view(qkv.k), v = view(qkv.v);
+    check_attention_inputs(q, k, v, mask, op);
+    const int64_t N = q.size(0), L = q.size(2), S = k.size(2);
+    kernel_mask = mask.defined() ? mask.detach().expand({N, heads, L, S}) : Tensor();
+    // The scores, then the probabilities in the same buffer (the kernel reads each row before writing it).
+    p = make_tensor({N, heads, L, S}, dtype);
+    kernels::gemm(q, k.transpose(-2, -1), p);
+    kernels::attention_softmax(p, kernel_mask, causal, 1 / std::sqrt(static_cast<double>(q.size(-1))), p);
+    dropped = p;
+    if (dropout_p > 0) {
+      keep = dropout(ones_like(p), dropout_p, true, gen);  // 0 or 1 / (1 - dropout_p)
+      dropped = p * keep;
+    }
+    out = make_tensor(batch_first ? Dims{N, L, embed_dim} : Dims{L, N, embed_dim}, dtype);
+    kernels::gemm(dropped, v, heads_view(out, 0, embed_dim, heads, batch_first));
+  }
+  const bool float_mask = mask.defined() && mask.dtype() != DType::boolean;
+  TensorList inputs = qkv.inputs;
+  if (float_mask) inputs.push_back(mask);
+  ProjectedQKV saved{qkv.inputs, qkv.q, qkv.k, qkv.v};
+  autograd::record_list(op, out, inputs, [=](const Tensor& g) -> TensorList {
+    if (autograd::GradMode::enabled())
+      return recorded_attention_backward(g, saved, heads, embed_dim, batch_first, mask, causal, keep);
+    const double scale = 1 / std::sqrt(static_cast<double>(q.size(-1)));
+    Tensor g_heads = heads_view(g.contiguous(), 0, embed_dim, heads, batch_first);
+    // The gradient of the weights, then (in place) of the masked scores, unscaled.
+    Tensor grad = make_tensor(p.sizes(), p.dtype());
+    kernels::gemm(g_heads, v.transpose(-2, -1), grad);
+    if (keep.defined()) grad = grad * keep;
+    kernels::attention_softmax_backward(grad, p, kernel_mask, causal, 1.0, grad);
+    TensorList grads;
+    for (const Tensor& input : saved.inputs) grads.push_back(make_tensor(input.sizes(), input.dtype()));
+    auto block = [&](const HeadBlock& b) { return heads_view(grads[b.input], b.offset, embed_dim, heads, batch_first); };
+    kernels::gemm(grad, k, block(saved.q), scale);
+    kernels::gemm(grad.transpose(-2, -1), q, block(saved.k), scale);
+    kernels::gemm(dropped.transpose(-2, -1), g_heads, block(saved.v));
+    if (float_mask) grads.push_back(mask.requires_grad() ? sum_to(grad, mask.sizes()) : Tensor());
+    return grads;
+  });
+  return out;
 }
 
 Tensor causal_mask(int64_t size) {

@@ -38,4 +38,34 @@ AttentionWithWeights attention_with_weights(const Tensor& q, const Tensor& k, co
                                             bool causal, double dropout_p, Generator* gen,
                                             const char* op = "scaled_dot_product_attention");
 
+// Where q, k or v lies among the inputs of multi_head_attention: which input holds it, and
+// the first of its embed_dim columns there.
+struct HeadBlock {
+  size_t input = 0;
+  int64_t offset = 0;
+};
+// Projected queries, keys and values: inputs [L or S, N, columns] ([N, L or S, columns] with
+// batch_first), and the block of each.
+struct ProjectedQKV {
+  TensorList inputs;
+  HeadBlock q, k, v;
+};
+
+// The [N, heads, L, embed_dim / heads] view of one block of a projection: what the batched
+// GEMMs read in place (no copy).
+Tensor heads_view(const Tensor& projection, int64_t offset, int64_t embed_dim, int64_t heads, bool batch_first);
+// The inverse: [N, heads, L, D] -> [L, N, heads * D] ([N, L, heads * D] with batch_first), one copy.
+Tensor merge_heads(const Tensor& heads, bool batch_first);
+
+// Multi-head attention between MultiheadAttention's input and output projections, when the
+// weights are not returned: each head attends with its own embed_dim / heads columns of q,
+// k and v, and the result [L, N, embed_dim] ([N, L, embed_dim] with batch_first) has the
+// heads side by side. mask is in sdpa's convention and broadcasts to [N, heads, L, S].
+// One fused op: the last GEMM writes the output in the layout the output projection reads,
+// and backward writes each input's gradient block by block with the GEMMs themselves, so a
+// [L, N, 3E] self-attention projection that holds q, k and v gets its gradient without
+// zero-filled buffers, copies or sums.
+Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embed_dim, bool batch_first,
+                            const Tensor& mask, bool causal, double dropout_p, Generator* gen = nullptr);
+
 }  // namespace cajal
