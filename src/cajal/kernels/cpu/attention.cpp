@@ -55,20 +55,21 @@ class MaskReader {
   const bool* keep_ = nullptr;
 };
 
-// One row: the masked, scaled scores into y (their maximum found on the way), then
-// exp(y - max) and the normalization.
+// One row: the masked, scaled scores into y, then exp(y - max) and the normalization. Each
+// step is its own loop over the row (which stays in L1), so each one vectorizes.
 template <typename T>
 void masked_softmax_row(const T* x, T* y, int64_t n, T scale, const RowMask<T>& m) {
   const T minus_inf = -std::numeric_limits<T>::infinity();
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) y[j] = x[j] * scale;
+  if (m.add)
+    for (int64_t j = 0; j < n; ++j) y[j] += m.add[j * m.step];
+  if (m.keep)
+    for (int64_t j = 0; j < n; ++j) y[j] = m.keep[j * m.step] ? y[j] : minus_inf;
+  for (int64_t j = m.end; j < n; ++j) y[j] = minus_inf;
   T top = minus_inf;
-  for (int64_t j = 0; j < n; ++j) {
-    T v = x[j] * scale;
-    if (m.add) v += m.add[j * m.step];
-    if (m.keep && !m.keep[j * m.step]) v = minus_inf;
-    v = j < m.end ? v : minus_inf;
-    y[j] = v;
-    top = v > top ? v : top;
-  }
+#pragma omp simd reduction(max : top)
+  for (int64_t j = 0; j < n; ++j) top = y[j] > top ? y[j] : top;
   T s = 0;
 #pragma omp simd reduction(+ : s)
   for (int64_t j = 0; j < n; ++j) {
