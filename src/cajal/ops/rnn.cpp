@@ -211,15 +211,15 @@ RecurrentResult recurrent_layer(RecurrentCell cell, const Tensor& input, const T
     if (lengths.defined()) f.active = active_steps(op, lengths, T, N);
     tape->input = input.detach().contiguous().view({T * N, F});
     tape->w_ih = w.w_ih.detach().contiguous();
-    // Input projections of every step in one GEMM: x_gates = input @ w_ih^T + b_ih.
+    // Input projections of every step in one GEMM: x_gates = input @ w_ih^T (the gate pass
+    // adds the biases).
     f.x_gates = empty({T, N, G * H}, opts);
-    Tensor x_gates = f.x_gates.view({T * N, G * H});
-    if (w.b_ih.defined()) x_gates.copy_(w.b_ih.detach().expand({T * N, G * H}));
-    kernels::gemm(tape->input, tape->w_ih.t(), x_gates, 1, w.b_ih.defined() ? 1 : 0);
+    kernels::gemm(tape->input, tape->w_ih.t(), f.x_gates.view({T * N, G * H}));
 
     f.cell = cell;
     f.reverse = reverse;
     f.w_hh = w.w_hh.detach().contiguous();
+    if (w.b_ih.defined()) f.b_ih = w.b_ih.detach().contiguous();
     if (w.b_hh.defined()) f.b_hh = w.b_hh.detach().contiguous();
     if (w.w_hr.defined()) f.w_hr = w.w_hr.detach().contiguous();
     f.h0 = h0.detach().contiguous();
@@ -229,6 +229,7 @@ RecurrentResult recurrent_layer(RecurrentCell cell, const Tensor& input, const T
     if (w.w_hr.defined()) f.h_cell = empty({T, N, H}, opts);
     if (kernels::saved_count(cell) > 0) f.saved = empty({T, N, kernels::saved_count(cell) * H}, opts);
     kernels::recurrent_forward(f);
+    f.x_gates = Tensor();  // backward does not need it: free it now
 
     // One tensor holds every result (output, h_n, c_n), so one node produces them all;
     // the results are views of it.

@@ -66,8 +66,9 @@ T* mut_ptr_or_null(const Tensor& t) {
 template <typename T>
 struct ForwardStep {
   int64_t hidden;
-  const T* x_gates;  // [N, G*H]
+  const T* x_gates;  // [N, G*H] input @ w_ih^T
   const T* h_gates;  // [N, G*H] h_prev @ w_hh^T
+  const T* b_ih;     // [G*H]
   const T* b_hh;     // [G*H]
   const T* h_prev;   // [N, H] (GRU)
   const T* c_prev;   // [N, H] (LSTM)
@@ -80,13 +81,14 @@ struct ForwardStep {
 // The gate loops of one row. Their pointers are __restrict (no two alias), which lets the
 // compiler vectorize loops that read and write this many arrays.
 template <typename T>
-void lstm_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict b,
-                      const T* __restrict cp, T* __restrict sv, T* __restrict c, T* __restrict h) {
+void lstm_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict bx,
+                      const T* __restrict bh, const T* __restrict cp, T* __restrict sv, T* __restrict c,
+                      T* __restrict h) {
   for (int64_t j = 0; j < H; ++j) {
-    T i = vec_sigmoid(xg[j] + hg[j] + b[j]);
-    T f = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
-    T g = vec_tanh(xg[2 * H + j] + hg[2 * H + j] + b[2 * H + j]);
-    T o = vec_sigmoid(xg[3 * H + j] + hg[3 * H + j] + b[3 * H + j]);
+    T i = vec_sigmoid((xg[j] + bx[j]) + (hg[j] + bh[j]));
+    T f = vec_sigmoid((xg[H + j] + bx[H + j]) + (hg[H + j] + bh[H + j]));
+    T g = vec_tanh((xg[2 * H + j] + bx[2 * H + j]) + (hg[2 * H + j] + bh[2 * H + j]));
+    T o = vec_sigmoid((xg[3 * H + j] + bx[3 * H + j]) + (hg[3 * H + j] + bh[3 * H + j]));
     T cn = f * cp[j] + i * g;
     sv[j] = i;
     sv[H + j] = f;
@@ -98,13 +100,13 @@ void lstm_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg,
 }
 
 template <typename T>
-void gru_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict b,
-                     const T* __restrict hp, T* __restrict sv, T* __restrict h) {
+void gru_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict bx,
+                     const T* __restrict bh, const T* __restrict hp, T* __restrict sv, T* __restrict h) {
   for (int64_t j = 0; j < H; ++j) {
-    T r = vec_sigmoid(xg[j] + hg[j] + b[j]);
-    T z = vec_sigmoid(xg[H + j] + hg[H + j] + b[H + j]);
-    T hn = hg[2 * H + j] + b[2 * H + j];
-    T nn = vec_tanh(xg[2 * H + j] + r * hn);
+    T r = vec_sigmoid((xg[j] + bx[j]) + (hg[j] + bh[j]));
+    T z = vec_sigmoid((xg[H + j] + bx[H + j]) + (hg[H + j] + bh[H + j]));
+    T hn = hg[2 * H + j] + bh[2 * H + j];
+    T nn = vec_tanh((xg[2 * H + j] + bx[2 * H + j]) + r * hn);
     sv[j] = r;
     sv[H + j] = z;
     sv[2 * H + j] = nn;
@@ -114,10 +116,10 @@ void gru_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, 
 }
 
 template <typename T, bool Relu>
-void rnn_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict b,
-                     T* __restrict h) {
+void rnn_forward_row(int64_t H, const T* __restrict xg, const T* __restrict hg, const T* __restrict bx,
+                     const T* __restrict bh, T* __restrict h) {
   for (int64_t j = 0; j < H; ++j) {
-    T pre = xg[j] + hg[j] + b[j];
+    T pre = (xg[j] + bx[j]) + (hg[j] + bh[j]);
     h[j] = Relu ? std::max(pre, T(0)) : vec_tanh(pre);
   }
 }
@@ -136,7 +138,7 @@ void lstm_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
       std::fill(h, h + H, T(0));
       continue;
     }
-    lstm_forward_row(H, s.x_gates + n * 4 * H, s.h_gates + n * 4 * H, s.b_hh, cp, sv, c, h);
+    lstm_forward_row(H, s.x_gates + n * 4 * H, s.h_gates + n * 4 * H, s.b_ih, s.b_hh, cp, sv, c, h);
   }
 }
 
@@ -151,7 +153,7 @@ void gru_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
       std::fill(h, h + H, T(0));
       continue;
     }
-    gru_forward_row(H, s.x_gates + n * 3 * H, s.h_gates + n * 3 * H, s.b_hh, s.h_prev + n * H, sv, h);
+    gru_forward_row(H, s.x_gates + n * 3 * H, s.h_gates + n * 3 * H, s.b_ih, s.b_hh, s.h_prev + n * H, sv, h);
   }
 }
 
@@ -161,7 +163,7 @@ void rnn_forward_rows(const ForwardStep<T>& s, int64_t n0, int64_t n1) {
   for (int64_t n = n0; n < n1; ++n) {
     T* h = s.h + n * H;
     if (s.active && !s.active[n]) std::fill(h, h + H, T(0));
-    else rnn_forward_row<T, Relu>(H, s.x_gates + n * H, s.h_gates + n * H, s.b_hh, h);
+    else rnn_forward_row<T, Relu>(H, s.x_gates + n * H, s.h_gates + n * H, s.b_ih, s.b_hh, h);
   }
 }
 
@@ -301,8 +303,8 @@ struct LoopShape {
 
 LoopShape loop_shape(const RecurrentForward& f) {
   int64_t gates = gate_count(f.cell);
-  return {f.x_gates.size(0), f.x_gates.size(1), f.x_gates.size(2) / gates, f.w_hh.size(1), gates,
-          saved_count(f.cell), f.w_hr.defined()};
+  return {f.h.size(0), f.h.size(1), f.w_hh.size(0) / gates, f.w_hh.size(1), gates, saved_count(f.cell),
+          f.w_hr.defined()};
 }
 
 // The sequences of a batch never interact, so each thread runs the whole time loop for its
@@ -324,7 +326,8 @@ template <typename T>
 void forward_impl(const RecurrentForward& f) {
   const LoopShape L = loop_shape(f);
   const int64_t N = L.batch, H = L.hidden, P = L.proj, GH = L.gates * H;
-  std::vector<T> zero_bias(f.b_hh.defined() ? 0 : GH, T(0));
+  std::vector<T> zero_bias(GH, T(0));
+  const T* b_ih = f.b_ih.defined() ? f.b_ih.data_ptr<T>() : zero_bias.data();
   const T* b_hh = f.b_hh.defined() ? f.b_hh.data_ptr<T>() : zero_bias.data();
   const T* x_gates = f.x_gates.data_ptr<T>();
   const T* h0 = f.h0.data_ptr<T>();
@@ -350,6 +353,7 @@ void forward_impl(const RecurrentForward& f) {
       ForwardStep<T> step{H,
                           x_gates + t * N * GH,
                           h_gates,
+                          b_ih,
                           b_hh,
                           h_prev,
                           c_prev,
@@ -445,12 +449,12 @@ void backward_impl(const RecurrentBackward& b) {
 }  // namespace
 
 void recurrent_forward(const RecurrentForward& f) {
-  if (f.x_gates.dtype() == DType::f64) forward_impl<double>(f);
+  if (f.h.dtype() == DType::f64) forward_impl<double>(f);
   else forward_impl<float>(f);
 }
 
 void recurrent_backward(const RecurrentBackward& b) {
-  if (b.forward->x_gates.dtype() == DType::f64) backward_impl<double>(b);
+  if (b.forward->h.dtype() == DType::f64) backward_impl<double>(b);
   else backward_impl<float>(b);
 }
 

@@ -33,8 +33,9 @@ int64_t saved_count(RecurrentCell cell);
 struct RecurrentForward {
   RecurrentCell cell;
   bool reverse = false;
-  Tensor x_gates;  // [T, N, G*H]: input @ w_ih^T + b_ih for every step
+  Tensor x_gates;  // [T, N, G*H]: input @ w_ih^T for every step (backward does not read it)
   Tensor w_hh;     // [G*H, P]
+  Tensor b_ih;     // [G*H], or undefined (added in the gate pass, not to x_gates)
   Tensor b_hh;     // [G*H], or undefined
   Tensor w_hr;     // [P, H] projection (LSTM with proj_size), or undefined
   Tensor h0;       // [N, P]
