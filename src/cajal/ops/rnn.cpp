@@ -110,7 +110,6 @@ struct LayerTape {
   kernels::RecurrentForward loop;
   LayerSizes sizes;
   Tensor input, w_ih;  // input [T * N, F]
-  Tensor b_ih, b_hh;   // to know which gradients exist
   std::array<bool, 8> needs;  // gradient wanted for input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr
   std::string op;
 };
