@@ -417,6 +417,19 @@ TEST(RecurrentLayers, CreateGraphGivesFirstOrderAndRefusesSecond) {
   test::expect_error<AutogradError>([&] { g[0].sum().backward(); }, {"LSTM", "second derivatives"});
 }
 
+// The loop writes the states into the output's storage and backward reads them there, so an
+// in-place change of the output must stop backward.
+TEST(RecurrentLayers, OutputChangedInPlaceStopsBackward) {
+  nn::GRU m(3, 4);
+  Tensor x = normal({5, 2, 3}).requires_grad_();
+  Tensor out = m->forward(x);
+  {
+    NoGradGuard no_grad;
+    out.mul_(2.0);
+  }
+  test::expect_error<AutogradError>([&] { out.sum().backward(); }, {"gru", "modified by an in-place operation"});
+}
+
 // ------------------------------------------------------------------ errors and printing
 
 TEST(RecurrentLayers, ErrorsNameTheProblem) {

@@ -223,18 +223,18 @@ RecurrentResult recurrent_layer(RecurrentCell cell, const Tensor& input, const T
     if (w.w_hr.defined()) f.w_hr = w.w_hr.detach().contiguous();
     f.h0 = h0.detach().contiguous();
     if (lstm) f.c0 = c0.detach().contiguous();
-    f.h = empty({T, N, P}, opts);
+    // One tensor holds every result (output, h_n, c_n), so one node produces them all; the
+    // results are views of it. Without lengths the loop writes the output there directly.
+    packed = empty({T * N * P + N * P + (lstm ? N * H : 0)}, opts);
+    Tensor packed_output = packed.narrow(0, 0, T * N * P).view({T, N, P});
+    f.h = f.active.defined() ? empty({T, N, P}, opts) : packed_output;
     if (lstm) f.c = empty({T, N, H}, opts);
     if (w.w_hr.defined()) f.h_cell = empty({T, N, H}, opts);
     if (kernels::saved_count(cell) > 0) f.saved = empty({T, N, kernels::saved_count(cell) * H}, opts);
     kernels::recurrent_forward(f);
     f.x_gates = Tensor();  // backward does not need it: free it now
 
-    // One tensor holds every result (output, h_n, c_n), so one node produces them all;
-    // the results are views of it.
-    packed = empty({T * N * P + N * P + (lstm ? N * H : 0)}, opts);
-    Tensor output = f.active.defined() ? mul(f.h, f.active.to(input.dtype()).unsqueeze(2)) : f.h;
-    packed.narrow(0, 0, T * N * P).view({T, N, P}).copy_(output);
+    if (f.active.defined()) packed_output.copy_(mul(f.h, f.active.to(input.dtype()).unsqueeze(2)));
     const int64_t last = reverse ? 0 : T - 1;  // each sequence's final state is carried there
     packed.narrow(0, T * N * P, N * P).view({N, P}).copy_(f.h[last]);
     if (lstm) packed.narrow(0, (T + 1) * N * P, N * H).view({N, H}).copy_(f.c[last]);
@@ -253,7 +253,8 @@ RecurrentResult recurrent_layer(RecurrentCell cell, const Tensor& input, const T
         if (autograd::GradMode::enabled()) refuse_double_backward(grads, tape->op, grad, originals);
         return grads;
       },
-      {&input, &h0, &c0, &w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh, &w.w_hr});
+      // packed: backward reads the states from it when it holds them
+      {&input, &h0, &c0, &w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh, &w.w_hr, &packed});
 
   RecurrentResult result;
   result.output = packed.narrow(0, 0, T * N * P).view({T, N, P});
