@@ -166,10 +166,6 @@ CharVocabulary CharVocabulary::from_names(const std::vector<std::string>& names)
   return vocab;
 }
 
-bool CharVocabulary::contains(char32_t c) const {
-  return std::find(chars_.begin(), chars_.end(), c) != chars_.end();
-}
-
 Tensor CharVocabulary::encode(const std::u32string& text, const std::string& what) const {
   // Token ids by binary search when the characters are sorted (built from text), else linearly.
   bool sorted = std::is_sorted(chars_.begin(), chars_.end());

@@ -43,7 +43,6 @@ class CharVocabulary {
   static CharVocabulary from_names(const std::vector<std::string>& names);
 
   int64_t size() const { return static_cast<int64_t>(chars_.size()); }
-  bool contains(char32_t c) const;
   // Token ids, int64 [text length]; a character not in the vocabulary is a ValueError
   // naming it and its position in `what`.
   Tensor encode(const std::u32string& text, const std::string& what = "text") const;
