@@ -1,4 +1,5 @@
-// Scaled dot-product attention: two batched GEMMs around one fused, masked softmax.
+// Scaled dot-product attention: two batched GEMMs around one fused, masked softmax; and the
+// multi-head attention of packed projections as one op (MultiheadAttention without weights).
 #include "cajal/ops/attention.h"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "cajal/autograd/node.h"
+#include "cajal/core/parallel.h"
 #include "cajal/kernels/cpu/attention.h"
 #include "cajal/kernels/cpu/gemm.h"
 #include "cajal/ops/creation.h"
@@ -166,6 +168,21 @@ TensorList recorded_attention_backward(const Tensor& g, const ProjectedQKV& qkv,
 
 }  // namespace
 
+namespace {
+
+// out = alpha * a @ b for [N, heads, ...] batches of matrices, the N batch entries split
+// between the threads and each product single-threaded: one parallel region for the whole
+// batch rather than one inside each small product, whose threads wait for each other
+// (and for the scheduler, on a busy machine) after every matrix.
+void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha = 1) {
+  parallel_for(0, out.size(0), 1, [&](int64_t begin, int64_t end) {
+    int64_t n = end - begin;
+    kernels::gemm(a.narrow(0, begin, n), b.narrow(0, begin, n), out.narrow(0, begin, n), alpha);
+  });
+}
+
+}  // namespace
+
 Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embed_dim, bool batch_first,
                             const Tensor& attn_mask, bool causal, double dropout_p, Generator* gen) {
   const char* op = "multi_head_attention";
@@ -200,7 +217,7 @@ Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embe
     kernel_mask = mask.defined() ? mask.detach().expand({N, heads, L, S}) : Tensor();
     // The scores, then the probabilities in the same buffer (the kernel reads each row before writing it).
     p = make_tensor({N, heads, L, S}, dtype);
-    kernels::gemm(q, k.transpose(-2, -1), p);
+    batched_gemm(q, k.transpose(-2, -1), p);
     kernels::attention_softmax(p, kernel_mask, causal, 1 / std::sqrt(static_cast<double>(q.size(-1))), p);
     dropped = p;
     if (dropout_p > 0) {
@@ -208,7 +225,7 @@ Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embe
       dropped = p * keep;
     }
     out = make_tensor(batch_first ? Dims{N, L, embed_dim} : Dims{L, N, embed_dim}, dtype);
-    kernels::gemm(dropped, v, heads_view(out, 0, embed_dim, heads, batch_first));
+    batched_gemm(dropped, v, heads_view(out, 0, embed_dim, heads, batch_first));
   }
   const bool float_mask = mask.defined() && mask.dtype() != DType::boolean;
   TensorList inputs = qkv.inputs;
@@ -221,15 +238,15 @@ Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embe
     Tensor g_heads = heads_view(g.contiguous(), 0, embed_dim, heads, batch_first);
     // The gradient of the weights, then (in place) of the masked scores, unscaled.
     Tensor grad = make_tensor(p.sizes(), p.dtype());
-    kernels::gemm(g_heads, v.transpose(-2, -1), grad);
+    batched_gemm(g_heads, v.transpose(-2, -1), grad);
     if (keep.defined()) grad = grad * keep;
     kernels::attention_softmax_backward(grad, p, kernel_mask, causal, 1.0, grad);
     TensorList grads;
     for (const Tensor& input : saved.inputs) grads.push_back(make_tensor(input.sizes(), input.dtype()));
     auto block = [&](const HeadBlock& b) { return heads_view(grads[b.input], b.offset, embed_dim, heads, batch_first); };
-    kernels::gemm(grad, k, block(saved.q), scale);
-    kernels::gemm(grad.transpose(-2, -1), q, block(saved.k), scale);
-    kernels::gemm(dropped.transpose(-2, -1), g_heads, block(saved.v));
+    batched_gemm(grad, k, block(saved.q), scale);
+    batched_gemm(grad.transpose(-2, -1), q, block(saved.k), scale);
+    batched_gemm(dropped.transpose(-2, -1), g_heads, block(saved.v));
     if (float_mask) grads.push_back(mask.requires_grad() ? sum_to(grad, mask.sizes()) : Tensor());
     return grads;
   });
