@@ -9,8 +9,12 @@
 #   --epochs N     overrides the config's epochs on both sides (a short smoke run)
 #   BUILD_DIR      build directory (default build-bench, configured as bench/run does)
 #
-# cajal runs as `make run` runs it (OpenMP's default: one thread per core). PyTorch runs
-# at its best setting for this network here (torch.set_num_threads(2),
+# cajal runs as `make run` runs it: OpenMP's default of one thread per core, and
+# OMP_WAIT_POLICY=passive unless the caller sets it, so that idle OpenMP threads sleep
+# instead of spinning; on this shared 2-core machine spinning threads make every parallel
+# region of a 2-thread run wait for a descheduled thread (bench/README.md, "Threads on a
+# shared machine"). PyTorch, which uses the same OpenMP runtime (libgomp), gets the same
+# wait policy and its best setting for this network here (torch.set_num_threads(2),
 # OPENBLAS_NUM_THREADS=1; bench/README.md). Training time is what each side reports for
 # its epochs (training batches plus the validation pass); the process wall time adds
 # reading the data, building the model and the test evaluation. Peak memory is the
@@ -34,6 +38,7 @@ done
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAJAL_NATIVE=ON -DCAJAL_BUILD_BENCH=ON >/dev/null || exit 1
 ninja -C "$build" cajal_cli >/dev/null || { echo "bench/fashion_mnist.sh: the cajal program did not build" >&2; exit 1; }
 
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 name=$(basename "$config" .yaml)
 work=$build/fashion-mnist-bench/$name
 rm -rf "$work" && mkdir -p "$work" && work=$(cd "$work" && pwd)
@@ -59,17 +64,22 @@ echo "bench/fashion_mnist.sh: pytorch bench/fashion_mnist.py" >&2
 field() { sed -n "s/$2/\1/p" "$1" | tail -1; }
 peak_mb() { awk '/Maximum resident set size/ { printf "%.0f", $NF / 1024 }' "$1"; }
 wall() { awk -F': ' '/Elapsed \(wall clock\)/ { print $2 }' "$1"; }
+# CPU seconds (user + system) of the whole process: on a machine other jobs share, the
+# work done, which the wall times above do not show.
+cpu() { awk -F': ' '/User time|System time/ { t += $2 } END { printf "%.0f s", t }' "$1"; }
 cajal_seconds=$(field "$work/cajal.log" '.*trained [0-9]* epochs in \([0-9.]*\) s.*')
 cajal_accuracy=$(field "$work/cajal.log" '.*test accuracy \([0-9.]*\),.*')
 torch_seconds=$(field "$work/pytorch.log" '^RESULT training_seconds \([0-9.]*\)$')
 torch_accuracy=$(field "$work/pytorch.log" '^RESULT test_accuracy \([0-9.]*\)$')
 
 echo
-echo "cajal $(git rev-parse --short HEAD 2>/dev/null), $config${epochs:+ with epochs=$epochs}, $(nproc) cores;" \
-     "load average (1, 5, 15 min) $load_before before, $(load) after"
+echo "cajal $(git rev-parse --short HEAD 2>/dev/null), $config${epochs:+ with epochs=$epochs}, $(nproc) cores," \
+     "OMP_WAIT_POLICY=$OMP_WAIT_POLICY; load average (1, 5, 15 min) $load_before before, $(load) after"
 echo
-echo "| | test accuracy | training time | process wall time | peak memory (max RSS) |"
-echo "|---|---|---|---|---|"
-echo "| cajal | ${cajal_accuracy:-n/a} | ${cajal_seconds:-n/a} s | $(wall "$work/cajal.time") | $(peak_mb "$work/cajal.time") MB |"
+echo "| | test accuracy | training time | process wall time | process CPU time | peak memory (max RSS) |"
+echo "|---|---|---|---|---|---|"
+echo "| cajal | ${cajal_accuracy:-n/a} | ${cajal_seconds:-n/a} s | $(wall "$work/cajal.time") | $(cpu "$work/cajal.time") |" \
+     "$(peak_mb "$work/cajal.time") MB |"
 echo "| PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (2 threads, OpenBLAS 1) |" \
-     "${torch_accuracy:-n/a} | ${torch_seconds:-n/a} s | $(wall "$work/pytorch.time") | $(peak_mb "$work/pytorch.time") MB |"
+     "${torch_accuracy:-n/a} | ${torch_seconds:-n/a} s | $(wall "$work/pytorch.time") | $(cpu "$work/pytorch.time") |" \
+     "$(peak_mb "$work/pytorch.time") MB |"
