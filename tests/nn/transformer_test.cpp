@@ -138,9 +138,12 @@ std::vector<AttentionCase> stack_cases() {
   return cases;
 }
 
-TEST(TransformerEncoderLayer, MatchesPyTorch) { test::expect_attention_cases_match_torch(encoder_layer_cases()); }
-TEST(TransformerDecoderLayer, MatchesPyTorch) { test::expect_attention_cases_match_torch(decoder_layer_cases()); }
-TEST(TransformerStacks, MatchPyTorch) { test::expect_attention_cases_match_torch(stack_cases()); }
+// Every case in one run of the reference script (each failure names its torch expression).
+TEST(Transformer, LayersAndStacksMatchPyTorch) {
+  std::vector<AttentionCase> cases = encoder_layer_cases();
+  for (auto more : {decoder_layer_cases(), stack_cases()}) cases.insert(cases.end(), more.begin(), more.end());
+  test::expect_attention_cases_match_torch(cases);
+}
 
 TEST(PositionalEncoding, EqualsTheTutorialFormula) {
   std::vector<AttentionCase> cases;
