@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "cajal/cli/config.h"
+#include "cajal/cli/data_config.h"
+#include "cajal/data/dataset.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -366,6 +368,39 @@ output: table
   EXPECT_GE(agree, 54);  // 90% of 60
   Result info = cajal(dir_, "info table");
   EXPECT_NE(info.out.find("classes     east north south west"), std::string::npos) << info.out;
+}
+
+// uint8 images stay uint8 in memory (a quarter of float32's size: most of the main job's peak
+// memory was float32 copies of the training images) and reach training as float32
+// (x / 255 - mean) / std, checked against the file's bytes.
+TEST_F(Program, ImagesStayBytesInMemoryAndArriveNormalized) {
+  std::string yaml = "data:\n  reader: idx\n  train: {inputs: " + dir_ + "/train-images.idx, targets: " + dir_ +
+                     "/train-labels.idx}\n  normalize: true\nmodel: {preset: cnn}\n";
+  cli::RunConfig cfg = cli::parse_config(yaml, "bytes.yaml");
+  std::vector<std::string> names;
+  auto raw = std::dynamic_pointer_cast<const data::TensorDataset>(cli::load_split(cfg.data, cfg.data.train, names));
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->inputs().dtype(), DType::u8);
+
+  std::string bytes = read_file(dir_ + "/train-images.idx").substr(16);  // after the 4 + 3 * 4 header bytes
+  ASSERT_EQ(bytes.size(), 400u * 64u);
+  double sum = 0, sum_sq = 0;
+  for (unsigned char b : bytes) sum += b / 255.0, sum_sq += (b / 255.0) * (b / 255.0);
+  double mean = sum / bytes.size(), std = std::sqrt(sum_sq / bytes.size() - mean * mean);
+
+  cli::Prepared prepared = cli::prepare_data(cfg.data, 0);
+  ASSERT_EQ(prepared.mean.size(), 1u);
+  EXPECT_NEAR(prepared.mean[0], mean, 1e-7);  // from float32 pixels
+  EXPECT_NEAR(prepared.std[0], std, 1e-7);
+  for (int64_t i : {0, 7, 399}) {
+    Tensor input = prepared.train->get(i).input.contiguous();
+    ASSERT_EQ(input.dtype(), DType::f32);
+    ASSERT_EQ(input.sizes(), Dims({1, 8, 8}));
+    for (int64_t p = 0; p < 64; ++p) {
+      double expected = (static_cast<unsigned char>(bytes[i * 64 + p]) / 255.0 - mean) / std;
+      EXPECT_NEAR(input.data_ptr<float>()[p], expected, 1e-5) << "example " << i << " pixel " << p;
+    }
+  }
 }
 
 TEST_F(Program, ResumingContinuesTheSameRun) {

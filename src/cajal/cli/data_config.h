@@ -41,7 +41,8 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed);
 
 // (text and series: cli/sequence.h.)
 // One split's raw examples (inputs float32, [C, H, W] images or [F] features; targets int64
-// class indices or float32 values), as `prepare_data` reads them. class_names: the
+// class indices or float32 values), as `prepare_data` reads them. uint8 images stay uint8
+// in memory and are scaled to [0, 1] per example. class_names: the
 // training split's names, for csv tables of names; filled in when empty.
 data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, std::vector<std::string>& class_names);
 
@@ -49,7 +50,7 @@ data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, s
 // images given their channel dim [N, 1, H, W].
 Tensor as_float_inputs(Tensor inputs);
 
-// The dataset with its inputs normalized (in memory for tensor datasets, else per example).
+// The dataset with its inputs normalized (in memory for float tensor datasets, else per example).
 data::DatasetPtr normalized(const data::DatasetPtr& dataset, const std::vector<double>& mean,
                             const std::vector<double>& std);
 

@@ -68,7 +68,9 @@ int train_command(const std::vector<std::string>& argv) {
   data::DataLoader train_loader(data.train, {.batch_size = config.batch_size, .shuffle = true,
                                              .num_workers = config.num_workers, .seed = config.seed});
   std::unique_ptr<data::DataLoader> val_loader, test_loader;
-  data::LoaderOptions eval_options{.batch_size = std::max<int64_t>(config.batch_size, 256), .num_workers = config.num_workers};
+  // Evaluation uses the training batch size: its activations then reuse the blocks training
+  // freed (core/storage.cpp's cache) instead of adding a second set to the peak memory.
+  data::LoaderOptions eval_options{.batch_size = config.batch_size, .num_workers = config.num_workers};
   if (data.val) val_loader = std::make_unique<data::DataLoader>(data.val, eval_options);
   if (data.test) test_loader = std::make_unique<data::DataLoader>(data.test, eval_options);
 
