@@ -120,7 +120,11 @@ TEST(Presets, EqualTheirPyTorchTwins) {
   std::vector<Case> all = cases();
   for (size_t i = 0; i < all.size(); ++i) {
     const std::string& name = all[i].name;
-    EXPECT_TRUE(test::all_close(logits[i], load_npy(dir + "/torch_logits_" + name + ".npy"), 1e-4, 1e-5)) << name;
+    // 1e-4 relative to the largest logit: with random weights of std 0.5 the logits are large
+    // and some small ones are sums that cancel, where the two sides' summation orders differ.
+    Tensor expected = load_npy(dir + "/torch_logits_" + name + ".npy");
+    double scale = expected.abs().max().item<double>();
+    EXPECT_TRUE(test::all_close(logits[i], expected, 1e-4, 1e-4 * scale)) << name << " (largest logit " << scale << ")";
     EXPECT_EQ(counts[i], load_npy(dir + "/torch_params_" + name + ".npy").item<int64_t>()) << name;
   }
 }
