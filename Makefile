@@ -27,11 +27,10 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j$(TEST_JOBS)
 
 # The main job: trains the CNN preset on Fashion-MNIST (examples/fashion_mnist_cnn.yaml),
-# prints the test accuracy and writes the run folder runs/fashion_mnist_cnn. Idle OpenMP
-# threads sleep rather than spin (unless OMP_WAIT_POLICY is set): spinning threads stall
-# 2-thread runs on a shared machine (bench/README.md, "Threads on a shared machine").
+# prints the test accuracy and writes the run folder runs/fashion_mnist_cnn. (The program's
+# idle OpenMP threads sleep rather than spin unless OMP_WAIT_POLICY is set: cli/main.cpp.)
 run: build
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} $(BUILD_DIR)/cajal train examples/fashion_mnist_cnn.yaml --output runs/fashion_mnist_cnn
+	$(BUILD_DIR)/cajal train examples/fashion_mnist_cnn.yaml --output runs/fashion_mnist_cnn
 
 # bench/run configures and builds the benchmarks itself, then runs them beside PyTorch.
 bench: setup

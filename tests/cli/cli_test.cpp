@@ -1,7 +1,11 @@
 // The `cajal` program: config parsing and its errors (in process), then the built binary
 // (CAJAL_CLI, passed by CMake): exit codes and one-line messages for bad inputs, and a small
 // end-to-end run: train on synthetic IDX images, then info, predict and eval on its model.
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -401,6 +405,33 @@ TEST_F(Program, ImagesStayBytesInMemoryAndArriveNormalized) {
       EXPECT_NEAR(input.data_ptr<float>()[p], expected, 1e-5) << "example " << i << " pixel " << p;
     }
   }
+}
+
+// The program waits passively for OpenMP work unless the user chose a policy (it restarts
+// itself with OMP_WAIT_POLICY=passive): read from the running process's environment.
+TEST_F(Program, WaitsPassivelyUnlessTold) {
+  auto policy_of_running = [&](const std::string& env) {
+    // exec: the background job's process id is the program's.
+    std::string command = "cd '" + dir_ + "'; (exec env " + env + " '" CAJAL_CLI "' train squares.yaml --set epochs=20 " +
+                          "--output waits) > /dev/null 2>&1 & echo $!";
+    FILE* pipe = popen(command.c_str(), "r");
+    int pid = 0;
+    EXPECT_EQ(std::fscanf(pipe, "%d", &pid), 1);
+    pclose(pipe);
+    std::string policy = "(exited)";
+    for (int tries = 0; tries < 200; ++tries) {  // until the restart has happened, at most 2 s
+      std::string environ = read_file("/proc/" + std::to_string(pid) + "/environ");
+      if (environ.empty()) break;
+      size_t at = environ.find("OMP_WAIT_POLICY=");
+      policy = at == std::string::npos ? "" : environ.substr(at + 16, environ.find('\0', at) - at - 16);
+      if (!policy.empty()) break;
+      usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    return policy;
+  };
+  EXPECT_EQ(policy_of_running("-u OMP_WAIT_POLICY OMP_NUM_THREADS=1"), "passive");
+  EXPECT_EQ(policy_of_running("OMP_WAIT_POLICY=active OMP_NUM_THREADS=1"), "active");
 }
 
 TEST_F(Program, ResumingContinuesTheSameRun) {
