@@ -1,5 +1,5 @@
 // The time loop of a recurrent layer and its backward through time. Each step is one GEMM
-// through CBLAS and one pass over the gates (rows of the batch in parallel); the
+// (kernels::gemm: oneDNN or OpenBLAS) and one pass over the gates (rows of the batch in parallel); the
 // nonlinearities use vec_math's branch-free sigmoid and tanh so the loops vectorize.
 #include "cajal/kernels/cpu/rnn.h"
 
