@@ -14,6 +14,7 @@
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
 #include "cajal/data/dataset.h"
+#include "program.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -126,32 +127,10 @@ TEST(Config, ExamplesAreValid) {
 
 // ------------------------------------------------------------------ the program
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// Runs `cajal ARGS` in `dir`.
-Result cajal(const std::string& dir, const std::string& args) {
-  std::string command = "cd '" + dir + "' && OMP_NUM_THREADS=1 '" CAJAL_CLI "' " + args + " > out.txt 2> err.txt";
-  int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir + "/out.txt"), read_file(dir + "/err.txt")};
-}
-
-// Expects a failure: the exit code, and one line on stderr with every part.
-void expect_failure(const Result& r, int code, std::initializer_list<std::string> parts) {
-  EXPECT_EQ(r.code, code) << r.err;
-  EXPECT_TRUE(r.err.starts_with("cajal: error: ")) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const std::string& part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << r.err << " lacks " << part;
-}
+using test::cajal;
+using test::expect_failure;
+using test::read_file;
+using Result = test::ProgramResult;
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 

@@ -11,34 +11,16 @@
 
 #include "cajal/cli/config.h"
 #include "cajal/io/safetensors.h"
+#include "program.h"
 #include "support/test_support.h"
 
 namespace cajal {
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-Result cajal(const std::string& dir, const std::string& args) {
-  std::string command = "cd '" + dir + "' && OMP_NUM_THREADS=1 '" CAJAL_CLI "' " + args + " > out.txt 2> err.txt";
-  int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir + "/out.txt"), read_file(dir + "/err.txt")};
-}
-
-void expect_failure(const Result& r, int code, std::initializer_list<std::string> parts) {
-  EXPECT_EQ(r.code, code) << r.err;
-  EXPECT_TRUE(r.err.starts_with("cajal: error: ")) << r.err;
-  for (const std::string& part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << r.err << " lacks " << part;
-}
+using test::cajal;
+using test::expect_failure;
+using test::read_file;
+using Result = test::ProgramResult;
 
 // metrics.csv as columns by name.
 std::map<std::string, std::vector<double>> read_metrics(const std::string& path) {
