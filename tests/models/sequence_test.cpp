@@ -38,7 +38,7 @@ struct TorchCase {
   nn::ModulePtr model;
   Tensor input;
   std::string config_json;
-  std::string dir;  // the model's state_dict, input and torch's output
+  std::string dir{};  // the model's state_dict, input and torch's output
 };
 
 Tensor tokens(int64_t n, int64_t t, int64_t vocab) {

@@ -15,7 +15,7 @@ struct RunSummary {
   const Prepared* data = nullptr;
   train::Trainer* trainer = nullptr;
   double seconds = 0;  // training wall time
-  train::Logs test;    // "loss" (and "accuracy") on the test split; empty without one
+  train::Logs test{};  // "loss" (and "accuracy") on the test split; empty without one
 };
 
 // What model.safetensors records: epochs, train_seconds, the last epoch's metrics and the

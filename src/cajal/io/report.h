@@ -25,7 +25,7 @@ struct ClassMetrics {
 // One test image the model got wrong.
 struct ReportExample {
   int64_t height = 0, width = 0, channels = 1;  // channels: 1 (gray) or 3 (RGB)
-  std::vector<uint8_t> pixels;                  // height * width * channels bytes, row-major, channels last
+  std::vector<uint8_t> pixels{};                // height * width * channels bytes, row-major, channels last
   int64_t true_class = 0, predicted_class = 0;
   double confidence = std::numeric_limits<double>::quiet_NaN();  // the predicted class's probability, shown when given
 };

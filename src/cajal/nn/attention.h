@@ -44,8 +44,8 @@ struct AttentionOutput {
 // q_proj_weight [E, E], k_proj_weight [E, kdim] and v_proj_weight [E, vdim] when it is
 // undefined; in_proj_bias [3E] (optional); out_proj_weight [E, E], out_proj_bias [E] (optional).
 struct MultiheadAttentionWeights {
-  Tensor in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, in_proj_bias;
-  Tensor out_proj_weight, out_proj_bias;
+  Tensor in_proj_weight{}, q_proj_weight{}, k_proj_weight{}, v_proj_weight{}, in_proj_bias{};
+  Tensor out_proj_weight{}, out_proj_bias{};
 };
 
 // The module's math without state (torch's F.multi_head_attention_forward), for weights of
@@ -72,7 +72,7 @@ class MultiheadAttentionImpl : public Module {
 
   const int64_t embed_dim, num_heads, head_dim, kdim, vdim;
   const MultiheadAttentionOptions options;
-  Tensor in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, in_proj_bias;
+  Tensor in_proj_weight{}, q_proj_weight{}, k_proj_weight{}, v_proj_weight{}, in_proj_bias{};
   Linear out_proj{std::shared_ptr<LinearImpl>()};  // set in the constructor, after the projections (torch's order)
 };
 CAJAL_MODULE(MultiheadAttention);

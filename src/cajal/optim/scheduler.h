@@ -186,7 +186,7 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
 };
 
 struct OneCycleLROptions {
-  std::vector<double> max_lr;  // one value for every group, or one per group (required)
+  std::vector<double> max_lr{};  // one value for every group, or one per group (required)
   int64_t total_steps = 0;     // or epochs * steps_per_epoch when 0
   int64_t epochs = 0;
   int64_t steps_per_epoch = 0;
