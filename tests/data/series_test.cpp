@@ -15,16 +15,6 @@ namespace {
 
 const std::string kDatasets = "/usr/lib/python3/dist-packages/statsmodels/datasets/";
 
-std::pair<Tensor, Tensor> stacked(const data::Dataset& dataset) {
-  TensorList inputs, targets;
-  for (int64_t i = 0; i < dataset.size(); ++i) {
-    data::Example e = dataset.get(i);
-    inputs.push_back(e.input);
-    targets.push_back(e.target);
-  }
-  return {stack(inputs), stack(targets)};
-}
-
 // Compares cajal's windows of `column` with the reference script's.
 void expect_matches_numpy(const std::string& csv, const std::string& column, data::MissingValues missing,
                           const data::SeriesWindowOptions& options) {
@@ -48,10 +38,10 @@ void expect_matches_numpy(const std::string& csv, const std::string& column, dat
   const std::pair<const char*, data::DatasetPtr> parts[] = {{"train", w.train}, {"val", w.val}, {"test", w.test}};
   for (size_t k = 0; k < 3; ++k) {
     SCOPED_TRACE(parts[k].first);
-    auto [inputs, targets] = stacked(*parts[k].second);
+    data::Batch examples = test::all_examples(*parts[k].second);
     std::string name = parts[k].first;
-    EXPECT_TRUE(test::all_close(inputs, expected(name + "_inputs"), 1e-6, 1e-6));
-    EXPECT_TRUE(test::all_close(targets, expected(name + "_targets"), 1e-6, 1e-6));
+    EXPECT_TRUE(test::all_close(examples.input, expected(name + "_inputs"), 1e-6, 1e-6));
+    EXPECT_TRUE(test::all_close(examples.target, expected(name + "_targets"), 1e-6, 1e-6));
     EXPECT_NEAR(data::naive_forecast_mse(*parts[k].second), naive[k], 1e-5 * naive[k]);
   }
 }

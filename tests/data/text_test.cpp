@@ -34,17 +34,6 @@ Reference reference(const std::string& corpus, int64_t seq_len, int64_t stride, 
   return ref;
 }
 
-// The examples of a dataset stacked: inputs and targets [N, seq_len].
-std::pair<Tensor, Tensor> stacked(const data::Dataset& dataset) {
-  TensorList inputs, targets;
-  for (int64_t i = 0; i < dataset.size(); ++i) {
-    data::Example e = dataset.get(i);
-    inputs.push_back(e.input);
-    targets.push_back(e.target);
-  }
-  return {stack(inputs), stack(targets)};
-}
-
 Tensor code_points(const data::CharVocabulary& vocab) {
   std::vector<int64_t> points;
   for (const std::string& name : vocab.names()) points.push_back(data::decode_utf8(name)[0]);
@@ -80,12 +69,11 @@ TEST(CharCorpus, SmallCorpusMatchesPython) {
   EXPECT_EQ(files, ref.files);
   EXPECT_TRUE(test::all_close(code_points(vocab), ref.load("vocab")));
   EXPECT_TRUE(test::all_close(tokens, ref.load("tokens")));
-  auto [train_inputs, train_targets] = stacked(*w.train);
-  auto [val_inputs, val_targets] = stacked(*w.val);
-  EXPECT_TRUE(test::all_close(train_inputs, ref.load("train_inputs")));
-  EXPECT_TRUE(test::all_close(train_targets, ref.load("train_targets")));
-  EXPECT_TRUE(test::all_close(val_inputs, ref.load("val_inputs")));
-  EXPECT_TRUE(test::all_close(val_targets, ref.load("val_targets")));
+  data::Batch train = test::all_examples(*w.train), val = test::all_examples(*w.val);
+  EXPECT_TRUE(test::all_close(train.input, ref.load("train_inputs")));
+  EXPECT_TRUE(test::all_close(train.target, ref.load("train_targets")));
+  EXPECT_TRUE(test::all_close(val.input, ref.load("val_inputs")));
+  EXPECT_TRUE(test::all_close(val.target, ref.load("val_targets")));
   EXPECT_EQ(vocab.decode(tokens), data::encode_utf8(text));
 }
 
@@ -101,7 +89,7 @@ TEST(CharCorpus, FortunesMatchPython) {
   EXPECT_EQ(ref.files.size(), 43u);  // the text files, not the .dat indexes nor the .u8 links
   EXPECT_TRUE(test::all_close(code_points(vocab), ref.load("vocab")));
   EXPECT_TRUE(test::all_close(tokens, ref.load("tokens")));
-  EXPECT_TRUE(test::all_close(stacked(*w.val).second, ref.load("val_targets")));
+  EXPECT_TRUE(test::all_close(test::all_examples(*w.val).target, ref.load("val_targets")));
   EXPECT_EQ(w.train->size(), ref.load("train_inputs").size(0));
 }
 

@@ -88,4 +88,10 @@ Tensor NormalSampler::operator()(const Dims& shape, TensorOptions opts) {
   return from_vector(values, shape, opts);
 }
 
+data::Batch all_examples(const data::Dataset& dataset) {
+  std::vector<data::Example> examples;
+  for (int64_t i = 0; i < dataset.size(); ++i) examples.push_back(dataset.get(i));
+  return data::collate(examples);
+}
+
 }  // namespace cajal::test

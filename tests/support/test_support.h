@@ -85,4 +85,7 @@ void expect_error(const std::function<void()>& f, std::initializer_list<std::str
     EXPECT_NE(msg.find(part), std::string::npos) << "message \"" << msg << "\" lacks \"" << part << "\"";
 }
 
+// Every example of a dataset, in order, stacked into one batch (data::collate).
+data::Batch all_examples(const data::Dataset& dataset);
+
 }  // namespace cajal::test

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -106,6 +107,12 @@ LoadedModel load_model(const std::string& path_or_run) {
 std::string class_name(const ModelInfo& info, int64_t k) {
   if (k >= 0 && k < static_cast<int64_t>(info.class_names.size())) return info.class_names[static_cast<size_t>(k)];
   return std::to_string(k);
+}
+
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
 }
 
 }  // namespace cajal::cli

@@ -49,4 +49,7 @@ LoadedModel load_model(const std::string& path_or_run);
 // The class name of index k: class_names[k], or "k" without names.
 std::string class_name(const ModelInfo& info, int64_t k);
 
+// A metric or probability as the model file, report and predictions write it: 6 significant digits.
+std::string format_number(double value);
+
 }  // namespace cajal::cli

@@ -15,12 +15,6 @@ namespace cajal::cli {
 
 namespace {
 
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  return text;
-}
-
 // A CSV cell: quoted when it holds a comma, a quote or a line break.
 std::string csv_cell(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
@@ -57,11 +51,11 @@ int predict_command(const std::vector<std::string>& argv) {
       if (info.classification) {
         int64_t best = std::max_element(row, row + columns) - row;
         text << ", \"label\": " << json_quote(class_name(info, best)) << ", \"probabilities\": {";
-        for (int64_t k = 0; k < columns; ++k) text << (k ? ", " : "") << json_quote(class_name(info, k)) << ": " << number(row[k]);
+        for (int64_t k = 0; k < columns; ++k) text << (k ? ", " : "") << json_quote(class_name(info, k)) << ": " << format_number(row[k]);
         text << "}}";
       } else {
         text << ", \"prediction\": [";
-        for (int64_t k = 0; k < columns; ++k) text << (k ? ", " : "") << number(row[k]);
+        for (int64_t k = 0; k < columns; ++k) text << (k ? ", " : "") << format_number(row[k]);
         text << "]}";
       }
       text << (i + 1 < rows ? ",\n" : "\n");
@@ -83,7 +77,7 @@ int predict_command(const std::vector<std::string>& argv) {
       const double* row = values + i * columns;
       text << csv_cell(names[static_cast<size_t>(i)]);
       if (info.classification) text << "," << csv_cell(class_name(info, std::max_element(row, row + columns) - row));
-      for (int64_t k = 0; k < columns; ++k) text << "," << number(row[k]);
+      for (int64_t k = 0; k < columns; ++k) text << "," << format_number(row[k]);
       text << "\n";
     }
   }

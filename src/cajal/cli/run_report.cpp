@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "cajal/cli/model_file.h"
 #include "cajal/io/report.h"
 #include "cajal/metrics/classification.h"
 #include "cajal/ops/creation.h"
@@ -11,12 +12,6 @@
 namespace cajal::cli {
 
 namespace {
-
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  return text;
-}
 
 // Up to `limit` test images the model got wrong, with their confidence.
 std::vector<ReportExample> misclassified(const data::Dataset& raw, const Tensor& probabilities, const Tensor& predicted,
@@ -48,12 +43,12 @@ std::vector<std::pair<std::string, std::string>> summary_metrics(const RunSummar
   std::vector<std::pair<std::string, std::string>> metrics;
   const auto& history = summary.trainer->history();
   metrics.emplace_back("epochs", std::to_string(history.size()));
-  metrics.emplace_back("train_seconds", number(summary.seconds));
+  metrics.emplace_back("train_seconds", format_number(summary.seconds));
   if (!history.empty()) {
-    for (const auto& [name, value] : history.back()) metrics.emplace_back(name, number(value));
+    for (const auto& [name, value] : history.back()) metrics.emplace_back(name, format_number(value));
   }
-  for (const auto& [name, value] : summary.test) metrics.emplace_back("test_" + name, number(value));
-  for (const auto& [name, value] : summary.data->baselines) metrics.emplace_back(name, number(value));
+  for (const auto& [name, value] : summary.test) metrics.emplace_back("test_" + name, format_number(value));
+  for (const auto& [name, value] : summary.data->baselines) metrics.emplace_back(name, format_number(value));
   return metrics;
 }
 
@@ -66,9 +61,9 @@ void write_run_report(const RunSummary& summary, data::DataLoader* test_loader, 
                      {"parameters", std::to_string(summary.trainer->model()->num_parameters())},
                      {"training examples", std::to_string(data.train->size())},
                      {"epochs", std::to_string(summary.trainer->history().size())},
-                     {"training time", number(summary.seconds) + " s"}};
-  for (const auto& [name, value] : summary.test) report.run_info.emplace_back("test " + name, number(value));
-  for (const auto& [name, value] : data.baselines) report.run_info.emplace_back(name, number(value));
+                     {"training time", format_number(summary.seconds) + " s"}};
+  for (const auto& [name, value] : summary.test) report.run_info.emplace_back("test " + name, format_number(value));
+  for (const auto& [name, value] : data.baselines) report.run_info.emplace_back(name, format_number(value));
   int64_t epoch = 0;
   for (const train::Logs& logs : summary.trainer->history()) {
     NamedValues row{{"epoch", static_cast<double>(++epoch)}};
