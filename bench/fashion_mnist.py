@@ -8,14 +8,20 @@ models/presets.cpp):
 - data: Debian's IDX files (read here with numpy), pixels / 255; `validation_split` of the
   training set held out (a seeded permutation: the same size, not the same examples as
   cajal's); `normalize: true` divides by the training split's mean and (population) std;
-  `random_horizontal_flip` with its p, drawn per example; training batches shuffled every
-  epoch, the last one smaller; validation and test in batches of max(batch_size, 256).
-- model: the `cnn` preset (conv 1->32 + BN + ReLU + pool, conv 32->64 + BN + ReLU + pool,
-  linear 3136->128 + ReLU + dropout, linear 128->10), PyTorch's default initialization,
-  which is also cajal's.
+  training batches shuffled every epoch, the last one smaller; validation and test in batches of max(batch_size, 256).
+- transforms, in the config's order, drawn per example after normalization:
+  `random_horizontal_flip` (p), `random_crop` (padding with a constant fill, then a crop of
+  the image's size at a uniform position) and `random_erasing` (torchvision's algorithm:
+  p, scale, ratio, a constant value).
+- model: the `cnn` preset (channels, hidden, dropout; by default conv 1->32 + BN + ReLU +
+  pool, conv 32->64 + BN + ReLU + pool, linear 3136->128 + ReLU + dropout, linear 128->10) or the `resnet` preset (depth, widths:
+  conv3x3 + BN + ReLU, stages of basic blocks with stride-2 projection shortcuts, global
+  average pool, linear), PyTorch's default initialization, which is also cajal's.
 - optimizer adam/adamw (lr, weight_decay, betas, eps); schedule onecycle (max_lr, default
   the optimizer's lr; pct_start, anneal, div_factor, final_div_factor), stepped per batch,
-  cycling Adam's beta1 as torch.optim.lr_scheduler.OneCycleLR does; cross_entropy.
+  cycling Adam's beta1 as torch.optim.lr_scheduler.OneCycleLR does; cross_entropy with
+  label_smoothing. `callbacks: {checkpoint: ...}` only writes files in cajal (the test set is
+  evaluated with the last weights either way), so it is accepted and ignored here.
 - timing: an epoch is its training batches plus the validation pass, as in cajal's
   Trainer::fit; the test set is evaluated after training, outside the training time.
 Anything else in the config is refused rather than silently ignored.
@@ -28,6 +34,7 @@ usage: OPENBLAS_NUM_THREADS=1 python3 fashion_mnist.py [--config FILE] [--thread
 """
 import argparse
 import gzip
+import math
 import os
 import resource
 import sys
@@ -40,6 +47,8 @@ import torch.nn.functional as F
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
+from safetensors_reference import read_safetensors  # noqa: E402  (the tests' reader of cajal's weight files)
 
 
 def read_idx(path):
@@ -60,12 +69,118 @@ def refuse_unknown(section, allowed, where):
         sys.exit(f"fashion_mnist.py: {where}: {sorted(unknown)} not mirrored here")
 
 
-def cnn(in_channels, image_size, classes, dropout):
-    features = 64 * (image_size[0] // 4) * (image_size[1] // 4)
+def cnn(in_channels, image_size, classes, channels, hidden, dropout):
+    c1, c2 = channels
+    features = c2 * (image_size[0] // 4) * (image_size[1] // 4)
     return nn.Sequential(
-        nn.Conv2d(in_channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(features, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, classes))
+        nn.Conv2d(in_channels, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(features, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, classes))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                            nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, in_channels, classes, depth, widths):
+        super().__init__()
+        blocks = (depth - 2) // (2 * len(widths))
+        if blocks < 1 or (depth - 2) % (2 * len(widths)):
+            sys.exit(f"fashion_mnist.py: resnet depth {depth} does not fit {len(widths)} stages")
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.stages, channels = [], widths[0]
+        for s, width in enumerate(widths):  # named layer1, layer2, ... as cajal (and torchvision) name them
+            stage = []
+            for b in range(blocks):
+                stage.append(BasicBlock(channels, width, 2 if s > 0 and b == 0 else 1))
+                channels = width
+            self.stages.append(nn.Sequential(*stage))
+            self.add_module(f"layer{s + 1}", self.stages[-1])
+        self.fc = nn.Linear(channels, classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        for stage in self.stages:
+            out = stage(out)
+        return self.fc(out.mean((2, 3)))
+
+
+def read_transforms(specs):
+    """The config's training transforms as functions of (batch, generator), in order."""
+    transforms = []
+    for spec in specs or []:
+        kind = spec.get("type")
+        if kind == "random_horizontal_flip":
+            refuse_unknown(spec, {"type", "p"}, "transform random_horizontal_flip")
+            transforms.append(lambda x, g, p=float(spec.get("p", 0.5)): horizontal_flip(x, g, p))
+        elif kind == "random_crop":
+            refuse_unknown(spec, {"type", "padding", "fill"}, "transform random_crop")
+            transforms.append(lambda x, g, pad=int(spec.get("padding", 0)), fill=float(spec.get("fill", 0.0)):
+                              random_crop(x, g, pad, fill))
+        elif kind == "random_erasing":
+            refuse_unknown(spec, {"type", "p", "scale", "ratio", "value"}, "transform random_erasing")
+            transforms.append(lambda x, g, p=float(spec.get("p", 0.5)), scale=spec.get("scale", (0.02, 0.33)),
+                              ratio=spec.get("ratio", (0.3, 3.3)), value=float(spec.get("value", 0.0)):
+                              random_erasing(x, g, p, scale, ratio, value))
+        else:
+            sys.exit(f"fashion_mnist.py: transform {spec} not mirrored")
+    return transforms
+
+
+def uniform(g):
+    return torch.rand(1, generator=g).item()
+
+
+def horizontal_flip(x, g, p):
+    flip = torch.rand(len(x), generator=g) < p
+    x[flip] = x[flip].flip(-1)
+    return x
+
+
+def random_crop(x, g, padding, fill):
+    """Pads every side by `padding`, then crops each example back to its size at a uniform offset."""
+    if padding == 0:
+        return x
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (padding,) * 4, value=fill)
+    top = torch.randint(0, 2 * padding + 1, (len(x),), generator=g)
+    left = torch.randint(0, 2 * padding + 1, (len(x),), generator=g)
+    return torch.stack([padded[i, :, t:t + h, l:l + w] for i, (t, l) in enumerate(zip(top.tolist(), left.tolist()))])
+
+
+def random_erasing(x, g, p, scale, ratio, value):
+    """torchvision's RandomErasing per example: up to 10 tries for a rectangle that fits."""
+    h, w = x.shape[-2:]
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for i in range(len(x)):
+        if uniform(g) >= p:
+            continue
+        for _ in range(10):
+            area = h * w * (scale[0] + (scale[1] - scale[0]) * uniform(g))
+            aspect = math.exp(log_ratio[0] + (log_ratio[1] - log_ratio[0]) * uniform(g))
+            eh, ew = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+            if eh < h and ew < w:
+                top = int(torch.randint(0, h - eh + 1, (1,), generator=g))
+                left = int(torch.randint(0, w - ew + 1, (1,), generator=g))
+                x[i, :, top:top + eh, left:left + ew] = value
+                break
+    return x
 
 
 def evaluate(model, x, y, batch_size):
@@ -79,18 +194,38 @@ def evaluate(model, x, y, batch_size):
     return correct / len(x), loss_sum / len(x)
 
 
+def evaluate_cajal_weights(path, model, test_files, batch_size):
+    """Loads cajal's trained weights into `model` (the names must match one to one) and
+    evaluates the test set normalized with the mean and std the file records."""
+    tensors, metadata, _, _ = read_safetensors(path)
+    model.load_state_dict(tensors, strict=True)
+    x = torch.from_numpy(read_idx(test_files["inputs"]).astype(np.float32) / 255).unsqueeze(1)
+    y = torch.from_numpy(read_idx(test_files["targets"]).astype(np.int64))
+    if "cajal.normalize_mean" in metadata:
+        mean = torch.tensor(yaml.safe_load(metadata["cajal.normalize_mean"])).view(1, -1, 1, 1)
+        std = torch.tensor(yaml.safe_load(metadata["cajal.normalize_std"])).view(1, -1, 1, 1)
+        x = (x - mean) / std
+    accuracy, loss = evaluate(model, x, y, batch_size)
+    print(f"cajal's weights ({path}) in the PyTorch network: test accuracy {accuracy:.4f}, test loss {loss:.4f}")
+    print(f"RESULT cajal_weights_test_accuracy {accuracy:.4f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=os.path.join(HERE, "..", "examples", "fashion_mnist_cnn.yaml"))
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     parser.add_argument("--epochs", type=int, help="override the config's epochs (smoke runs)")
+    parser.add_argument("--cajal-weights", metavar="FILE",
+                        help="instead of training, evaluate a model.safetensors that `cajal train` wrote for the "
+                             "same config in this script's network (a check that the two networks are the same)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     with open(args.config) as f:
         cfg = yaml.safe_load(f)
     refuse_unknown(cfg, {"data", "model", "loss", "optimizer", "schedule", "epochs", "batch_size", "seed",
-                         "num_workers", "output"}, "config")
+                         "num_workers", "output", "callbacks"}, "config")
+    refuse_unknown(cfg.get("callbacks", {}) or {}, {"checkpoint"}, "callbacks")
     data = cfg["data"]
     refuse_unknown(data, {"reader", "train", "test", "validation_split", "normalize", "transforms"}, "data")
     if data.get("reader") != "idx":
@@ -115,20 +250,31 @@ def main():
     if data.get("normalize", False):
         mean, std = x_train.mean().item(), x_train.std(unbiased=False).item()
         x_train, x_val, x_test = ((t - mean) / std for t in (x_train, x_val, x_test))
-    flip_p = 0.0
-    for transform in data.get("transforms", []) or []:
-        if transform.get("type") != "random_horizontal_flip" or set(transform) - {"type", "p"}:
-            sys.exit(f"fashion_mnist.py: transform {transform} not mirrored")
-        flip_p = float(transform.get("p", 0.5))
+    transforms = read_transforms(data.get("transforms"))
 
     model_cfg = cfg["model"]
     options = model_cfg.get("options", {}) or {}
-    if model_cfg.get("preset") != "cnn" or set(options) - {"dropout"}:
-        sys.exit("fashion_mnist.py: only the cnn preset (option dropout) is mirrored")
-    model = cnn(x_train.shape[1], x_train.shape[2:], classes, float(options.get("dropout", 0.25)))
-    loss_name = cfg.get("loss", "cross_entropy")
-    if loss_name not in ("cross_entropy", "auto") and loss_name != {"name": "cross_entropy"}:
+    preset = model_cfg.get("preset")
+    refuse_unknown(model_cfg, {"preset", "options"}, "model")
+    if preset == "cnn":
+        refuse_unknown(options, {"channels", "hidden", "dropout"}, "cnn options")
+        model = cnn(x_train.shape[1], x_train.shape[2:], classes, [int(c) for c in options.get("channels", [32, 64])],
+                    int(options.get("hidden", 128)), float(options.get("dropout", 0.25)))
+    elif preset == "resnet":
+        refuse_unknown(options, {"depth", "widths"}, "resnet options")
+        model = ResNet(x_train.shape[1], classes, int(options.get("depth", 20)),
+                       [int(w) for w in options.get("widths", [16, 32, 64])])
+    else:
+        sys.exit(f"fashion_mnist.py: preset {preset} not mirrored (cnn and resnet are)")
+    loss_cfg = cfg.get("loss", "cross_entropy")
+    loss_cfg = dict(loss_cfg) if isinstance(loss_cfg, dict) else {"name": loss_cfg}
+    refuse_unknown(loss_cfg, {"name", "label_smoothing"}, "loss")
+    if loss_cfg["name"] not in ("cross_entropy", "auto"):
         sys.exit("fashion_mnist.py: only the cross_entropy loss is mirrored")
+    label_smoothing = float(loss_cfg.get("label_smoothing", 0.0))
+    if args.cajal_weights:
+        evaluate_cajal_weights(args.cajal_weights, model, data["test"], eval_batch)
+        return
 
     opt_cfg = dict(cfg.get("optimizer", {}))
     name = opt_cfg.pop("name", "adam")
@@ -154,7 +300,7 @@ def main():
     elif sched_name != "none":
         sys.exit(f"fashion_mnist.py: schedule {sched_name} not mirrored")
 
-    print(f"pytorch {torch.__version__}: cnn on {len(x_train)} examples, {len(x_val)} for validation; "
+    print(f"pytorch {torch.__version__}: {preset} on {len(x_train)} examples, {len(x_val)} for validation; "
           f"{epochs} epochs, batch {batch_size}, {name} lr {lr}, {sched_name}; "
           f"{torch.get_num_threads()} torch threads, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}",
           flush=True)
@@ -168,12 +314,11 @@ def main():
         for i in range(0, len(x_train), batch_size):
             index = order[i:i + batch_size]
             x, y = x_train[index], y_train[index]
-            if flip_p > 0:
-                flip = torch.rand(len(x), generator=generator) < flip_p
-                x[flip] = x[flip].flip(-1)
+            for transform in transforms:
+                x = transform(x, generator)
             optimizer.zero_grad()
             out = model(x)
-            loss = F.cross_entropy(out, y)
+            loss = F.cross_entropy(out, y, label_smoothing=label_smoothing)
             loss.backward()
             optimizer.step()
             if scheduler:

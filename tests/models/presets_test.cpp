@@ -69,6 +69,7 @@ std::vector<Case> cases() {
       {"lenet5_rgb32", "lenet5", {}, {{3, 32, 32}, 7}},
       {"cnn", "cnn", {}, {{1, 28, 28}, 10}},
       {"cnn_rgb32", "cnn", {}, {{3, 32, 32}, 10}},
+      {"cnn_widths_rgb20", "cnn", options({{"channels", "[8, 12]"}, {"hidden", "20"}, {"dropout", "0.4"}}), {{3, 20, 20}, 7}},
       {"resnet20", "resnet", {}, {{1, 28, 28}, 10}},
       {"resnet8_wide_rgb32", "resnet", options({{"depth", "8"}, {"widths", "[32, 64, 128]"}}), {{3, 32, 32}, 10}},
       {"layers", "", {}, {{2, 12, 12}, 6}},
@@ -134,6 +135,18 @@ TEST(Presets, CnnHasTheBenchmarkShape) {
   auto model = models::cnn({.in_channels = 1, .image_size = {28, 28}, .num_classes = 10});
   EXPECT_EQ(model->num_parameters(), 320 + 64 + 18496 + 128 + 401536 + 1290);
   EXPECT_EQ(model->at<nn::LinearImpl>(9)->in_features(), 3136);
+}
+
+TEST(Presets, CnnWidthsAreChecked) {
+  auto wide = models::make_model("cnn", options({{"channels", "[64, 128]"}, {"hidden", "256"}}), {{1, 28, 28}, 10});
+  // conv 1*64*9+64, BN 2*64, conv 64*128*9+128, BN 2*128, linear 6272*256+256, linear 256*10+10.
+  EXPECT_EQ(wide->num_parameters(), 640 + 128 + 73856 + 256 + 1605888 + 2570);
+  EXPECT_EQ(test::error_message<ValueError>([] { models::make_model("cnn", options({{"channels", "[8, 16, 32]"}}), {{1, 28, 28}, 10}); }),
+            "model 'cnn': option 'channels' must list the two convolutions' channels, e.g. [32, 64]");
+  test::expect_error<ValueError>([] { models::make_model("cnn", options({{"channels", "[0, 16]"}}), {{1, 28, 28}, 10}); },
+                                 {"cnn: channels must be at least 1, got [0, 16]"});
+  test::expect_error<ValueError>([] { models::make_model("cnn", options({{"hidden", "0"}}), {{1, 28, 28}, 10}); },
+                                 {"cnn: hidden must be at least 1, got 0"});
 }
 
 TEST(Presets, ResNetDepthCountsItsLayers) {

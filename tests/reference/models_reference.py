@@ -36,12 +36,13 @@ def lenet5(channels, size, classes):
                          nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, classes))
 
 
-def cnn(channels, size, classes):
-    # The issue-3 benchmark network, as bench/ writes it.
-    return nn.Sequential(nn.Conv2d(channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(64 * (size // 4) ** 2, 128), nn.ReLU(), nn.Dropout(0.25),
-                         nn.Linear(128, classes))
+def cnn(channels, size, classes, widths=(32, 64), hidden=128, dropout=0.25):
+    # By default the issue-3 benchmark network, as bench/ writes it.
+    c1, c2 = widths
+    return nn.Sequential(nn.Conv2d(channels, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(c2 * (size // 4) ** 2, hidden), nn.ReLU(), nn.Dropout(dropout),
+                         nn.Linear(hidden, classes))
 
 
 class BasicBlock(nn.Module):
@@ -103,6 +104,7 @@ MODELS = {
     "lenet5_rgb32": lambda: lenet5(3, 32, 7),
     "cnn": lambda: cnn(1, 28, 10),
     "cnn_rgb32": lambda: cnn(3, 32, 10),
+    "cnn_widths_rgb20": lambda: cnn(3, 20, 7, widths=(8, 12), hidden=20, dropout=0.4),
     "resnet20": lambda: ResNet(1, 10),
     "resnet8_wide_rgb32": lambda: ResNet(3, 10, depth=8, widths=(32, 64, 128)),
     "layers": layer_list,

@@ -60,14 +60,17 @@ nn::Sequential lenet5(const ImageInput& input, const std::string& activation) {
                         make_activation(activation, "lenet5"), nn::Linear(84, input.num_classes));
 }
 
-nn::Sequential cnn(const ImageInput& input, double dropout) {
+nn::Sequential cnn(const ImageInput& input, const CnnOptions& options) {
   check_image("cnn", input, 4);
-  if (dropout < 0 || dropout >= 1) fail<ValueError>("cnn: dropout must be in [0, 1), got ", dropout);
-  int64_t features = 64 * (input.image_size[0] / 4) * (input.image_size[1] / 4);
-  return nn::Sequential(nn::Conv2d(input.in_channels, 32, 3, {.padding = 1}), nn::BatchNorm2d(32), nn::ReLU(),
-                        nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, {.padding = 1}), nn::BatchNorm2d(64), nn::ReLU(),
-                        nn::MaxPool2d(2), nn::Flatten(), nn::Linear(features, 128), nn::ReLU(),
-                        nn::Dropout(dropout), nn::Linear(128, input.num_classes));
+  auto [c1, c2] = options.channels;
+  if (c1 < 1 || c2 < 1) fail<ValueError>("cnn: channels must be at least 1, got [", c1, ", ", c2, "]");
+  if (options.hidden < 1) fail<ValueError>("cnn: hidden must be at least 1, got ", options.hidden);
+  if (options.dropout < 0 || options.dropout >= 1) fail<ValueError>("cnn: dropout must be in [0, 1), got ", options.dropout);
+  int64_t features = c2 * (input.image_size[0] / 4) * (input.image_size[1] / 4);
+  return nn::Sequential(nn::Conv2d(input.in_channels, c1, 3, {.padding = 1}), nn::BatchNorm2d(c1), nn::ReLU(),
+                        nn::MaxPool2d(2), nn::Conv2d(c1, c2, 3, {.padding = 1}), nn::BatchNorm2d(c2), nn::ReLU(),
+                        nn::MaxPool2d(2), nn::Flatten(), nn::Linear(features, options.hidden), nn::ReLU(),
+                        nn::Dropout(options.dropout), nn::Linear(options.hidden, input.num_classes));
 }
 
 }  // namespace cajal::models

@@ -34,9 +34,15 @@ nn::Sequential mlp(int64_t in_features, int64_t num_classes, const MlpOptions& o
 // act + maxpool 2, flatten, linear(->120) + act, linear(120->84) + act, linear(84->classes).
 nn::Sequential lenet5(const ImageInput& input, const std::string& activation = "relu");
 
-// The issue-3 benchmark network: conv(in->32, 3x3, padding 1) + BN + ReLU + maxpool 2,
-// conv(32->64, 3x3, padding 1) + BN + ReLU + maxpool 2, flatten, linear(64 * H/4 * W/4 -> 128)
-// + ReLU + dropout, linear(128->classes). For 28x28 images: linear(3136->128), 421,834 parameters.
-nn::Sequential cnn(const ImageInput& input, double dropout = 0.25);
+struct CnnOptions {
+  std::array<int64_t, 2> channels = {32, 64};  // of the two convolutions
+  int64_t hidden = 128;                        // units of the hidden linear layer
+  double dropout = 0.25;                       // before the last linear layer
+};
+// Two conv blocks with batch norm, by default the issue-3 benchmark network:
+// conv(in->c1, 3x3, padding 1) + BN + ReLU + maxpool 2, conv(c1->c2, 3x3, padding 1) + BN +
+// ReLU + maxpool 2, flatten, linear(c2 * H/4 * W/4 -> hidden) + ReLU + dropout,
+// linear(hidden->classes). With the defaults on 28x28 images: linear(3136->128), 421,834 parameters.
+nn::Sequential cnn(const ImageInput& input, const CnnOptions& options = {});
 
 }  // namespace cajal::models

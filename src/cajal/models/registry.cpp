@@ -55,7 +55,12 @@ nn::ModulePtr make_lenet5(Options& options, const ModelInput& input) {
 
 nn::ModulePtr make_cnn(Options& options, const ModelInput& input) {
   ImageInput image = image_options(options, input);
-  return cnn(image, options.get_float("dropout", 0.25)).ptr();
+  std::vector<int64_t> channels = options.get_ints("channels", std::vector<int64_t>{32, 64});
+  if (channels.size() != 2) options.fail("channels", "must list the two convolutions' channels, e.g. [32, 64]");
+  CnnOptions cnn_options{.channels = {channels[0], channels[1]},
+                         .hidden = options.get_int("hidden", CnnOptions{}.hidden),
+                         .dropout = options.get_float("dropout", CnnOptions{}.dropout)};
+  return cnn(image, cnn_options).ptr();
 }
 
 nn::ModulePtr make_resnet(Options& options, const ModelInput& input) {

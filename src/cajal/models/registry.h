@@ -11,7 +11,7 @@
 //   mlp            in_features (default: the example's element count), hidden [256, 128],
 //                  dropout 0, activation relu
 //   lenet5         in_channels, image_size (default: the data's), activation relu
-//   cnn            in_channels, image_size, dropout 0.25
+//   cnn            in_channels, image_size, channels [32, 64], hidden 128, dropout 0.25
 //   resnet         in_channels, image_size, depth 20, widths [16, 32, 64]
 //   sequence presets: see models/sequence.h
 // An unknown name or option is a ValueError suggesting the nearest valid one.
