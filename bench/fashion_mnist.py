@@ -183,18 +183,20 @@ def random_erasing(x, g, p, scale, ratio, value):
     return x
 
 
-def evaluate(model, x, y, batch_size):
+def evaluate(model, x, y, batch_size, label_smoothing=0.0):
+    """(accuracy, mean loss) in eval mode; the loss is the training loss, label smoothing
+    included, as cajal's Trainer reports it."""
     model.eval()
     correct, loss_sum = 0, 0.0
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
             out = model(x[i:i + batch_size])
-            loss_sum += F.cross_entropy(out, y[i:i + batch_size], reduction="sum").item()
+            loss_sum += F.cross_entropy(out, y[i:i + batch_size], reduction="sum", label_smoothing=label_smoothing).item()
             correct += (out.argmax(1) == y[i:i + batch_size]).sum().item()
     return correct / len(x), loss_sum / len(x)
 
 
-def evaluate_cajal_weights(path, model, test_files, batch_size):
+def evaluate_cajal_weights(path, model, test_files, batch_size, label_smoothing):
     """Loads cajal's trained weights into `model` (the names must match one to one) and
     evaluates the test set normalized with the mean and std the file records."""
     tensors, metadata, _, _ = read_safetensors(path)
@@ -205,7 +207,7 @@ def evaluate_cajal_weights(path, model, test_files, batch_size):
         mean = torch.tensor(yaml.safe_load(metadata["cajal.normalize_mean"])).view(1, -1, 1, 1)
         std = torch.tensor(yaml.safe_load(metadata["cajal.normalize_std"])).view(1, -1, 1, 1)
         x = (x - mean) / std
-    accuracy, loss = evaluate(model, x, y, batch_size)
+    accuracy, loss = evaluate(model, x, y, batch_size, label_smoothing)
     print(f"cajal's weights ({path}) in the PyTorch network: test accuracy {accuracy:.4f}, test loss {loss:.4f}")
     print(f"RESULT cajal_weights_test_accuracy {accuracy:.4f}")
 
@@ -273,7 +275,7 @@ def main():
         sys.exit("fashion_mnist.py: only the cross_entropy loss is mirrored")
     label_smoothing = float(loss_cfg.get("label_smoothing", 0.0))
     if args.cajal_weights:
-        evaluate_cajal_weights(args.cajal_weights, model, data["test"], eval_batch)
+        evaluate_cajal_weights(args.cajal_weights, model, data["test"], eval_batch, label_smoothing)
         return
 
     opt_cfg = dict(cfg.get("optimizer", {}))
@@ -327,11 +329,11 @@ def main():
             correct += (out.argmax(1) == y).sum().item()
         line = f"epoch {epoch + 1}/{epochs}: loss {loss_sum / len(x_train):.4f}, accuracy {correct / len(x_train):.4f}"
         if len(x_val):
-            val_acc, val_loss = evaluate(model, x_val, y_val, eval_batch)
+            val_acc, val_loss = evaluate(model, x_val, y_val, eval_batch, label_smoothing)
             line += f", val_loss {val_loss:.4f}, val_accuracy {val_acc:.4f}"
         print(f"{line} ({time.perf_counter() - epoch_start:.1f} s)", flush=True)
     seconds = time.perf_counter() - start
-    test_acc, test_loss = evaluate(model, x_test, y_test, eval_batch)
+    test_acc, test_loss = evaluate(model, x_test, y_test, eval_batch, label_smoothing)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"trained {epochs} epochs in {seconds:.1f} s; test accuracy {test_acc:.4f}, test loss {test_loss:.4f}; "
           f"peak RSS {peak_mb:.0f} MB")
