@@ -8,15 +8,17 @@ models/presets.cpp):
 - data: Debian's IDX files (read here with numpy), pixels / 255; `validation_split` of the
   training set held out (a seeded permutation: the same size, not the same examples as
   cajal's); `normalize: true` divides by the training split's mean and (population) std;
-  training batches shuffled every epoch, the last one smaller; validation and test in batches of max(batch_size, 256).
+  training batches shuffled every epoch, the last one smaller; validation and test in
+  batches of max(batch_size, 256).
 - transforms, in the config's order, drawn per example after normalization:
   `random_horizontal_flip` (p), `random_crop` (padding with a constant fill, then a crop of
   the image's size at a uniform position) and `random_erasing` (torchvision's algorithm:
   p, scale, ratio, a constant value).
 - model: the `cnn` preset (channels, hidden, dropout; by default conv 1->32 + BN + ReLU +
-  pool, conv 32->64 + BN + ReLU + pool, linear 3136->128 + ReLU + dropout, linear 128->10) or the `resnet` preset (depth, widths:
-  conv3x3 + BN + ReLU, stages of basic blocks with stride-2 projection shortcuts, global
-  average pool, linear), PyTorch's default initialization, which is also cajal's.
+  pool, conv 32->64 + BN + ReLU + pool, linear 3136->128 + ReLU + dropout, linear 128->10)
+  or the `resnet` preset (depth, widths: conv3x3 + BN + ReLU, stages of basic blocks with
+  stride-2 projection shortcuts, global average pool, linear), as tests/reference/
+  models_reference.py writes them; PyTorch's default initialization, which is also cajal's.
 - optimizer adam/adamw (lr, weight_decay, betas, eps); schedule onecycle (max_lr, default
   the optimizer's lr; pct_start, anneal, div_factor, final_div_factor), stepped per batch,
   cycling Adam's beta1 as torch.optim.lr_scheduler.OneCycleLR does; cross_entropy with
@@ -42,13 +44,15 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
-from safetensors_reference import read_safetensors  # noqa: E402  (the tests' reader of cajal's weight files)
+# The tests' PyTorch twins of cajal's presets (checked there against cajal, name for name) and
+# their reader of cajal's weight files.
+from models_reference import ResNet, cnn  # noqa: E402
+from safetensors_reference import read_safetensors  # noqa: E402
 
 
 def read_idx(path):
@@ -67,58 +71,6 @@ def refuse_unknown(section, allowed, where):
     unknown = set(section) - set(allowed)
     if unknown:
         sys.exit(f"fashion_mnist.py: {where}: {sorted(unknown)} not mirrored here")
-
-
-def cnn(in_channels, image_size, classes, channels, hidden, dropout):
-    c1, c2 = channels
-    features = c2 * (image_size[0] // 4) * (image_size[1] // 4)
-    return nn.Sequential(
-        nn.Conv2d(in_channels, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(features, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, classes))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                            nn.BatchNorm2d(out_channels))
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
-
-
-class ResNet(nn.Module):
-    def __init__(self, in_channels, classes, depth, widths):
-        super().__init__()
-        blocks = (depth - 2) // (2 * len(widths))
-        if blocks < 1 or (depth - 2) % (2 * len(widths)):
-            sys.exit(f"fashion_mnist.py: resnet depth {depth} does not fit {len(widths)} stages")
-        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(widths[0])
-        self.stages, channels = [], widths[0]
-        for s, width in enumerate(widths):  # named layer1, layer2, ... as cajal (and torchvision) name them
-            stage = []
-            for b in range(blocks):
-                stage.append(BasicBlock(channels, width, 2 if s > 0 and b == 0 else 1))
-                channels = width
-            self.stages.append(nn.Sequential(*stage))
-            self.add_module(f"layer{s + 1}", self.stages[-1])
-        self.fc = nn.Linear(channels, classes)
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        for stage in self.stages:
-            out = stage(out)
-        return self.fc(out.mean((2, 3)))
 
 
 def read_transforms(specs):
@@ -258,14 +210,19 @@ def main():
     options = model_cfg.get("options", {}) or {}
     preset = model_cfg.get("preset")
     refuse_unknown(model_cfg, {"preset", "options"}, "model")
+    in_channels, height, width = x_train.shape[1:]
+    if height != width:
+        sys.exit(f"fashion_mnist.py: images of {height}x{width}: only square images are mirrored")
     if preset == "cnn":
         refuse_unknown(options, {"channels", "hidden", "dropout"}, "cnn options")
-        model = cnn(x_train.shape[1], x_train.shape[2:], classes, [int(c) for c in options.get("channels", [32, 64])],
-                    int(options.get("hidden", 128)), float(options.get("dropout", 0.25)))
+        model = cnn(in_channels, height, classes, widths=[int(c) for c in options.get("channels", [32, 64])],
+                    hidden=int(options.get("hidden", 128)), dropout=float(options.get("dropout", 0.25)))
     elif preset == "resnet":
         refuse_unknown(options, {"depth", "widths"}, "resnet options")
-        model = ResNet(x_train.shape[1], classes, int(options.get("depth", 20)),
-                       [int(w) for w in options.get("widths", [16, 32, 64])])
+        depth, widths = int(options.get("depth", 20)), [int(w) for w in options.get("widths", [16, 32, 64])]
+        if depth < 2 + 2 * len(widths) or (depth - 2) % (2 * len(widths)):
+            sys.exit(f"fashion_mnist.py: resnet depth {depth} does not fit {len(widths)} stages")
+        model = ResNet(in_channels, classes, depth=depth, widths=widths)
     else:
         sys.exit(f"fashion_mnist.py: preset {preset} not mirrored (cnn and resnet are)")
     loss_cfg = cfg.get("loss", "cross_entropy")

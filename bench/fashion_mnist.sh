@@ -76,7 +76,7 @@ echo "bench/fashion_mnist.sh: cajal train $config${epochs:+ (epochs=$epochs)} an
 if $concurrent; then
   run_cajal & cajal_pid=$!
   run_pytorch & torch_pid=$!
-  wait $cajal_pid || exit 1
+  wait $cajal_pid || { kill $torch_pid 2>/dev/null; exit 1; }
   wait $torch_pid || exit 1
 else
   run_cajal || exit 1

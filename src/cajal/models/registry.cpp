@@ -55,7 +55,8 @@ nn::ModulePtr make_lenet5(Options& options, const ModelInput& input) {
 
 nn::ModulePtr make_cnn(Options& options, const ModelInput& input) {
   ImageInput image = image_options(options, input);
-  std::vector<int64_t> channels = options.get_ints("channels", std::vector<int64_t>{32, 64});
+  auto [c1, c2] = CnnOptions{}.channels;
+  std::vector<int64_t> channels = options.get_ints("channels", std::vector<int64_t>{c1, c2});
   if (channels.size() != 2) options.fail("channels", "must list the two convolutions' channels, e.g. [32, 64]");
   CnnOptions cnn_options{.channels = {channels[0], channels[1]},
                          .hidden = options.get_int("hidden", CnnOptions{}.hidden),
