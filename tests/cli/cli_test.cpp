@@ -400,7 +400,10 @@ TEST_F(Program, WaitsPassivelyUnlessTold) {
     std::string policy = "(exited)";
     for (int tries = 0; tries < 200; ++tries) {  // until the restart has happened, at most 2 s
       std::string environ = read_file("/proc/" + std::to_string(pid) + "/environ");
-      if (environ.empty()) break;
+      if (environ.empty()) {  // gone, or in the middle of an exec (reads empty under load): look again
+        usleep(10000);
+        continue;
+      }
       size_t at = environ.find("OMP_WAIT_POLICY=");
       policy = at == std::string::npos ? "" : environ.substr(at + 16, environ.find('\0', at) - at - 16);
       if (!policy.empty()) break;

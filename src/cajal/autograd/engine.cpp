@@ -239,6 +239,7 @@ void prepare_roots(const TensorList& outputs, const TensorList& grad_outputs, co
     fail<ValueError>(op, ": got ", outputs.size(), " outputs but ", grad_outputs.size(), " gradients");
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
+    check_defined(op, out);
     std::shared_ptr<Node> node = gradient_edge(out);
     if (!node)
       fail<AutogradError>(op, ": output ", i, " does not require grad and has no grad_fn");
@@ -273,6 +274,7 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
   std::vector<std::shared_ptr<Node>> input_nodes;  // keeps accumulators alive for the run
   std::vector<Node*> captures;
   for (size_t i = 0; i < inputs.size(); ++i) {
+    check_defined("grad", inputs[i]);
     if (!inputs[i].requires_grad()) fail<AutogradError>("grad: input ", i, " does not require grad");
     input_nodes.push_back(gradient_edge(inputs[i]));
     captures.push_back(input_nodes.back().get());

@@ -15,10 +15,21 @@ Tensor make_tensor(const Dims& sizes, DType dtype) {
   return Tensor(std::move(impl));
 }
 
-int64_t Tensor::size(int64_t d) const { return impl_->sizes[wrap_dim(d, dim(), "size")]; }
-int64_t Tensor::stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim(), "stride")]; }
+void fail_undefined(const char* op) {
+  fail<ValueError>(op, ": got an undefined tensor (a default-constructed Tensor holds no data)");
+}
+
+int64_t Tensor::size(int64_t d) const {
+  const Dims& sizes = checked("size").sizes;
+  return sizes[wrap_dim(d, static_cast<int64_t>(sizes.size()), "size")];
+}
+int64_t Tensor::stride(int64_t d) const {
+  const TensorImpl& impl = checked("stride");
+  return impl.strides[wrap_dim(d, static_cast<int64_t>(impl.sizes.size()), "stride")];
+}
 
 bool Tensor::is_contiguous() const {
+  checked("is_contiguous");
   if (numel() == 0) return true;  // no element is out of place (PyTorch agrees)
   int64_t expected = 1;
   for (size_t i = impl_->sizes.size(); i-- > 0;) {
@@ -30,6 +41,7 @@ bool Tensor::is_contiguous() const {
 }
 
 void* Tensor::element_address(std::initializer_list<int64_t> index, DType expected) const {
+  checked("at");
   if (expected != dtype()) fail<DTypeError>("at: requested ", dtype_name(expected), " from a ", dtype_name(dtype()), " tensor");
   if (static_cast<int64_t>(index.size()) != dim())
     fail<IndexError>("at: got ", index.size(), " indices for a tensor of ", dim(), " dimensions");
@@ -46,6 +58,7 @@ void* Tensor::element_address(std::initializer_list<int64_t> index, DType expect
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
+  checked("to_vector");
   std::vector<T> out;
   out.reserve(static_cast<size_t>(numel()));
   dispatch(dtype(), [&]<typename S>() {
@@ -60,6 +73,7 @@ std::vector<T> Tensor::to_vector() const {
 
 template <typename T>
 T Tensor::item() const {
+  checked("item");
   if (numel() != 1) fail<ValueError>("item: a tensor with ", numel(), " elements (shape ", sizes(), ") cannot be converted to a scalar");
   return to_vector<T>()[0];
 }

@@ -69,6 +69,10 @@ struct TensorImpl {
   std::vector<TensorHook> hooks;  // leaves: run on the gradient before it accumulates
 };
 
+// Throws the ValueError for an undefined (default-constructed) tensor given to `op`:
+// "op: got an undefined tensor". Every public op and method checks its tensor arguments.
+[[noreturn]] void fail_undefined(const char* op);
+
 class Tensor {
  public:
   Tensor() = default;
@@ -81,28 +85,29 @@ class Tensor {
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
 
   // --- geometry ---
-  const Dims& sizes() const { return impl_->sizes; }
-  const Dims& shape() const { return impl_->sizes; }
-  const Dims& strides() const { return impl_->strides; }
+  const Dims& sizes() const { return checked("sizes").sizes; }
+  const Dims& shape() const { return checked("shape").sizes; }
+  const Dims& strides() const { return checked("strides").strides; }
   int64_t size(int64_t dim) const;
   int64_t stride(int64_t dim) const;
-  int64_t dim() const { return static_cast<int64_t>(impl_->sizes.size()); }
-  int64_t numel() const { return numel_of(impl_->sizes); }
-  int64_t offset() const { return impl_->offset; }
-  DType dtype() const { return impl_->dtype; }
-  Device device() const { return impl_->storage->device; }
-  size_t element_size() const { return dtype_size(impl_->dtype); }
+  int64_t dim() const { return static_cast<int64_t>(checked("dim").sizes.size()); }
+  int64_t numel() const { return numel_of(checked("numel").sizes); }
+  int64_t offset() const { return checked("offset").offset; }
+  DType dtype() const { return checked("dtype").dtype; }
+  Device device() const { return checked("device").storage->device; }
+  size_t element_size() const { return dtype_size(checked("element_size").dtype); }
   bool is_contiguous() const;
-  bool is_floating_point() const { return is_floating(dtype()); }
+  bool is_floating_point() const { return is_floating(checked("is_floating_point").dtype); }
 
   // --- data access ---
   // Address of the first element of this view.
   void* raw_data() const {
-    return static_cast<char*>(impl_->storage->data) + impl_->offset * static_cast<int64_t>(element_size());
+    const TensorImpl& impl = checked("raw_data");
+    return static_cast<char*>(impl.storage->data) + impl.offset * static_cast<int64_t>(dtype_size(impl.dtype));
   }
   template <typename T>
   T* data_ptr() const {
-    if (dtype_v<T> != dtype()) fail<DTypeError>("data_ptr: requested ", dtype_name(dtype_v<T>), " from a ", dtype_name(dtype()), " tensor");
+    if (dtype_v<T> != checked("data_ptr").dtype) fail<DTypeError>("data_ptr: requested ", dtype_name(dtype_v<T>), " from a ", dtype_name(dtype()), " tensor");
     return static_cast<T*>(raw_data());
   }
   // Reference to one element, indices checked: t.at<float>({1, 2}) = 3;
@@ -118,16 +123,16 @@ class Tensor {
   std::vector<T> to_vector() const;
 
   // --- autograd ---
-  bool requires_grad() const { return impl_->requires_grad; }
+  bool requires_grad() const { return checked("requires_grad").requires_grad; }
   Tensor& requires_grad_(bool on = true);
-  bool is_leaf() const { return impl_->grad_fn == nullptr; }
-  const std::shared_ptr<autograd::Node>& grad_fn() const { return impl_->grad_fn; }
-  Tensor grad() const { return Tensor(impl_->grad); }
-  void set_grad(const Tensor& g) { impl_->grad = g.impl_; }
-  void zero_grad() { impl_->grad.reset(); }
+  bool is_leaf() const { return checked("is_leaf").grad_fn == nullptr; }
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return checked("grad_fn").grad_fn; }
+  Tensor grad() const { return Tensor(checked("grad").grad); }
+  void set_grad(const Tensor& g) { checked("set_grad").grad = g.impl_; }
+  void zero_grad() { checked("zero_grad").grad.reset(); }
   void retain_grad();
-  uint32_t version() const { return impl_->storage->version; }
-  void bump_version() const { ++impl_->storage->version; }
+  uint32_t version() const { return checked("version").storage->version; }
+  void bump_version() const { ++checked("bump_version").storage->version; }
   // Runs `hook` on the gradient flowing into this tensor during backward.
   void register_hook(TensorHook hook);
   // Backpropagates from this tensor; `gradient` defaults to 1 for a one-element tensor.
@@ -197,9 +202,21 @@ class Tensor {
   Tensor log_softmax(int64_t dim) const;
 
  private:
+  // The state behind the handle. An undefined (default-constructed) tensor holds none: every
+  // method that needs it throws a ValueError naming the method instead of dereferencing null.
+  TensorImpl& checked(const char* method) const {
+    if (!impl_) [[unlikely]] fail_undefined(method);
+    return *impl_;
+  }
   void* element_address(std::initializer_list<int64_t> index, DType expected) const;
   std::shared_ptr<TensorImpl> impl_;
 };
+
+// Checks that every tensor given to `op` is defined (fail_undefined otherwise).
+template <typename... Tensors>
+void check_defined(const char* op, const Tensors&... tensors) {
+  if (!(tensors.defined() && ...)) [[unlikely]] fail_undefined(op);
+}
 
 // Creates a tensor with fresh contiguous storage (uninitialized).
 Tensor make_tensor(const Dims& sizes, DType dtype);

@@ -77,8 +77,7 @@ Tensor merge_masks(const Tensor& attn_mask, const Tensor& key_padding_mask, int6
 }
 
 void check_same_dims(const Tensor& query, const Tensor& key, const Tensor& value) {
-  if (!query.defined() || !key.defined() || !value.defined())
-    fail<ValueError>(kOp, ": query, key and value must all be defined");
+  check_defined(kOp, query, key, value);
   if ((query.dim() != 2 && query.dim() != 3) || key.dim() != query.dim() || value.dim() != query.dim())
     fail<ShapeError>(kOp, ": query, key and value must all be 3-D (batched) or all 2-D (unbatched), got shapes ",
                      query.sizes(), ", ", key.sizes(), " and ", value.sizes());

@@ -9,6 +9,7 @@
 namespace cajal {
 
 Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  check_defined("hardtanh", x);
   if (min_val > max_val) fail<ValueError>("hardtanh: min_val ", min_val, " is greater than max_val ", max_val);
   Tensor y = clamp(x.detach(), min_val, max_val);  // the forward only: the gradient differs from clamp's
   autograd::record("hardtanh", y, {&x}, [x, min_val, max_val](const Tensor& g) -> TensorList {
@@ -17,9 +18,13 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   return y;
 }
 
-Tensor mish(const Tensor& x) { return x * tanh(softplus(x)); }
+Tensor mish(const Tensor& x) {
+  check_defined("mish", x);
+  return x * tanh(softplus(x));
+}
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
+  check_defined("prelu", x, weight);
   if (weight.dim() > 1) fail<ShapeError>("prelu: weight must be 1-D, got shape ", weight.sizes());
   const int64_t n = weight.numel();
   Tensor slope;

@@ -68,8 +68,7 @@ Tensor attention_softmax(const Tensor& scores, const Tensor& mask, bool causal, 
 
 // Throws unless q, k, v (and the mask) fit together; returns the scores' shape [..., L, S].
 Dims check_attention_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, const char* op) {
-  for (const Tensor* t : {&q, &k, &v})
-    if (!t->defined()) fail<ValueError>(op, ": query, key and value must all be defined");
+  check_defined(op, q, k, v);
   if (q.dtype() != k.dtype() || q.dtype() != v.dtype() || (q.dtype() != DType::f32 && q.dtype() != DType::f64))
     fail<DTypeError>(op, ": query, key and value must be float32 or float64 of one dtype, got ", dtype_name(q.dtype()),
                      ", ", dtype_name(k.dtype()), " and ", dtype_name(v.dtype()));

@@ -9,6 +9,7 @@
 namespace cajal {
 
 Tensor bilinear(const Tensor& x1, const Tensor& x2, const Tensor& weight, const Tensor& bias) {
+  check_defined("bilinear", x1, x2, weight);
   if (weight.dim() != 3) fail<ShapeError>("bilinear: weight must be [out, in1, in2], got shape ", weight.sizes());
   const int64_t out = weight.size(0), in1 = weight.size(1), in2 = weight.size(2);
   if (x1.dim() < 1 || x1.size(-1) != in1 || x2.dim() < 1 || x2.size(-1) != in2)

@@ -42,7 +42,6 @@ Tensor scalar_like(Scalar value, const Tensor& like) {
 namespace {
 
 void check_devices(const Tensor& a, const Tensor& b, const char* op) {
-  if (!a.defined() || !b.defined()) fail<ValueError>(op, ": got an undefined tensor");
   if (a.device() != b.device())
     fail<Error>(op, ": expected both tensors on the same device, got ", a.device(), " and ", b.device());
 }
@@ -62,16 +61,19 @@ Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, DType compu
 }
 
 Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  check_defined(name, a, b);
   return binary_forward(op, a, b, result_type(a, b), true, name);
 }
 
 Tensor logical(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  check_defined(name, a, b);
   return binary_forward(op, a, b, result_type(a, b), true, name);
 }
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  check_defined("add", a, b);
   DType dt = result_type(a, b);
   if (!alpha.integral && !is_floating(dt)) fail<DTypeError>("add: a float alpha needs a floating result, got ", dtype_name(dt));
   Tensor out = binary_forward(BinaryOp::Add, a, b, dt, false, "add", alpha.value);
@@ -83,6 +85,7 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
+  check_defined("sub", a, b);
   DType dt = result_type(a, b);
   if (dt == DType::boolean) fail<DTypeError>("sub: subtraction of bool tensors is not supported; use logical_xor");
   Tensor out = binary_forward(BinaryOp::Sub, a, b, dt, false, "sub", alpha.value);
@@ -94,6 +97,7 @@ Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  check_defined("mul", a, b);
   Tensor out = binary_forward(BinaryOp::Mul, a, b, result_type(a, b), false, "mul");
   if (autograd::needs_grad({&a, &b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
@@ -105,6 +109,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  check_defined("div", a, b);
   DType dt = result_type(a, b);
   if (!is_floating(dt)) dt = DType::f32;  // true division
   Tensor out = binary_forward(BinaryOp::Div, a, b, dt, false, "div");
@@ -118,6 +123,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
+  check_defined("pow", a, b);
   DType dt = result_type(a, b);
   if (dt == DType::boolean) fail<DTypeError>("pow: not supported for bool tensors");
   Tensor out = binary_forward(BinaryOp::Pow, a, b, dt, false, "pow");
@@ -135,11 +141,15 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor pow(Scalar base, const Tensor& exponent) { return pow(scalar_like(base, exponent), exponent); }
+Tensor pow(Scalar base, const Tensor& exponent) {
+  check_defined("pow", exponent);
+  return pow(scalar_like(base, exponent), exponent);
+}
 
 namespace {
 // max/min: the gradient goes to the larger (smaller) input; ties split it in half.
 Tensor extremum(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  check_defined(name, a, b);
   Tensor out = binary_forward(op, a, b, result_type(a, b), false, name);
   if (autograd::needs_grad({&a, &b})) {
     bool is_max = op == BinaryOp::Maximum;
@@ -160,6 +170,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(BinaryOp::Max
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(BinaryOp::Minimum, a, b, "minimum"); }
 
 Tensor atan2(const Tensor& a, const Tensor& b) {
+  check_defined("atan2", a, b);
   DType dt = result_type(a, b);
   if (!is_floating(dt)) dt = DType::f32;
   Tensor out = binary_forward(BinaryOp::Atan2, a, b, dt, false, "atan2");
@@ -183,6 +194,7 @@ Tensor logical_or(const Tensor& a, const Tensor& b) { return logical(BinaryOp::L
 Tensor logical_xor(const Tensor& a, const Tensor& b) { return logical(BinaryOp::LogicalXor, a, b, "logical_xor"); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_defined("where", cond, a, b);
   check_devices(a, b, "where");
   if (cond.dtype() != DType::boolean)
     fail<DTypeError>("where: condition must be a bool tensor, got ", dtype_name(cond.dtype()));
@@ -201,20 +213,62 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 // Scalar overloads: the number becomes a 0-d tensor of the dtype PyTorch would give it.
-Tensor add(const Tensor& a, Scalar b) { return add(a, scalar_like(b, a)); }
-Tensor sub(const Tensor& a, Scalar b) { return sub(a, scalar_like(b, a)); }
-Tensor mul(const Tensor& a, Scalar b) { return mul(a, scalar_like(b, a)); }
-Tensor div(const Tensor& a, Scalar b) { return div(a, scalar_like(b, a)); }
-Tensor maximum(const Tensor& a, Scalar b) { return maximum(a, scalar_like(b, a)); }
-Tensor minimum(const Tensor& a, Scalar b) { return minimum(a, scalar_like(b, a)); }
-Tensor eq(const Tensor& a, Scalar b) { return eq(a, scalar_like(b, a)); }
-Tensor ne(const Tensor& a, Scalar b) { return ne(a, scalar_like(b, a)); }
-Tensor lt(const Tensor& a, Scalar b) { return lt(a, scalar_like(b, a)); }
-Tensor le(const Tensor& a, Scalar b) { return le(a, scalar_like(b, a)); }
-Tensor gt(const Tensor& a, Scalar b) { return gt(a, scalar_like(b, a)); }
-Tensor ge(const Tensor& a, Scalar b) { return ge(a, scalar_like(b, a)); }
-Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, scalar_like(b, a)); }
-Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, scalar_like(a, b), b); }
+Tensor add(const Tensor& a, Scalar b) {
+  check_defined("add", a);
+  return add(a, scalar_like(b, a));
+}
+Tensor sub(const Tensor& a, Scalar b) {
+  check_defined("sub", a);
+  return sub(a, scalar_like(b, a));
+}
+Tensor mul(const Tensor& a, Scalar b) {
+  check_defined("mul", a);
+  return mul(a, scalar_like(b, a));
+}
+Tensor div(const Tensor& a, Scalar b) {
+  check_defined("div", a);
+  return div(a, scalar_like(b, a));
+}
+Tensor maximum(const Tensor& a, Scalar b) {
+  check_defined("maximum", a);
+  return maximum(a, scalar_like(b, a));
+}
+Tensor minimum(const Tensor& a, Scalar b) {
+  check_defined("minimum", a);
+  return minimum(a, scalar_like(b, a));
+}
+Tensor eq(const Tensor& a, Scalar b) {
+  check_defined("eq", a);
+  return eq(a, scalar_like(b, a));
+}
+Tensor ne(const Tensor& a, Scalar b) {
+  check_defined("ne", a);
+  return ne(a, scalar_like(b, a));
+}
+Tensor lt(const Tensor& a, Scalar b) {
+  check_defined("lt", a);
+  return lt(a, scalar_like(b, a));
+}
+Tensor le(const Tensor& a, Scalar b) {
+  check_defined("le", a);
+  return le(a, scalar_like(b, a));
+}
+Tensor gt(const Tensor& a, Scalar b) {
+  check_defined("gt", a);
+  return gt(a, scalar_like(b, a));
+}
+Tensor ge(const Tensor& a, Scalar b) {
+  check_defined("ge", a);
+  return ge(a, scalar_like(b, a));
+}
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b) {
+  check_defined("where", cond, a);
+  return where(cond, a, scalar_like(b, a));
+}
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b) {
+  check_defined("where", cond, b);
+  return where(cond, scalar_like(a, b), b);
+}
 
 // --- in place: compute out of place, write back, and take over the result's history ---
 namespace {
@@ -241,16 +295,36 @@ Tensor original(const Tensor& t, const Tensor& other = Tensor()) {
 }  // namespace
 
 // add and sub read no input values in backward, so they take the tensor itself.
-Tensor& add_(Tensor& a, const Tensor& b, Scalar alpha) { return write_back(a, add(a, b, alpha), "add_"); }
-Tensor& sub_(Tensor& a, const Tensor& b, Scalar alpha) { return write_back(a, sub(a, b, alpha), "sub_"); }
-Tensor& mul_(Tensor& a, const Tensor& b) { return write_back(a, mul(original(a, b), b), "mul_"); }
-Tensor& div_(Tensor& a, const Tensor& b) { return write_back(a, div(original(a, b), b), "div_"); }
+Tensor& add_(Tensor& a, const Tensor& b, Scalar alpha) {
+  check_defined("add_", a, b);
+  return write_back(a, add(a, b, alpha), "add_");
+}
+Tensor& sub_(Tensor& a, const Tensor& b, Scalar alpha) {
+  check_defined("sub_", a, b);
+  return write_back(a, sub(a, b, alpha), "sub_");
+}
+Tensor& mul_(Tensor& a, const Tensor& b) {
+  check_defined("mul_", a, b);
+  return write_back(a, mul(original(a, b), b), "mul_");
+}
+Tensor& div_(Tensor& a, const Tensor& b) {
+  check_defined("div_", a, b);
+  return write_back(a, div(original(a, b), b), "div_");
+}
 Tensor& clamp_(Tensor& a, std::optional<double> min, std::optional<double> max) {
+  check_defined("clamp_", a);
   return write_back(a, clamp(original(a), min, max), "clamp_");
 }
-Tensor& relu_(Tensor& a) { return write_back(a, relu(original(a)), "relu_"); }
-Tensor& exp_(Tensor& a) { return write_back(a, exp(original(a)), "exp_"); }
+Tensor& relu_(Tensor& a) {
+  check_defined("relu_", a);
+  return write_back(a, relu(original(a)), "relu_");
+}
+Tensor& exp_(Tensor& a) {
+  check_defined("exp_", a);
+  return write_back(a, exp(original(a)), "exp_");
+}
 Tensor& masked_fill_(Tensor& a, const Tensor& mask, Scalar value) {
+  check_defined("masked_fill_", a, mask);
   // The value takes the tensor's dtype, as in PyTorch (2.5 fills an int tensor with 2).
   return write_back(a, where(mask, scalar_tensor(value, a.dtype()), original(a)), "masked_fill_");
 }
@@ -263,10 +337,22 @@ Tensor& Tensor::add_(const Tensor& o, Scalar alpha) { return cajal::add_(*this, 
 Tensor& Tensor::sub_(const Tensor& o, Scalar alpha) { return cajal::sub_(*this, o, alpha); }
 Tensor& Tensor::mul_(const Tensor& o) { return cajal::mul_(*this, o); }
 Tensor& Tensor::div_(const Tensor& o) { return cajal::div_(*this, o); }
-Tensor& Tensor::add_(Scalar s) { return cajal::add_(*this, scalar_like(s, *this)); }
-Tensor& Tensor::sub_(Scalar s) { return cajal::sub_(*this, scalar_like(s, *this)); }
-Tensor& Tensor::mul_(Scalar s) { return cajal::mul_(*this, scalar_like(s, *this)); }
-Tensor& Tensor::div_(Scalar s) { return cajal::div_(*this, scalar_like(s, *this)); }
+Tensor& Tensor::add_(Scalar s) {
+  check_defined("add_", *this);
+  return cajal::add_(*this, scalar_like(s, *this));
+}
+Tensor& Tensor::sub_(Scalar s) {
+  check_defined("sub_", *this);
+  return cajal::sub_(*this, scalar_like(s, *this));
+}
+Tensor& Tensor::mul_(Scalar s) {
+  check_defined("mul_", *this);
+  return cajal::mul_(*this, scalar_like(s, *this));
+}
+Tensor& Tensor::div_(Scalar s) {
+  check_defined("div_", *this);
+  return cajal::div_(*this, scalar_like(s, *this));
+}
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
@@ -276,10 +362,22 @@ Tensor operator+(const Tensor& a, Scalar b) { return add(a, b); }
 Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
-Tensor operator+(Scalar a, const Tensor& b) { return add(scalar_like(a, b), b); }
-Tensor operator-(Scalar a, const Tensor& b) { return sub(scalar_like(a, b), b); }
-Tensor operator*(Scalar a, const Tensor& b) { return mul(scalar_like(a, b), b); }
-Tensor operator/(Scalar a, const Tensor& b) { return div(scalar_like(a, b), b); }
+Tensor operator+(Scalar a, const Tensor& b) {
+  check_defined("add", b);
+  return add(scalar_like(a, b), b);
+}
+Tensor operator-(Scalar a, const Tensor& b) {
+  check_defined("sub", b);
+  return sub(scalar_like(a, b), b);
+}
+Tensor operator*(Scalar a, const Tensor& b) {
+  check_defined("mul", b);
+  return mul(scalar_like(a, b), b);
+}
+Tensor operator/(Scalar a, const Tensor& b) {
+  check_defined("div", b);
+  return div(scalar_like(a, b), b);
+}
 Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
 Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
 Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }

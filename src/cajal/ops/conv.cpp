@@ -223,6 +223,7 @@ ConvGeometry geometry(const char* op, const Tensor& x, const Tensor& w, const Co
 }
 
 Tensor convolution(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvArgs& args) {
+  check_defined(op, input, weight);
   check_arguments(op, input, weight, bias, args);
   if (input.dtype() == DType::bf16)  // computed in float32, rounded once
     return convolution(op, input.to(DType::f32), weight.to(DType::f32), bias.defined() ? bias.to(DType::f32) : Tensor(), args)

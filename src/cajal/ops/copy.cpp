@@ -8,20 +8,26 @@
 namespace cajal {
 
 Tensor convert(const Tensor& t, DType dtype) {
+  check_defined("to", t);
   Tensor out = make_tensor(t.sizes(), dtype);
   kernels::copy(t, out);
   return out;
 }
 
 Tensor Tensor::clone() const {
+  check_defined("clone", *this);
   Tensor out = convert(*this, dtype());
   autograd::record("clone", out, {this}, [](const Tensor& g) -> TensorList { return {g}; });
   return out;
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const {
+  check_defined("contiguous", *this);
+  return is_contiguous() ? *this : clone();
+}
 
 Tensor Tensor::to(DType target) const {
+  check_defined("to", *this);
   if (target == dtype()) return *this;
   Tensor out = convert(*this, target);
   // Only floating types carry gradients: an integer or bool result has no history, as in PyTorch.
@@ -32,6 +38,7 @@ Tensor Tensor::to(DType target) const {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
+  check_defined("copy_", *this, src);
   autograd::check_inplace(*this, autograd::needs_grad({&src}), "copy_");
   if (broadcast_shapes(src.sizes(), sizes(), "copy_") != sizes())
     fail<ShapeError>("copy_: source of shape ", src.sizes(), " does not broadcast to ", sizes());
@@ -50,6 +57,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::fill_(Scalar value) {
+  check_defined("fill_", *this);
   autograd::check_inplace(*this, false, "fill_");
   kernels::fill(*this, value.value);
   bump_version();

@@ -24,10 +24,22 @@ Tensor full(const Dims& shape, Scalar value, TensorOptions opts) {
 }
 Tensor zeros(const Dims& shape, TensorOptions opts) { return full(shape, 0, opts); }
 Tensor ones(const Dims& shape, TensorOptions opts) { return full(shape, 1, opts); }
-Tensor empty_like(const Tensor& t) { return make_tensor(t.sizes(), t.dtype()); }
-Tensor zeros_like(const Tensor& t) { return full(t.sizes(), 0, {.dtype = t.dtype()}); }
-Tensor ones_like(const Tensor& t) { return full(t.sizes(), 1, {.dtype = t.dtype()}); }
-Tensor full_like(const Tensor& t, Scalar value) { return full(t.sizes(), value, {.dtype = t.dtype()}); }
+Tensor empty_like(const Tensor& t) {
+  check_defined("empty_like", t);
+  return make_tensor(t.sizes(), t.dtype());
+}
+Tensor zeros_like(const Tensor& t) {
+  check_defined("zeros_like", t);
+  return full(t.sizes(), 0, {.dtype = t.dtype()});
+}
+Tensor ones_like(const Tensor& t) {
+  check_defined("ones_like", t);
+  return full(t.sizes(), 1, {.dtype = t.dtype()});
+}
+Tensor full_like(const Tensor& t, Scalar value) {
+  check_defined("full_like", t);
+  return full(t.sizes(), value, {.dtype = t.dtype()});
+}
 
 Tensor scalar_tensor(Scalar value, DType dtype) {
   Tensor t = make_tensor({}, dtype);

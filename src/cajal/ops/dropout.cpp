@@ -14,6 +14,7 @@ namespace cajal {
 namespace {
 
 void check_dropout(const Tensor& x, double p, const char* op) {
+  check_defined(op, x);
   if (!(p >= 0 && p <= 1)) fail<ValueError>(op, ": dropout probability has to be between 0 and 1, but got ", p);
   if (!x.is_floating_point()) fail<DTypeError>(op, ": expected a floating point input, got ", dtype_name(x.dtype()));
 }

@@ -17,6 +17,7 @@ using kernels::ScatterReduce;
 namespace {
 
 void check_int64(const Tensor& index, const char* op) {
+  check_defined(op, index);
   if (index.dtype() != DType::i64)
     fail<DTypeError>(op, ": indices must be an int64 tensor, got ", dtype_name(index.dtype()));
 }
@@ -30,6 +31,7 @@ void check_in_range(const Tensor& index, int64_t size, const char* op, const Wha
 
 // The checks index_select, gather, scatter and index_add share; returns the wrapped dim.
 int64_t checked_dim(const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
+  check_defined(op, x, index);
   check_int64(index, op);
   if (x.dim() == 0) fail<ShapeError>(op, ": expects a tensor with at least one dimension, got a 0-d tensor");
   int64_t d = wrap_dim(dim, x.dim(), op);
@@ -117,6 +119,7 @@ Tensor scatter_src(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  check_defined("index_select", x, index);
   if (index.dim() > 1) fail<ShapeError>("index_select: index must be 1-D, got shape ", index.sizes());
   int64_t d = checked_dim(x, dim, index, "index_select");
   Tensor out = index_select_values(x, d, index);
@@ -157,6 +160,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) {
+  check_defined("index_add", x, index, src);
   if (index.dim() > 1) fail<ShapeError>("index_add: index must be 1-D, got shape ", index.sizes());
   int64_t d = checked_dim(x, dim, index, "index_add");
   check_same_dtype(x, src, "index_add");
@@ -182,6 +186,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
+  check_defined("masked_fill", x, mask);
   if (mask.dtype() != DType::boolean)
     fail<DTypeError>("masked_fill: mask must be a bool tensor, got ", dtype_name(mask.dtype()));
   if (broadcast_shapes(x.sizes(), mask.sizes(), "masked_fill") != x.sizes())
@@ -191,6 +196,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
 }
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  check_defined("masked_select", x, mask);
   if (mask.dtype() != DType::boolean)
     fail<DTypeError>("masked_select: mask must be a bool tensor, got ", dtype_name(mask.dtype()));
   Dims shape = broadcast_shapes(x.sizes(), mask.sizes(), "masked_select");
@@ -200,6 +206,7 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 Tensor nonzero(const Tensor& x) {
+  check_defined("nonzero", x);
   Tensor out = make_tensor({kernels::count_nonzero(x), x.dim()}, DType::i64);
   kernels::nonzero(x, out);
   return out;
@@ -219,6 +226,7 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
 }
 
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx) {
+  check_defined("embedding", weight, indices);
   check_int64(indices, "embedding");
   if (weight.dim() != 2)
     fail<ShapeError>("embedding: weight must be 2-D [num_embeddings, embedding_dim], got shape ", weight.sizes());

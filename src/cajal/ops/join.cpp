@@ -30,6 +30,7 @@ struct CatPiece {
 
 Tensor cat(const TensorList& tensors, int64_t dim) {
   if (tensors.empty()) fail<ValueError>("cat: expects a non-empty list of tensors");
+  for (const Tensor& t : tensors) check_defined("cat", t);
   size_t ref = 0;  // the tensor whose shape the others must match
   while (ref + 1 < tensors.size() && skipped_by_cat(tensors[ref])) ++ref;
   const Tensor& first = tensors[ref];
@@ -83,6 +84,7 @@ Tensor cat(const TensorList& tensors, int64_t dim) {
 
 Tensor stack(const TensorList& tensors, int64_t dim) {
   if (tensors.empty()) fail<ValueError>("stack: expects a non-empty list of tensors");
+  for (const Tensor& t : tensors) check_defined("stack", t);
   for (size_t i = 1; i < tensors.size(); ++i)
     if (tensors[i].sizes() != tensors[0].sizes())
       fail<ShapeError>("stack: expects tensors of one shape, but tensor 0 has shape ", tensors[0].sizes(),
@@ -95,6 +97,7 @@ Tensor stack(const TensorList& tensors, int64_t dim) {
 
 namespace {
 int64_t split_dim(const Tensor& x, int64_t dim, const char* op) {
+  check_defined(op, x);
   if (x.dim() == 0) fail<ShapeError>(op, ": expects a tensor with at least one dimension, got a 0-d tensor");
   return wrap_dim(dim, x.dim(), op);
 }
@@ -137,6 +140,7 @@ TensorList chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 
 Tensor flip(const Tensor& x, const Dims& dims) {
+  check_defined("flip", x);
   Dims strides = x.strides();
   int64_t offset = x.offset();
   std::vector<bool> seen(static_cast<size_t>(std::max<int64_t>(x.dim(), 1)), false);
@@ -156,6 +160,7 @@ Tensor flip(const Tensor& x, const Dims& dims) {
 
 namespace {
 Tensor repeat_as(const Tensor& x, const Dims& repeats, const char* op) {
+  check_defined(op, x);
   if (static_cast<int64_t>(repeats.size()) < x.dim())
     fail<ShapeError>(op, ": ", repeats.size(), " repeats ", repeats, " are fewer than the tensor's ", x.dim(),
                      " dims (shape ", x.sizes(), ")");
@@ -179,6 +184,7 @@ Tensor repeat_as(const Tensor& x, const Dims& repeats, const char* op) {
 Tensor repeat(const Tensor& x, const Dims& repeats) { return repeat_as(x, repeats, "repeat"); }
 
 Tensor tile(const Tensor& x, const Dims& reps) {
+  check_defined("tile", x);
   Dims padded = reps;
   while (static_cast<int64_t>(padded.size()) < x.dim()) padded.insert(0, 1);
   return repeat_as(x, padded, "tile");
@@ -245,6 +251,7 @@ Tensor edge_source(int64_t size, const DimPad& p, PadMode mode) {
 }  // namespace
 
 Tensor pad(const Tensor& x, const Dims& pads, PadMode mode, double value) {
+  check_defined("pad", x);
   std::vector<DimPad> dims = padded_dims(x, pads);
   if (mode == PadMode::Constant) {
     Tensor out = pad_constant(x, dims, value);

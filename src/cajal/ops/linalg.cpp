@@ -17,10 +17,6 @@ namespace cajal {
 
 namespace {
 
-void check_defined(const Tensor& t, const char* op) {
-  if (!t.defined()) fail<ValueError>(op, ": got an undefined tensor");
-}
-
 void check_dims(const Tensor& a, const Tensor& b, int64_t dims, const char* op) {
   if (a.dim() != dims || b.dim() != dims)
     fail<ShapeError>(op, ": expected ", dims, "-D tensors, got shapes ", a.sizes(), " and ", b.sizes());
@@ -92,8 +88,7 @@ Tensor matmul_matrices(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  check_defined(a, "matmul");
-  check_defined(b, "matmul");
+  check_defined("matmul", a, b);
   if (a.dim() == 0 || b.dim() == 0)
     fail<ShapeError>("matmul: both arguments need at least 1 dimension, got shapes ", a.sizes(), " and ", b.sizes());
   check_inner(a, b, "matmul");
@@ -112,8 +107,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 Tensor Tensor::matmul(const Tensor& o) const { return cajal::matmul(*this, o); }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
-  check_defined(a, "mm");
-  check_defined(b, "mm");
+  check_defined("mm", a, b);
   check_dims(a, b, 2, "mm");
   check_inner(a, b, "mm");
   DType dt = product_dtype(result_type(a, b), "mm");
@@ -121,8 +115,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
-  check_defined(a, "bmm");
-  check_defined(b, "bmm");
+  check_defined("bmm", a, b);
   check_dims(a, b, 3, "bmm");
   if (a.size(0) != b.size(0))
     fail<ShapeError>("bmm: batch sizes of shapes ", a.sizes(), " and ", b.sizes(), " differ (", a.size(0), " != ", b.size(0), ")");
@@ -132,9 +125,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
-  check_defined(input, "addmm");
-  check_defined(a, "addmm");
-  check_defined(b, "addmm");
+  check_defined("addmm", input, a, b);
   check_dims(a, b, 2, "addmm");
   check_inner(a, b, "addmm");
   Dims shape{a.size(0), b.size(1)};
@@ -158,23 +149,20 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
-  check_defined(a, "outer");
-  check_defined(b, "outer");
+  check_defined("outer", a, b);
   check_dims(a, b, 1, "outer");
   return mul(a.unsqueeze(1), b.unsqueeze(0));
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
-  check_defined(a, "dot");
-  check_defined(b, "dot");
+  check_defined("dot", a, b);
   check_dims(a, b, 1, "dot");
   check_inner(a, b, "dot");
   return matmul(a, b);
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  check_defined(x, "linear");
-  check_defined(weight, "linear");
+  check_defined("linear", x, weight);
   if (weight.dim() != 2)
     fail<ShapeError>("linear: weight must be 2-D [out_features, in_features], got shape ", weight.sizes());
   int64_t out_features = weight.size(0), in_features = weight.size(1);

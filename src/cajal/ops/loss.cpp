@@ -62,6 +62,7 @@ Tensor reduce_loss(const Tensor& loss, Reduction reduction, const char* op) {
 
 // input - target for the regression losses, after their checks.
 Tensor difference(const Tensor& input, const Tensor& target, const char* op) {
+  check_defined(op, input, target);
   require_floating(input, op, "input");
   check_broadcasts_to(target, "target", input, "input", op);
   return input - target;
@@ -264,6 +265,7 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& o
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& o) {
   const char* op = "smooth_l1_loss";
+  check_defined(op, input, target);
   if (!(o.beta >= 0)) fail<ValueError>(op, ": beta must be >= 0, got ", o.beta);
   Tensor d = difference(input, target, op);
   Tensor loss = o.beta == 0 ? abs(d) : quadratic_then_linear(d, o.beta, o.beta, 1.0);
@@ -272,6 +274,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1L
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOptions& o) {
   const char* op = "huber_loss";
+  check_defined(op, input, target);
   if (!(o.delta > 0)) fail<ValueError>(op, ": delta must be > 0, got ", o.delta);
   Tensor d = difference(input, target, op);
   return reduce_loss(quadratic_then_linear(d, o.delta, 1.0, o.delta), o.reduction, op);
@@ -281,6 +284,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOpti
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& o) {
   const char* op = "nll_loss";
+  check_defined(op, input, target);
   ClassIndexProblem pr = class_index_problem(input, target, o.weight, o.ignore_index, op);
   ValidTargets vt = valid_targets(pr);
   Tensor wt = target_weights(pr, vt);
@@ -290,6 +294,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyLossOptions& o) {
+  check_defined("cross_entropy", input, target);
   if (!(o.label_smoothing >= 0 && o.label_smoothing <= 1))
     fail<ValueError>("cross_entropy: label_smoothing must be in [0, 1], got ", o.label_smoothing);
   if (target.is_floating_point()) return cross_entropy_probabilities(input, target, o);
@@ -298,6 +303,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCELossOptions& o) {
   const char* op = "binary_cross_entropy";
+  check_defined(op, input, target);
   require_floating(input, op, "input");
   require_floating(target, op, "target");
   check_same_shape(target, input, op);
@@ -315,6 +321,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCE
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const BCEWithLogitsLossOptions& o) {
   const char* op = "binary_cross_entropy_with_logits";
+  check_defined(op, input, target);
   require_floating(input, op, "input");
   require_floating(target, op, "target");
   check_same_shape(target, input, op);
@@ -337,6 +344,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 
 Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& o) {
   const char* op = "kl_div";
+  check_defined(op, input, target);
   require_floating(input, op, "input");
   check_broadcasts_to(target, "target", input, "input", op);
   Tensor loss = o.log_target ? exp(target) * (target - input) : xlogx(target) - target * input;
@@ -350,6 +358,7 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions&
 Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
                              const CosineEmbeddingLossOptions& o) {
   const char* op = "cosine_embedding_loss";
+  check_defined(op, input1, input2, target);
   require_floating(input1, op, "input1");
   require_floating(input2, op, "input2");
   if (target.dim() > 1) fail<ShapeError>(op, ": target must be 0-d or 1-D, got shape ", target.sizes());
@@ -372,6 +381,7 @@ Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const T
 Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
                            const MarginRankingLossOptions& o) {
   const char* op = "margin_ranking_loss";
+  check_defined(op, input1, input2, target);
   require_floating(input1, op, "input1");
   require_floating(input2, op, "input2");
   if (input1.dim() != input2.dim() || input1.dim() != target.dim())
@@ -384,6 +394,7 @@ Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Ten
 Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
                            const TripletMarginLossOptions& o) {
   const char* op = "triplet_margin_loss";
+  check_defined(op, anchor, positive, negative);
   require_floating(anchor, op, "anchor");
   if (anchor.dim() != positive.dim() || anchor.dim() != negative.dim())
     fail<ShapeError>(op, ": anchor, positive and negative must have the same number of dims, got shapes ",

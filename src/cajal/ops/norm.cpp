@@ -21,6 +21,7 @@ namespace {
 // --- checks ---
 
 void check_input(const char* op, const Tensor& x, int64_t min_dim, const char* expected) {
+  check_defined(op, x);
   if (!is_floating(x.dtype()))
     fail<DTypeError>(op, ": input must be floating point, got ", dtype_name(x.dtype()), "; convert it with to()");
   if (x.dim() < min_dim) fail<ShapeError>(op, ": expected an input of shape ", expected, ", got ", x.sizes());

@@ -24,7 +24,7 @@ namespace {
 // ------------------------------------------------------------------ shapes
 
 void check_input(const char* op, const Tensor& input, int64_t spatial, bool unbatched_ok) {
-  if (!input.defined()) fail<ValueError>(op, ": got an undefined tensor");
+  check_defined(op, input);
   int64_t d = input.dim();
   if (d != spatial + 2 && !(unbatched_ok && d == spatial + 1))
     fail<ShapeError>(op, ": expected a ", spatial + 2, "-D input ", spatial == 1 ? "[N, C, L]" : "[N, C, H, W]",
@@ -324,7 +324,7 @@ const char* interpolate_mode_name(InterpolateMode mode) {
 
 Tensor interpolate(const Tensor& input, const InterpolateArgs& args) {
   const char* op = "interpolate";
-  if (!input.defined()) fail<ValueError>(op, ": got an undefined tensor");
+  check_defined(op, input);
   int64_t spatial = input.dim() - 2;
   bool linear = args.mode != InterpolateMode::Nearest;
   if (spatial < 1 || spatial > 2 || (args.mode == InterpolateMode::Linear && spatial != 1) ||

@@ -117,6 +117,7 @@ Tensor randint(int64_t low, int64_t high, const Dims& shape, TensorOptions opts,
 }
 
 Tensor bernoulli(const Tensor& p, Generator* gen) {
+  check_defined("bernoulli", p);
   if (!p.is_floating_point())
     fail<DTypeError>("bernoulli: probabilities must be a floating point tensor, got ", dtype_name(p.dtype()));
   std::vector<double> probs = p.to_vector<double>();  // row-major, whatever p's strides

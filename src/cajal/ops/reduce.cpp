@@ -12,6 +12,7 @@
 namespace cajal {
 
 Dims reduction_dims(const Tensor& x, const Dims& dims, const char* op) {
+  check_defined(op, x);
   Dims out;
   if (dims.empty()) {
     for (int64_t d = 0; d < x.dim(); ++d) out.push_back(d);
@@ -67,6 +68,7 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_defined("mean", x);
   if (!is_floating(x.dtype()))
     fail<DTypeError>("mean: input must be floating point, got ", dtype_name(x.dtype()), "; convert it with to()");
   Dims reduced = reduction_dims(x, dims, "mean");
@@ -78,6 +80,7 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 namespace {
 // Full max/min: the gradient is shared evenly among the elements equal to the result.
 Tensor extreme_all(kernels::ReduceOp op, const Tensor& x, const char* name) {
+  check_defined(name, x);
   if (x.numel() == 0) fail<ValueError>(name, ": the tensor is empty; specify a dim or give a non-empty tensor");
   Tensor out = reduce_raw(op, x, reduction_dims(x, {}, name), false, x.dtype());
   if (autograd::needs_grad({&x})) {
@@ -95,15 +98,18 @@ Tensor max(const Tensor& x) { return extreme_all(kernels::ReduceOp::Max, x, "max
 Tensor min(const Tensor& x) { return extreme_all(kernels::ReduceOp::Min, x, "min"); }
 
 Tensor all(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_defined("all", x);
   Tensor b = x.dtype() == DType::boolean ? x : ne(x, 0);
   return reduce_raw(kernels::ReduceOp::All, b, reduction_dims(x, dims, "all"), keepdim, DType::boolean);
 }
 Tensor any(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_defined("any", x);
   Tensor b = x.dtype() == DType::boolean ? x : ne(x, 0);
   return reduce_raw(kernels::ReduceOp::Any, b, reduction_dims(x, dims, "any"), keepdim, DType::boolean);
 }
 
 Tensor sum_to(const Tensor& g, const Dims& shape) {
+  check_defined("sum_to", g);
   if (g.sizes() == shape) return g;
   size_t lead = g.sizes().size() - shape.size();
   if (g.sizes().size() < shape.size()) fail<ShapeError>("sum_to: cannot sum shape ", g.sizes(), " to ", shape);

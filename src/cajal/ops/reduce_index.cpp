@@ -22,6 +22,7 @@ Tensor picked_grad(const Tensor& g_keep, const Tensor& indices_keep, const Dims&
 }
 
 ValuesIndices index_reduce(IndexReduceOp op, const Tensor& x, int64_t dim, bool keepdim, const char* name) {
+  check_defined(name, x);
   int64_t d = wrap_dim(dim, x.dim(), name);
   if (x.dim() > 0 && x.size(d) == 0)
     fail<ValueError>(name, ": cannot reduce dim ", dim, " of size 0 (input shape ", x.sizes(), ")");
@@ -49,6 +50,7 @@ ValuesIndices index_reduce(IndexReduceOp op, const Tensor& x, int64_t dim, bool 
 
 // argmax / argmin; without a dim, of the flattened tensor.
 Tensor arg_reduce(IndexReduceOp op, const Tensor& x, std::optional<int64_t> dim, bool keepdim, const char* name) {
+  check_defined(name, x);
   if (dim) return index_reduce(op, x.detach(), *dim, keepdim, name).indices;
   if (x.numel() == 0) fail<ValueError>(name, ": the tensor is empty; specify a dim or give a non-empty tensor");
   Tensor index = index_reduce(op, x.detach().reshape({-1}), 0, false, name).indices;

@@ -16,6 +16,7 @@ namespace {
 bool grad_recording() { return autograd::GradMode::enabled(); }
 
 void require_floating(const Tensor& x, const char* op) {
+  check_defined(op, x);
   if (!is_floating(x.dtype()))
     fail<DTypeError>(op, ": input must be floating point, got ", dtype_name(x.dtype()), "; convert it with to()");
 }
@@ -160,17 +161,21 @@ Tensor cumsum_scan(const Tensor& x, int64_t dim, bool reverse) {
 }  // namespace
 
 Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  check_defined("prod", x);
   return prod_over(x, dim ? Dims{*dim} : Dims{}, keepdim);
 }
 
 Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
+  check_defined("var", x);
   return variance_op(x, dims, unbiased, keepdim, false);
 }
 Tensor std(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
+  check_defined("std", x);
   return variance_op(x, dims, unbiased, keepdim, true);
 }
 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_defined("logsumexp", x);
   Tensor xf = is_floating(x.dtype()) ? x : x.to(DType::f32);  // integers give float32, as in PyTorch
   Dims reduced = reduction_dims(xf, dims, "logsumexp");
   Tensor out = logsumexp_forward(xf, reduced, keepdim);
@@ -183,6 +188,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
+  check_defined("norm", x);
   require_floating(x, "norm");
   bool p_inf = std::isinf(p) && p > 0;
   if (p != 1 && p != 2 && !p_inf) fail<ValueError>("norm: p must be 1, 2 or inf, got ", p);
@@ -207,6 +213,9 @@ Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
   return out;
 }
 
-Tensor cumsum(const Tensor& x, int64_t dim) { return cumsum_scan(x, dim, false); }
+Tensor cumsum(const Tensor& x, int64_t dim) {
+  check_defined("cumsum", x);
+  return cumsum_scan(x, dim, false);
+}
 
 }  // namespace cajal

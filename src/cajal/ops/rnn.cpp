@@ -46,6 +46,7 @@ struct LayerSizes {
 
 LayerSizes check_layer(const char* op, RecurrentCell cell, const Tensor& input, const Tensor& h0, const Tensor& c0,
                        const RecurrentWeights& w) {
+  check_defined(op, input);
   if (input.dim() != 3)
     fail<ShapeError>(op, ": expected an input of shape [T, N, F] (steps, batch, features), got ", input.sizes());
   if (input.dtype() != DType::f32 && input.dtype() != DType::f64)
@@ -268,6 +269,7 @@ namespace {
 // One step of `cell` as a layer over a one-step sequence; x [N, F] or unbatched [F].
 RecurrentResult cell_step(const char* op, RecurrentCell cell, const Tensor& x, const Tensor& h, const Tensor& c,
                           const RecurrentWeights& weights) {
+  check_defined(op, x, weights.w_ih, weights.w_hh);
   if (x.dim() != 1 && x.dim() != 2)
     fail<ShapeError>(op, ": expected an input of shape [N, F] or unbatched [F], got ", x.sizes());
   const bool unbatched = x.dim() == 1;

@@ -21,6 +21,7 @@ Tensor run_softmax_kernel(const Tensor& like, DType dtype, const Kernel& kernel)
 }
 
 Tensor softmax_op(const char* name, const Tensor& x, int64_t dim, bool log) {
+  check_defined(name, x);
   if (!is_floating(x.dtype()))
     fail<DTypeError>(name, ": input must be floating point, got ", dtype_name(x.dtype()), "; convert it with to()");
   int64_t d = wrap_dim(dim, x.dim(), name);

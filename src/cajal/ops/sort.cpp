@@ -26,6 +26,7 @@ ValuesIndices single_element(const Tensor& x) { return {x.clone(), zeros({}, {.d
 }  // namespace
 
 ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
+  check_defined("sort", x);
   int64_t d = wrap_dim(dim, x.dim(), "sort");
   if (x.dim() == 0) return single_element(x);
   Tensor indices = sorted_positions(x, d, x.sizes()[d], descending);
@@ -33,12 +34,14 @@ ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
 }
 
 Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
+  check_defined("argsort", x);
   int64_t d = wrap_dim(dim, x.dim(), "argsort");
   if (x.dim() == 0) return single_element(x).indices;
   return sorted_positions(x, d, x.sizes()[d], descending);
 }
 
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
+  check_defined("topk", x);
   int64_t d = wrap_dim(dim, x.dim(), "topk");
   int64_t n = x.dim() == 0 ? 1 : x.sizes()[d];
   int64_t smallest_k = x.dim() == 0 ? 1 : 0;  // a 0-d result always holds one element

@@ -31,6 +31,7 @@ Tensor unary_forward(UnaryOp op, const Tensor& x, bool int_to_float, double p0 =
 template <typename Derivative>
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, Derivative derivative, double p0 = 0,
                 double p1 = 0, bool int_to_float = true) {
+  check_defined(name, x);
   Tensor y = unary_forward(op, x, int_to_float, p0, p1);
   if (autograd::needs_grad({&x})) {
     autograd::record(name, y, {&x}, [name, op, x, yd = y.detach(), derivative, p0, p1](const Tensor& g) -> TensorList {
@@ -59,6 +60,7 @@ constexpr double kSeluScale = 1.0507009873554804934193349852946;
 }  // namespace
 
 Tensor neg(const Tensor& x) {
+  check_defined("neg", x);
   if (x.dtype() == DType::boolean) fail<DTypeError>("neg: negation of a bool tensor is not supported; use logical_not");
   return unary_op("neg", UnaryOp::Neg, x, [](const Tensor& g, const Tensor&, const Tensor&) { return neg(g); }, 0, 0, false);
 }
@@ -179,6 +181,7 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   }, lo, hi, fractional);
 }
 Tensor pow(const Tensor& x, Scalar exponent) {
+  check_defined("pow", x);
   double p = exponent.value;
   bool int_to_float = !exponent.integral;
   if (!is_floating(x.dtype()) && exponent.integral && p < 0)
@@ -189,16 +192,19 @@ Tensor pow(const Tensor& x, Scalar exponent) {
   }, p, 0, int_to_float);
 }
 Tensor isnan(const Tensor& x) {
+  check_defined("isnan", x);
   Tensor out = make_tensor(x.sizes(), DType::boolean);
   kernels::unary(UnaryOp::IsNan, x.dtype() == DType::bf16 ? convert(x, DType::f32) : x, out);
   return out;
 }
 Tensor isfinite(const Tensor& x) {
+  check_defined("isfinite", x);
   Tensor out = make_tensor(x.sizes(), DType::boolean);
   kernels::unary(UnaryOp::IsFinite, x.dtype() == DType::bf16 ? convert(x, DType::f32) : x, out);
   return out;
 }
 Tensor logical_not(const Tensor& x) {
+  check_defined("logical_not", x);
   Tensor out = make_tensor(x.sizes(), DType::boolean);
   kernels::unary(UnaryOp::LogicalNot, x.dtype() == DType::bf16 ? convert(x, DType::f32) : x, out);
   return out;

@@ -82,6 +82,7 @@ Tensor reshape_back(const Tensor& g, const Dims& shape) { return g.reshape(shape
 }  // namespace
 
 Tensor Tensor::view(const Dims& shape) const {
+  check_defined("view", *this);
   Dims target = infer_shape(shape, numel(), "view", sizes());
   auto strides_opt = view_strides(sizes(), strides(), target);
   if (!strides_opt)
@@ -93,18 +94,21 @@ Tensor Tensor::view(const Dims& shape) const {
 }
 
 Tensor Tensor::reshape(const Dims& shape) const {
+  check_defined("reshape", *this);
   Dims target = infer_shape(shape, numel(), "reshape", sizes());
   if (view_strides(sizes(), strides(), target)) return view(target);
   return contiguous().view(target);
 }
 
 Tensor Tensor::as_strided(const Dims& sizes_, const Dims& strides_, int64_t offset_) const {
+  check_defined("as_strided", *this);
   if (requires_grad() && autograd::GradMode::enabled())
     fail<AutogradError>("as_strided: not differentiable; use view ops for tensors that require grad");
   return make_view(*this, sizes_, strides_, offset_);
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
+  check_defined("transpose", *this);
   int64_t a = wrap_dim(d0, dim(), "transpose"), b = wrap_dim(d1, dim(), "transpose");
   if (dim() == 0) return view({});
   Dims s = sizes(), st = strides();
@@ -116,11 +120,13 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
 }
 
 Tensor Tensor::t() const {
+  check_defined("t", *this);
   if (dim() > 2) fail<ShapeError>("t: expects a tensor of at most 2 dimensions, got ", dim(), " (shape ", sizes(), ")");
   return dim() < 2 ? view(sizes()) : transpose(0, 1);
 }
 
 Tensor Tensor::permute(const Dims& order) const {
+  check_defined("permute", *this);
   if (static_cast<int64_t>(order.size()) != dim())
     fail<ShapeError>("permute: order ", order, " has ", order.size(), " dims, the tensor has ", dim());
   Dims s(order.size()), st(order.size()), inverse(order.size());
@@ -139,6 +145,7 @@ Tensor Tensor::permute(const Dims& order) const {
 }
 
 Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
+  check_defined("slice", *this);
   int64_t dd = wrap_dim(d, dim(), "slice");
   if (step <= 0) fail<ValueError>("slice: step must be positive, got ", step);
   int64_t n = sizes()[dd];
@@ -157,6 +164,7 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  check_defined("narrow", *this);
   int64_t dd = wrap_dim(d, dim(), "narrow");
   int64_t n = sizes()[dd];
   if (start < 0) start += n;
@@ -166,6 +174,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
+  check_defined("select", *this);
   if (dim() == 0) fail<IndexError>("select: cannot index a 0-d tensor");
   int64_t dd = wrap_dim(d, dim(), "select");
   int64_t n = sizes()[dd];
@@ -182,6 +191,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Dims& shape) const {
+  check_defined("expand", *this);
   if (shape.size() < sizes().size())
     fail<ShapeError>("expand: the target shape ", shape, " has fewer dims than the tensor's ", sizes());
   size_t lead = shape.size() - sizes().size();
@@ -207,6 +217,7 @@ Tensor Tensor::expand(const Dims& shape) const {
 }
 
 Tensor Tensor::squeeze() const {
+  check_defined("squeeze", *this);
   Dims s;
   for (int64_t v : sizes())
     if (v != 1) s.push_back(v);
@@ -214,6 +225,7 @@ Tensor Tensor::squeeze() const {
 }
 
 Tensor Tensor::squeeze(int64_t d) const {
+  check_defined("squeeze", *this);
   int64_t dd = wrap_dim(d, dim(), "squeeze");
   if (dim() == 0 || sizes()[dd] != 1) return view(sizes());
   Dims s = sizes();
@@ -222,6 +234,7 @@ Tensor Tensor::squeeze(int64_t d) const {
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
+  check_defined("unsqueeze", *this);
   int64_t dd = wrap_dim(d, dim() + 1, "unsqueeze");
   Dims s = sizes(), st = strides();
   int64_t new_stride = dd < dim() ? sizes()[dd] * strides()[dd] : 1;
@@ -233,6 +246,7 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
+  check_defined("flatten", *this);
   if (dim() == 0) return reshape({1});
   int64_t a = wrap_dim(start_dim, dim(), "flatten"), b = wrap_dim(end_dim, dim(), "flatten");
   if (a > b) fail<ValueError>("flatten: start_dim ", start_dim, " comes after end_dim ", end_dim);
@@ -246,6 +260,7 @@ Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
 }
 
 Tensor Tensor::unflatten(int64_t d, const Dims& parts) const {
+  check_defined("unflatten", *this);
   int64_t dd = wrap_dim(d, dim(), "unflatten");
   Dims resolved = infer_shape(parts, sizes()[dd], "unflatten", sizes());
   Dims s;
