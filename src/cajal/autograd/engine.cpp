@@ -69,8 +69,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   return acc;
 }
 
-void attach(const std::shared_ptr<Node>& node, Tensor& out, const Tensor* const* inputs, size_t n,
-            const Tensor* const* saved, size_t n_saved) {
+void attach(const std::shared_ptr<Node>& node, Tensor& out, const Tensor* const* inputs, size_t n) {
   node->sequence_nr = next_sequence_nr();
   node->next.reserve(n);
   node->inputs.reserve(n);
@@ -79,9 +78,6 @@ void attach(const std::shared_ptr<Node>& node, Tensor& out, const Tensor* const*
     node->next.push_back(t.defined() ? gradient_edge(t) : nullptr);
     node->inputs.push_back(t.defined() ? InputMeta{t.sizes(), t.dtype()} : InputMeta{});
   }
-  node->saved.reserve(n_saved);
-  for (size_t i = 0; i < n_saved; ++i)
-    if (saved[i] && saved[i]->defined()) node->saved.push_back({saved[i]->impl()->storage, saved[i]->version()});
   out.impl()->grad_fn = node;
   out.impl()->requires_grad = true;
 }
@@ -210,16 +206,16 @@ void run_graph(const std::vector<std::shared_ptr<Node>>& roots, const TensorList
       if (node->released())
         fail<AutogradError>("backward through '", node->name(),
                             "' a second time: its saved tensors were freed; pass retain_graph=true to the first backward");
-      for (const SavedVersion& s : node->saved)
-        if (s.storage->version != s.version)
+      for (const SavedTensor& s : node->saved())
+        if (s.tensor.defined() && s.tensor.version() != s.version)
           fail<AutogradError>("backward of '", node->name(),
                               "': a tensor it saved was modified by an in-place operation (version ", s.version,
-                              " when saved, now ", s.storage->version, "); use an out-of-place op or clone() first");
+                              " when saved, now ", s.tensor.version(), "); use an out-of-place op or clone() first");
       if (auto* acc = dynamic_cast<AccumulateGrad*>(node)) acc->create_graph = create_graph;
       TensorList grads = node->apply(grad);
       grad = Tensor();
       // Free what the formula holds; a node that saved no tensors can run again (as in PyTorch).
-      if (!retain_graph && !node->saved.empty()) node->release();
+      if (!retain_graph && !node->saved().empty()) node->release();
       if (!is_leaf_node && grads.size() != node->next.size())
         fail<AutogradError>("backward of '", node->name(), "' returned ", grads.size(), " gradients for ",
                             node->next.size(), " inputs");

@@ -12,9 +12,9 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   check_defined("hardtanh", x);
   if (min_val > max_val) fail<ValueError>("hardtanh: min_val ", min_val, " is greater than max_val ", max_val);
   Tensor y = clamp(x.detach(), min_val, max_val);  // the forward only: the gradient differs from clamp's
-  autograd::record("hardtanh", y, {&x}, [x, min_val, max_val](const Tensor& g) -> TensorList {
+  autograd::record("hardtanh", y, {&x}, autograd::save(x), [min_val, max_val](const Tensor& g, const Tensor& x) -> TensorList {
     return {where(logical_and(gt(x, min_val), lt(x, max_val)), g, 0)};
-  }, {&x});
+  });
   return y;
 }
 

@@ -44,8 +44,9 @@ Tensor attention_softmax(const Tensor& scores, const Tensor& mask, bool causal, 
     kernel_mask = mask.defined() ? mask.detach().expand(scores.sizes()) : Tensor();
     kernels::attention_softmax(scores.detach().contiguous(), kernel_mask, causal, scale, y);
   }
-  autograd::record("attention_softmax", y, {&scores, &mask},
-                   [scores, mask, kernel_mask, causal, scale, yd = y.detach()](const Tensor& g) -> TensorList {
+  autograd::record("attention_softmax", y, {&scores, &mask}, autograd::save(scores, mask, kernel_mask, y.detach()),
+                   [causal, scale](const Tensor& g, const Tensor& scores, const Tensor& mask, const Tensor& kernel_mask,
+                                   const Tensor& y) -> TensorList {
     const bool mask_grad = mask.defined() && mask.requires_grad();
     Tensor grad_sum;  // the gradient of the masked, scaled scores (softmax's input)
     if (autograd::GradMode::enabled()) {
@@ -58,11 +59,11 @@ Tensor attention_softmax(const Tensor& scores, const Tensor& mask, bool causal, 
     } else {
       // The fused kernel, which also applies the scale when only the scores need a gradient.
       grad_sum = make_tensor(g.sizes(), g.dtype());
-      kernels::attention_softmax_backward(g.contiguous(), yd, kernel_mask, causal, mask_grad ? 1.0 : scale, grad_sum);
+      kernels::attention_softmax_backward(g.contiguous(), y, kernel_mask, causal, mask_grad ? 1.0 : scale, grad_sum);
       if (!mask_grad) return {grad_sum, Tensor()};
     }
     return {scores.requires_grad() ? grad_sum * scale : Tensor(), mask_grad ? sum_to(grad_sum, mask.sizes()) : Tensor()};
-  }, {&y});
+  });
   return y;
 }
 
@@ -169,6 +170,12 @@ TensorList recorded_attention_backward(const Tensor& g, const ProjectedQKV& qkv,
 
 namespace {
 
+// The history-free [N, heads, L, head_dim] view of one block of the projections, which the
+// kernels read.
+Tensor block_view(const TensorList& projections, const HeadBlock& b, int64_t embed_dim, int64_t heads, bool batch_first) {
+  return heads_view(projections[b.input].detach(), b.offset, embed_dim, heads, batch_first);
+}
+
 // out = alpha * a @ b for [N, heads, ...] batches of matrices, the N batch entries split
 // between the threads and each product single-threaded: one parallel region for the whole
 // batch rather than one inside each small product, whose threads wait for each other
@@ -207,9 +214,7 @@ Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embe
   Tensor q, k, v, p, dropped, keep, kernel_mask, out;
   {
     NoGradGuard kernel_views;
-    auto view = [&](const HeadBlock& b) {
-      return heads_view(qkv.inputs[b.input].detach(), b.offset, embed_dim, heads, batch_first);
-    };
+    auto view = [&](const HeadBlock& b) { return block_view(qkv.inputs, b, embed_dim, heads, batch_first); };
     q = view(qkv.q), k = view(qkv.k), v = view(qkv.v);
     check_attention_inputs(q, k, v, mask, op);
     const int64_t N = q.size(0), L = q.size(2), S = k.size(2);
@@ -229,10 +234,23 @@ Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embe
   const bool float_mask = mask.defined() && mask.dtype() != DType::boolean;
   TensorList inputs = qkv.inputs;
   if (float_mask) inputs.push_back(mask);
-  ProjectedQKV saved{qkv.inputs, qkv.q, qkv.k, qkv.v};
-  autograd::record_list(op, out, inputs, [=](const Tensor& g) -> TensorList {
+  // Saved: the projections (up to three, undefined where absent; backward rebuilds their
+  // head views, which cost nothing), the mask, and the probabilities, dropout mask and
+  // dropped probabilities, which only this node reaches.
+  auto projection = [&](size_t i) { return i < qkv.inputs.size() ? qkv.inputs[i] : Tensor(); };
+  autograd::record_list(
+      op, out, inputs, autograd::save(projection(0), projection(1), projection(2), mask, p, keep, dropped),
+      [n_projections = qkv.inputs.size(), q_block = qkv.q, k_block = qkv.k, v_block = qkv.v, heads, embed_dim,
+       batch_first, causal, float_mask](const Tensor& g, const Tensor& in0, const Tensor& in1, const Tensor& in2,
+                                        const Tensor& mask, const Tensor& p, const Tensor& keep,
+                                        const Tensor& dropped) -> TensorList {
+    ProjectedQKV saved{{in0, in1, in2}, q_block, k_block, v_block};
+    saved.inputs.resize(n_projections);
     if (autograd::GradMode::enabled())
       return recorded_attention_backward(g, saved, heads, embed_dim, batch_first, mask, causal, keep);
+    auto view = [&](const HeadBlock& b) { return block_view(saved.inputs, b, embed_dim, heads, batch_first); };
+    Tensor q = view(q_block), k = view(k_block), v = view(v_block);
+    Tensor kernel_mask = mask.defined() ? mask.detach().expand(p.sizes()) : Tensor();
     const double scale = 1 / std::sqrt(static_cast<double>(q.size(-1)));
     Tensor g_heads = heads_view(g.contiguous(), 0, embed_dim, heads, batch_first);
     // The gradient of the weights, then (in place) of the masked scores, unscaled.
@@ -243,9 +261,9 @@ Tensor multi_head_attention(const ProjectedQKV& qkv, int64_t heads, int64_t embe
     TensorList grads;
     for (const Tensor& input : saved.inputs) grads.push_back(make_tensor(input.sizes(), input.dtype()));
     auto block = [&](const HeadBlock& b) { return heads_view(grads[b.input], b.offset, embed_dim, heads, batch_first); };
-    batched_gemm(grad, k, block(saved.q), scale);
-    batched_gemm(grad.transpose(-2, -1), q, block(saved.k), scale);
-    batched_gemm(dropped.transpose(-2, -1), g_heads, block(saved.v));
+    batched_gemm(grad, k, block(q_block), scale);
+    batched_gemm(grad.transpose(-2, -1), q, block(k_block), scale);
+    batched_gemm(dropped.transpose(-2, -1), g_heads, block(v_block));
     if (float_mask) grads.push_back(mask.requires_grad() ? sum_to(grad, mask.sizes()) : Tensor());
     return grads;
   });

@@ -101,9 +101,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(BinaryOp::Mul, a, b, result_type(a, b), false, "mul");
   if (autograd::needs_grad({&a, &b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
-    autograd::record("mul", out, {&a, &b}, [a, b, ga, gb](const Tensor& g) -> TensorList {
-      return {ga ? sum_to(g * b, a.sizes()) : Tensor(), gb ? sum_to(g * a, b.sizes()) : Tensor()};
-    }, {ga ? &b : nullptr, gb ? &a : nullptr});
+    // Each gradient reads only the other input: save a only if b needs a gradient, and b
+    // only if a does. The shapes are captured as plain values.
+    autograd::record("mul", out, {&a, &b}, autograd::save(gb ? a : Tensor(), ga ? b : Tensor()),
+                     [sa = a.sizes(), sb = b.sizes(), ga, gb](const Tensor& g, const Tensor& a, const Tensor& b) -> TensorList {
+      return {ga ? sum_to(g * b, sa) : Tensor(), gb ? sum_to(g * a, sb) : Tensor()};
+    });
   }
   return out;
 }
@@ -115,9 +118,10 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(BinaryOp::Div, a, b, dt, false, "div");
   if (autograd::needs_grad({&a, &b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
-    autograd::record("div", out, {&a, &b}, [a, b, ga, gb](const Tensor& g) -> TensorList {
-      return {ga ? sum_to(g / b, a.sizes()) : Tensor(), gb ? sum_to(-(g * a) / (b * b), b.sizes()) : Tensor()};
-    }, {&b, gb ? &a : nullptr});
+    autograd::record("div", out, {&a, &b}, autograd::save(gb ? a : Tensor(), b),
+                     [sa = a.sizes(), ga, gb](const Tensor& g, const Tensor& a, const Tensor& b) -> TensorList {
+      return {ga ? sum_to(g / b, sa) : Tensor(), gb ? sum_to(-(g * a) / (b * b), b.sizes()) : Tensor()};
+    });
   }
   return out;
 }
@@ -129,14 +133,15 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(BinaryOp::Pow, a, b, dt, false, "pow");
   if (autograd::needs_grad({&a, &b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
-    autograd::record("pow", out, {&a, &b}, [a, b, ga, gb](const Tensor& g) -> TensorList {
+    autograd::record("pow", out, {&a, &b}, autograd::save(a, b),
+                     [ga, gb](const Tensor& g, const Tensor& a, const Tensor& b) -> TensorList {
       Tensor grad_a, grad_b;
       // d/da a^b = b a^(b-1), taken as 0 where b == 0 (as PyTorch does, even at a == 0).
       if (ga) grad_a = sum_to(where(eq(b, 0), 0, g * b * pow(a, b - 1)), a.sizes());
       // d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0.
       if (gb) grad_b = sum_to(where(logical_and(eq(a, 0), ge(b, 0)), 0, g * pow(a, b) * log(a)), b.sizes());
       return {grad_a, grad_b};
-    }, {&a, &b});
+    });
   }
   return out;
 }
@@ -153,14 +158,15 @@ Tensor extremum(BinaryOp op, const Tensor& a, const Tensor& b, const char* name)
   Tensor out = binary_forward(op, a, b, result_type(a, b), false, name);
   if (autograd::needs_grad({&a, &b})) {
     bool is_max = op == BinaryOp::Maximum;
-    autograd::record(name, out, {&a, &b}, [a, b, is_max](const Tensor& g) -> TensorList {
+    autograd::record(name, out, {&a, &b}, autograd::save(a, b),
+                     [is_max](const Tensor& g, const Tensor& a, const Tensor& b) -> TensorList {
       Tensor a_wins = is_max ? gt(a, b) : lt(a, b);
       Tensor tie = eq(a, b);
       Tensor half = g * 0.5;
       Tensor grad_a = where(a_wins, g, where(tie, half, 0));
       Tensor grad_b = where(logical_or(a_wins, tie), where(tie, half, 0), g);
       return {sum_to(grad_a, a.sizes()), sum_to(grad_b, b.sizes())};
-    }, {&a, &b});
+    });
   }
   return out;
 }
@@ -175,10 +181,10 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
   if (!is_floating(dt)) dt = DType::f32;
   Tensor out = binary_forward(BinaryOp::Atan2, a, b, dt, false, "atan2");
   if (autograd::needs_grad({&a, &b})) {
-    autograd::record("atan2", out, {&a, &b}, [a, b](const Tensor& g) -> TensorList {
+    autograd::record("atan2", out, {&a, &b}, autograd::save(a, b), [](const Tensor& g, const Tensor& a, const Tensor& b) -> TensorList {
       Tensor denom = a * a + b * b;
       return {sum_to(g * b / denom, a.sizes()), sum_to(-(g * a) / denom, b.sizes())};
-    }, {&a, &b});
+    });
   }
   return out;
 }
@@ -205,9 +211,10 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = make_tensor(shape, dt);
   kernels::where(cond, x, y, out);
   if (autograd::needs_grad({&a, &b})) {
-    autograd::record("where", out, {&a, &b}, [cond, sa = a.sizes(), sb = b.sizes()](const Tensor& g) -> TensorList {
+    autograd::record("where", out, {&a, &b}, autograd::save(cond),
+                     [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const Tensor& cond) -> TensorList {
       return {sum_to(where(cond, g, 0), sa), sum_to(where(cond, 0, g), sb)};
-    }, {&cond});
+    });
   }
   return out;
 }

@@ -94,8 +94,8 @@ Tensor conv_product(Product p, const Tensor& a, const Tensor& b, const Tensor& b
   if (!autograd::needs_grad({&a, &b, &bias})) return out;
   bool ga = a.requires_grad(), gb = b.requires_grad(), gbias = bias.defined() && bias.requires_grad();
   // The gradient in a reads only b, the one in b only a: keep what is needed.
-  Tensor sa = gb ? a : Tensor(), sb = ga ? b : Tensor();
-  autograd::record(product_name(p), out, {&a, &b, &bias}, [p, sa, sb, g, ga, gb, gbias](const Tensor& grad) -> TensorList {
+  autograd::record(product_name(p), out, {&a, &b, &bias}, autograd::save(gb ? a : Tensor(), ga ? b : Tensor()),
+                   [p, g, ga, gb, gbias](const Tensor& grad, const Tensor& sa, const Tensor& sb) -> TensorList {
     if (p == Product::Forward && !autograd::GradMode::enabled()) return first_order_backward(sa, sb, grad, ga, gb, gbias, g);
     Tensor grad_a, grad_b;
     switch (p) {
@@ -113,7 +113,7 @@ Tensor conv_product(Product p, const Tensor& a, const Tensor& b, const Tensor& b
         break;
     }
     return {grad_a, grad_b, gbias ? sum(grad, {0, 2, 3}) : Tensor()};
-  }, {gb ? &a : nullptr, ga ? &b : nullptr});
+  });
   return out;
 }
 

@@ -109,10 +109,11 @@ Tensor scatter_src(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   check_gather_shapes(x, d, index, &src, op);
   check_same_dtype(x, src, op);
   Tensor out = scatter_values(x, d, index, src, reduce);
-  autograd::record(op, out, {&x, &src}, [d, index, reduce, shape = src.sizes()](const Tensor& g) -> TensorList {
+  autograd::record(op, out, {&x, &src}, autograd::save(index),
+                   [d, reduce, shape = src.sizes()](const Tensor& g, const Tensor& index) -> TensorList {
     Tensor x_grad = reduce == ScatterReduce::Replace ? scatter(g, d, index, 0) : g;
     return {x_grad, src_gradient(g, d, index, shape)};
-  }, {&index});
+  });
   return out;
 }
 
@@ -123,9 +124,10 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   if (index.dim() > 1) fail<ShapeError>("index_select: index must be 1-D, got shape ", index.sizes());
   int64_t d = checked_dim(x, dim, index, "index_select");
   Tensor out = index_select_values(x, d, index);
-  autograd::record("index_select", out, {&x}, [shape = x.sizes(), d, index](const Tensor& g) -> TensorList {
+  autograd::record("index_select", out, {&x}, autograd::save(index),
+                   [shape = x.sizes(), d](const Tensor& g, const Tensor& index) -> TensorList {
     return {index_add(zeros(shape, {.dtype = g.dtype()}), d, index, g)};
-  }, {&index});
+  });
   return out;
 }
 
@@ -134,9 +136,10 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   check_gather_shapes(x, d, index, nullptr, "gather");
   Tensor out = make_tensor(index.sizes(), x.dtype());
   kernels::gather(x, d, index, out);
-  autograd::record("gather", out, {&x}, [shape = x.sizes(), d, index](const Tensor& g) -> TensorList {
+  autograd::record("gather", out, {&x}, autograd::save(index),
+                   [shape = x.sizes(), d](const Tensor& g, const Tensor& index) -> TensorList {
     return {scatter_add(zeros(shape, {.dtype = g.dtype()}), d, index, g)};
-  }, {&index});
+  });
   return out;
 }
 
@@ -149,9 +152,9 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, Scalar value) 
   check_gather_shapes(x, d, index, nullptr, "scatter");
   Tensor src = scalar_tensor(value, x.dtype()).expand(index.sizes());
   Tensor out = scatter_values(x, d, index, src, ScatterReduce::Replace);
-  autograd::record("scatter", out, {&x}, [d, index](const Tensor& g) -> TensorList {
+  autograd::record("scatter", out, {&x}, autograd::save(index), [d](const Tensor& g, const Tensor& index) -> TensorList {
     return {scatter(g, d, index, 0)};
-  }, {&index});
+  });
   return out;
 }
 
@@ -178,10 +181,10 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   }
   Tensor out = scatter_values(x, d, spread_index(index, src.sizes(), d), scaled, ScatterReduce::Add);
   double a = alpha.value;
-  autograd::record("index_add", out, {&x, &src}, [d, index, a](const Tensor& g) -> TensorList {
+  autograd::record("index_add", out, {&x, &src}, autograd::save(index), [d, a](const Tensor& g, const Tensor& index) -> TensorList {
     Tensor picked = index_select(g, d, index);
     return {g, a == 1 ? picked : picked * a};
-  }, {&index});
+  });
   return out;
 }
 
@@ -241,11 +244,13 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
   Dims shape = indices.sizes();
   shape.push_back(width);
   Tensor out = index_select_values(weight, 0, flat).view(shape);
-  autograd::record("embedding", out, {&weight}, [flat, rows, width, padding_idx](const Tensor& g) -> TensorList {
+  // flat is indices itself when it could be viewed, or a copy only this node reaches.
+  autograd::record("embedding", out, {&weight}, autograd::save(flat),
+                   [rows, width, padding_idx](const Tensor& g, const Tensor& flat) -> TensorList {
     Tensor grad_rows = g.reshape({-1, width});
     if (padding_idx) grad_rows = where(eq(flat, *padding_idx).unsqueeze(1), 0, grad_rows);
     return {index_add(zeros({rows, width}, {.dtype = g.dtype()}), 0, flat, grad_rows)};
-  }, {&indices});
+  });
   return out;
 }
 

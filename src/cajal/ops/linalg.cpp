@@ -70,17 +70,20 @@ Tensor matmul_matrices(const Tensor& a, const Tensor& b) {
   kernels::gemm(a, b, out);
   if (autograd::needs_grad({&a, &b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
-    autograd::record("matmul", out, {&a, &b}, [a, b, ga, gb](const Tensor& g) -> TensorList {
+    // Each gradient reads only the other input: save a only if b needs a gradient, and b
+    // only if a does.
+    autograd::record("matmul", out, {&a, &b}, autograd::save(gb ? a : Tensor(), ga ? b : Tensor()),
+                     [sa = a.sizes(), sb = b.sizes(), ga, gb](const Tensor& g, const Tensor& a, const Tensor& b) -> TensorList {
       Tensor grad_a, grad_b;
-      if (ga) grad_a = sum_to(matmul(g, transpose_last(b)), a.sizes());
+      if (ga) grad_a = sum_to(matmul(g, transpose_last(b)), sa);
       if (gb) {
         // A matrix b shared by a whole batch gets one GEMM over all rows, not a batch of
         // products summed afterwards.
-        if (b.dim() == 2 && a.dim() > 2) grad_b = matmul(as_rows(a).t(), as_rows(g));
-        else grad_b = sum_to(matmul(transpose_last(a), g), b.sizes());
+        if (sb.size() == 2 && sa.size() > 2) grad_b = matmul(as_rows(a).t(), as_rows(g));
+        else grad_b = sum_to(matmul(transpose_last(a), g), sb);
       }
       return {grad_a, grad_b};
-    }, {ga ? &b : nullptr, gb ? &a : nullptr});
+    });
   }
   return out;
 }
@@ -140,10 +143,11 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
   kernels::gemm(x, y, out, alpha, beta);
   if (autograd::needs_grad({&c, &x, &y})) {
     bool gc = c.requires_grad(), gx = x.requires_grad(), gy = y.requires_grad();
-    autograd::record("addmm", out, {&c, &x, &y}, [x, y, gc, gx, gy, beta, alpha, input_shape = c.sizes()](const Tensor& g) -> TensorList {
+    autograd::record("addmm", out, {&c, &x, &y}, autograd::save(gy ? x : Tensor(), gx ? y : Tensor()),
+                     [gc, gx, gy, beta, alpha, input_shape = c.sizes()](const Tensor& g, const Tensor& x, const Tensor& y) -> TensorList {
       return {gc ? sum_to(scaled(g, beta), input_shape) : Tensor(), gx ? scaled(matmul(g, y.t()), alpha) : Tensor(),
               gy ? scaled(matmul(x.t(), g), alpha) : Tensor()};
-    }, {gx ? &y : nullptr, gy ? &x : nullptr});
+    });
   }
   return out;
 }
@@ -188,11 +192,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
   if (autograd::needs_grad({&xc, &w, &b})) {
     bool gx = xc.requires_grad(), gw = w.requires_grad(), gb = b.defined() && b.requires_grad();
-    autograd::record("linear", out, {&xc, &w, &b}, [xc, w, gx, gw, gb, out_features](const Tensor& g) -> TensorList {
+    autograd::record("linear", out, {&xc, &w, &b}, autograd::save(gw ? xc : Tensor(), gx ? w : Tensor()),
+                     [gx, gw, gb, out_features](const Tensor& g, const Tensor& xc, const Tensor& w) -> TensorList {
       return {gx ? matmul(g, w) : Tensor(),                       // [..., out] @ [out, in]: one GEMM
               gw ? matmul(as_rows(g).t(), as_rows(xc)) : Tensor(),  // [out, N] @ [N, in]
               gb ? sum_to(g, {out_features}) : Tensor()};
-    }, {gx ? &w : nullptr, gw ? &xc : nullptr});
+    });
   }
   return out;
 }

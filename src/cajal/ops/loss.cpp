@@ -183,12 +183,19 @@ Tensor cross_entropy_class_indices(const Tensor& input, const Tensor& target, co
   Tensor out = o.reduction == Reduction::None ? loss.view(pr.loss_shape) : sum(loss);
   if (o.reduction == Reduction::Mean) out = out / total;
   if (compute != dtype) out = out.to(dtype);
-  autograd::record(op, out, {&x}, [pr, xc, targets, lse, scale, o](const Tensor& g) -> TensorList {
-    if (autograd::GradMode::enabled()) return {cross_entropy_grad(pr, o.label_smoothing, g, scale, o.reduction)};
+  // Saved: the input and the targets and weights the gradient reads (the caller's tensors or
+  // aliases of them), and the kernel's view of the input and weights and its lse.
+  autograd::record(op, out, {&x}, autograd::save(x, pr.target, pr.weight, xc, targets.class_weight, lse),
+                   [ignore_index = pr.ignore_index, loss_shape = pr.loss_shape, smoothing = o.label_smoothing,
+                    reduction = o.reduction, scale](const Tensor& g, const Tensor& x, const Tensor& target, const Tensor& weight,
+                                                    const Tensor& xc, const Tensor& class_weight, const Tensor& lse) -> TensorList {
+    if (autograd::GradMode::enabled())
+      return {cross_entropy_grad({x, target, weight, ignore_index, loss_shape}, smoothing, g, scale, reduction)};
     Tensor gx = make_tensor(xc.sizes(), xc.dtype());
-    kernels::cross_entropy_backward(xc, 1, targets, lse, kernel_input(g, xc.dtype()), scale, gx);
-    return {gx.dtype() == pr.input.dtype() ? gx : convert(gx, pr.input.dtype())};
-  }, {&x});
+    kernels::cross_entropy_backward(xc, 1, {target, class_weight, ignore_index, smoothing}, lse,
+                                    kernel_input(g, xc.dtype()), scale, gx);
+    return {gx.dtype() == x.dtype() ? gx : convert(gx, x.dtype())};
+  });
   return out;
 }
 
@@ -227,11 +234,12 @@ Tensor binary_cross_entropy_elementwise(const Tensor& x, const Tensor& t) {
     NoGradGuard no_grad;
     loss = -(t * clamp(log(x), -100, std::nullopt) + (1 - t) * clamp(log1p(-x), -100, std::nullopt));
   }
-  autograd::record("binary_cross_entropy", loss, {&x, &t}, [x, t, eps](const Tensor& g) -> TensorList {
+  autograd::record("binary_cross_entropy", loss, {&x, &t}, autograd::save(x, t),
+                   [eps](const Tensor& g, const Tensor& x, const Tensor& t) -> TensorList {
     Tensor gx = x.requires_grad() ? g * (x - t) / clamp(x * (1 - x), eps, std::nullopt) : Tensor();
     Tensor gt = t.requires_grad() ? g * (clamp(log1p(-x), -100, std::nullopt) - clamp(log(x), -100, std::nullopt)) : Tensor();
     return {gx, gt};
-  }, {&x, &t});
+  });
   return loss;
 }
 

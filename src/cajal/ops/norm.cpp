@@ -118,15 +118,17 @@ Normalized normalize_with_batch_stats(const char* op, const Tensor& x, const Ten
   if (l.groups == 0) kernels::batch_norm(xk, l.shape, wk, bk, eps, y, batch_mean, batch_var);
   else kernels::group_norm(xk, l.shape, l.groups, wk, bk, eps, y, batch_mean, batch_var);
   if (dt != x.dtype()) y = convert(y, x.dtype());
-  autograd::record(op, y, {&x, &weight, &bias},
-                   [l, x, weight, bias, xk, wk, batch_mean, batch_var, eps, dt](const Tensor& g) -> TensorList {
+  // bias is saved for its shape only; xk and wk are the kernel's views of x and weight.
+  autograd::record(op, y, {&x, &weight, &bias}, autograd::save(x, weight, bias, xk, wk, batch_mean, batch_var),
+                   [l, eps, dt](const Tensor& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& xk,
+                                const Tensor& wk, const Tensor& batch_mean, const Tensor& batch_var) -> TensorList {
     if (autograd::GradMode::enabled()) return batch_stats_backward_recorded(l, x, weight, bias, g, eps);
     Tensor gk = kernel_input(g, dt);
     Tensor dx = make_tensor(x.sizes(), dt), dw = make_tensor({l.shape.c}, dt), db = make_tensor({l.shape.c}, dt);
     if (l.groups == 0) kernels::batch_norm_backward(xk, gk, l.shape, batch_mean, batch_var, wk, eps, dx, dw, db);
     else kernels::group_norm_backward(xk, gk, l.shape, l.groups, batch_mean, batch_var, wk, eps, dx, dw, db);
     return {dx, weight.defined() ? dw.view(weight.sizes()) : Tensor(), bias.defined() ? db.view(bias.sizes()) : Tensor()};
-  }, {&x, &weight, &bias});
+  });
   return {y, batch_mean, batch_var};
 }
 
@@ -139,12 +141,13 @@ Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift)
   Tensor y = make_tensor(x.sizes(), dt);
   kernels::channel_affine(kernel_input(x, dt), shape, kernel_input(scale, dt), kernel_input(shift, dt), y);
   if (dt != x.dtype()) y = convert(y, x.dtype());
-  autograd::record("batch_norm", y, {&x, &scale, &shift}, [x, scale, shape](const Tensor& g) -> TensorList {
+  autograd::record("batch_norm", y, {&x, &scale, &shift}, autograd::save(x, scale),
+                   [shape](const Tensor& g, const Tensor& x, const Tensor& scale) -> TensorList {
     Dims view{shape.n, shape.c, shape.s};
     Tensor gc = g.reshape(view);
     return {(gc * scale.reshape({1, shape.c, 1})).reshape(x.sizes()), sum(gc * x.reshape(view), {0, 2}),
             sum(gc, {0, 2})};
-  }, {&x});
+  });
   return y;
 }
 

@@ -122,7 +122,9 @@ ValuesIndices max_pool(const char* op, const Tensor& input, const PoolArgs& a) {
   Dims out_shape{x.size(0), x.size(1), out_hw[0], out_hw[1]};
   Tensor values = make_tensor(out_shape, x.dtype()), indices = make_tensor(out_shape, DType::i64);
   kernels::max_pool2d(planes_view(kernel_input(x, x.dtype())), planes_view(values), planes_view(indices), g);
-  autograd::record(op, values, {&x}, [indices, in_shape = x.sizes()](const Tensor& grad) -> TensorList {
+  // indices is returned to the caller too, so it is saved: changing it in place is caught.
+  autograd::record(op, values, {&x}, autograd::save(indices),
+                   [in_shape = x.sizes()](const Tensor& grad, const Tensor& indices) -> TensorList {
     if (autograd::GradMode::enabled()) {
       // Recorded backward: a scatter of the gradient, differentiable again (its gradient
       // gathers at the same positions).

@@ -84,11 +84,11 @@ Tensor extreme_all(kernels::ReduceOp op, const Tensor& x, const char* name) {
   if (x.numel() == 0) fail<ValueError>(name, ": the tensor is empty; specify a dim or give a non-empty tensor");
   Tensor out = reduce_raw(op, x, reduction_dims(x, {}, name), false, x.dtype());
   if (autograd::needs_grad({&x})) {
-    autograd::record(name, out, {&x}, [x, od = out.detach()](const Tensor& g) -> TensorList {
+    autograd::record(name, out, {&x}, autograd::save(x, out.detach()), [](const Tensor& g, const Tensor& x, const Tensor& out) -> TensorList {
       // A NaN result came from the NaNs: they share the gradient, as in PyTorch.
-      Tensor mask = (std::isnan(od.item()) ? isnan(x) : eq(x, od)).to(g.dtype());
+      Tensor mask = (std::isnan(out.item()) ? isnan(x) : eq(x, out)).to(g.dtype());
       return {mask * (g / sum(mask))};
-    }, {&x});
+    });
   }
   return out;
 }

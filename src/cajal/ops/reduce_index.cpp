@@ -39,12 +39,13 @@ ValuesIndices index_reduce(IndexReduceOp op, const Tensor& x, int64_t dim, bool 
     values = values.view(dropped);
     indices = indices.view(dropped);
   }
-  autograd::record(name, values, {&x}, [shape = x.sizes(), d, keepdim, indices](const Tensor& g) -> TensorList {
+  autograd::record(name, values, {&x}, autograd::save(indices),
+                   [shape = x.sizes(), d, keepdim](const Tensor& g, const Tensor& indices) -> TensorList {
     if (shape.empty()) return {g};
     Tensor g_keep = keepdim ? g : g.unsqueeze(d);
     Tensor i_keep = keepdim ? indices : indices.unsqueeze(d);
     return {picked_grad(g_keep, i_keep, shape, d)};
-  }, {&indices});
+  });
   return {values, indices};
 }
 

@@ -68,9 +68,9 @@ Tensor prod_over(const Tensor& x, const Dims& dims, bool keepdim) {
   Dims reduced = reduction_dims(x, dims, "prod");
   DType dt = is_floating(x.dtype()) ? x.dtype() : DType::i64;  // integers and bools multiply in int64
   Tensor out = reduce_raw(ReduceOp::Prod, x, reduced, keepdim, dt);
-  autograd::record("prod", out, {&x}, [x, reduced, keepdim](const Tensor& g) -> TensorList {
+  autograd::record("prod", out, {&x}, autograd::save(x), [reduced, keepdim](const Tensor& g, const Tensor& x) -> TensorList {
     return {expand_reduced_grad(g, x.sizes(), reduced, keepdim) * product_of_others(x, reduced)};
-  }, {&x});
+  });
   return out;
 }
 
@@ -106,14 +106,15 @@ Tensor variance_op(const Tensor& x, const Dims& dims, bool unbiased, bool keepdi
     NoGradGuard no_grad;
     out = sqrt(out);
   }
-  autograd::record(name, out, {&x}, [x, reduced, unbiased, keepdim, take_sqrt, od = out.detach()](const Tensor& g) -> TensorList {
+  autograd::record(name, out, {&x}, autograd::save(x, out.detach()),
+                   [reduced, unbiased, keepdim, take_sqrt](const Tensor& g, const Tensor& x, const Tensor& out) -> TensorList {
     Tensor g_keep = keep_shape(g, x, reduced, keepdim);
     if (!take_sqrt) return {variance_backward(g_keep, x, reduced, unbiased)};
     // d std = d var / (2 std); 0 where std is 0, as in PyTorch. Recomputed with history
     // when backward is recorded, so second derivatives see how std depends on x.
-    Tensor s = grad_recording() ? variance_op(x, reduced, unbiased, true, true) : keep_shape(od, x, reduced, keepdim);
+    Tensor s = grad_recording() ? variance_op(x, reduced, unbiased, true, true) : keep_shape(out, x, reduced, keepdim);
     return {variance_backward(safe_divide(g_keep, s * 2), x, reduced, unbiased)};
-  }, {&x, &out});
+  });
   return out;
 }
 
@@ -179,11 +180,12 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   Tensor xf = is_floating(x.dtype()) ? x : x.to(DType::f32);  // integers give float32, as in PyTorch
   Dims reduced = reduction_dims(xf, dims, "logsumexp");
   Tensor out = logsumexp_forward(xf, reduced, keepdim);
-  autograd::record("logsumexp", out, {&xf}, [xf, reduced, keepdim, od = out.detach()](const Tensor& g) -> TensorList {
+  autograd::record("logsumexp", out, {&xf}, autograd::save(xf, out.detach()),
+                   [reduced, keepdim](const Tensor& g, const Tensor& x, const Tensor& out) -> TensorList {
     // d lse / d x = exp(x - lse), the softmax over the slice.
-    Tensor lse = grad_recording() ? logsumexp(xf, reduced, true) : keep_shape(od, xf, reduced, keepdim);
-    return {expand_reduced_grad(g, xf.sizes(), reduced, keepdim) * exp(xf - lse)};
-  }, {&xf, &out});
+    Tensor lse = grad_recording() ? logsumexp(x, reduced, true) : keep_shape(out, x, reduced, keepdim);
+    return {expand_reduced_grad(g, x.sizes(), reduced, keepdim) * exp(x - lse)};
+  });
   return out;
 }
 
@@ -196,20 +198,21 @@ Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
   if (p_inf && x.numel() == 0)
     fail<ValueError>("norm: the infinity norm of an empty tensor (shape ", x.sizes(), ") is undefined");
   Tensor out = norm_forward(x, p, reduced, keepdim);
-  autograd::record("norm", out, {&x}, [x, p, reduced, keepdim, od = out.detach()](const Tensor& g) -> TensorList {
+  autograd::record("norm", out, {&x}, autograd::save(x, out.detach()),
+                   [p, reduced, keepdim](const Tensor& g, const Tensor& x, const Tensor& out) -> TensorList {
     Tensor g_spread = expand_reduced_grad(g, x.sizes(), reduced, keepdim);
     if (p == 1) return {g_spread * sign(x)};
     if (p == 2) {
       // d |x| = x / |x|, and 0 at x = 0 as in PyTorch; recomputed with history when
       // backward is recorded.
-      Tensor n = grad_recording() ? norm(x, 2, reduced, true) : keep_shape(od, x, reduced, keepdim);
+      Tensor n = grad_recording() ? norm(x, 2, reduced, true) : keep_shape(out, x, reduced, keepdim);
       return {g_spread * safe_divide(x, n)};
     }
     // Infinity norm: the gradient is shared among the entries whose |x| is the max (or NaN).
     Tensor a = abs(x);
-    Tensor hit = logical_or(eq(a, keep_shape(od, x, reduced, keepdim)), isnan(a)).to(x.dtype());
+    Tensor hit = logical_or(eq(a, keep_shape(out, x, reduced, keepdim)), isnan(a)).to(x.dtype());
     return {sign(x) * hit * (g_spread / sum(hit, reduced, true))};
-  }, {&x, &out});
+  });
   return out;
 }
 

@@ -245,17 +245,21 @@ RecurrentResult recurrent_layer(RecurrentCell cell, const Tensor& input, const T
   for (size_t i = 0; i < 8; ++i) tape->needs[i] = inputs[i]->defined() && inputs[i]->requires_grad();
   tape->sizes = sizes;
   tape->op = op;
-  // The inputs themselves (with their history) only serve refuse_double_backward.
-  TensorList originals = {input, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh, w.w_hr};
+  // The tape is the kernels' workspace, which the backward kernel reads as a whole: buffers
+  // only this node reaches, and history-free aliases of the inputs and of packed. Saving
+  // those (packed, the output, detached: backward reads the states from it when it holds
+  // them) checks that none changed in place; the inputs themselves, with their history,
+  // only serve refuse_double_backward.
   autograd::record(
       cell_name(cell), packed, {&input, &h0, &c0, &w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh, &w.w_hr},
-      [tape, originals](const Tensor& grad) -> TensorList {
+      autograd::save(input, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh, w.w_hr, packed.detach()),
+      [tape](const Tensor& grad, const Tensor& input, const Tensor& h0, const Tensor& c0, const Tensor& w_ih,
+             const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const Tensor& w_hr, const Tensor&) -> TensorList {
         TensorList grads = layer_backward(*tape, grad);
-        if (autograd::GradMode::enabled()) refuse_double_backward(grads, tape->op, grad, originals);
+        if (autograd::GradMode::enabled())
+          refuse_double_backward(grads, tape->op, grad, {input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr});
         return grads;
-      },
-      // packed: backward reads the states from it when it holds them
-      {&input, &h0, &c0, &w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh, &w.w_hr, &packed});
+      });
 
   RecurrentResult result;
   result.output = packed.narrow(0, 0, T * N * P).view({T, N, P});

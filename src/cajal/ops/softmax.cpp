@@ -28,7 +28,10 @@ Tensor softmax_op(const char* name, const Tensor& x, int64_t dim, bool log) {
   Tensor y = run_softmax_kernel(x, x.dtype(), [&](DType compute, const Tensor& out) {
     kernels::softmax(kernel_input(x, compute), out, d, log);
   });
-  autograd::record(name, y, {&x}, [name, x, d, log, yd = y.detach()](const Tensor& g) -> TensorList {
+  // x too, though first-order backward reads only y: the recorded backward recomputes y
+  // from x (as unary_op does), so x must not change either.
+  autograd::record(name, y, {&x}, autograd::save(x, y.detach()),
+                   [name, d, log](const Tensor& g, const Tensor& x, const Tensor& y) -> TensorList {
     if (autograd::GradMode::enabled()) {
       // Recorded backward: y recomputed with history, so second derivatives see how y
       // depends on x.
@@ -37,9 +40,9 @@ Tensor softmax_op(const char* name, const Tensor& x, int64_t dim, bool log) {
       return {yv * (g - sum(g * yv, {d}, true))};
     }
     return {run_softmax_kernel(g, g.dtype(), [&](DType compute, const Tensor& out) {
-      kernels::softmax_backward(kernel_input(g, compute), kernel_input(yd, compute), out, d, log);
+      kernels::softmax_backward(kernel_input(g, compute), kernel_input(y, compute), out, d, log);
     })};
-  }, {&y});
+  });
   return y;
 }
 

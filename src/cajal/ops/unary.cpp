@@ -34,10 +34,12 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, Derivative deriva
   check_defined(name, x);
   Tensor y = unary_forward(op, x, int_to_float, p0, p1);
   if (autograd::needs_grad({&x})) {
-    autograd::record(name, y, {&x}, [name, op, x, yd = y.detach(), derivative, p0, p1](const Tensor& g) -> TensorList {
-      Tensor yv = autograd::GradMode::enabled() ? unary_op(name, op, x, derivative, p0, p1) : yd;
+    // Formulas read x, and y or (under create_graph) y recomputed from x.
+    autograd::record(name, y, {&x}, autograd::save(x, y.detach()),
+                     [name, op, derivative, p0, p1](const Tensor& g, const Tensor& x, const Tensor& y) -> TensorList {
+      Tensor yv = autograd::GradMode::enabled() ? unary_op(name, op, x, derivative, p0, p1) : y;
       return {derivative(g, x, yv)};
-    }, {&x, &y});  // formulas read x (and recompute y from it under create_graph)
+    });
   }
   return y;
 }
