@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cajal/cli/args.h"
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
 #include "cajal/cli/inputs.h"
@@ -141,6 +142,26 @@ TEST(Config, ExamplesAreValid) {
   EXPECT_EQ(cnn.batch_size, 128);
   EXPECT_EQ(cnn.data.class_names, (std::vector<std::string>{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                                                             "Shirt", "Sneaker", "Bag", "Ankle boot"}));
+}
+
+// ------------------------------------------------------------------ command lines (in process)
+
+TEST(Args, ValuesFlagsAndPositionals) {
+  cli::Args args = cli::parse_args({"--set", "a=1", "run.yaml", "--set=b=2", "-h", "--output", "-", "x"}, "train",
+                                   {"--set", "--output"}, {"--quiet"});
+  EXPECT_EQ(args.positional, (std::vector<std::string>{"run.yaml", "x"}));
+  EXPECT_EQ(args.all("--set"), (std::vector<std::string>{"a=1", "b=2"}));  // in order, each one
+  EXPECT_EQ(args.value("--output"), "-");
+  EXPECT_EQ(args.value("--resume"), std::nullopt);
+  EXPECT_TRUE(args.has_flag("--help"));  // -h is --help
+  EXPECT_FALSE(args.has_flag("--quiet"));
+  EXPECT_EQ(cli::parse_args({"--set", "x=-1", "--quiet"}, "train", {"--set"}, {"--quiet"}).value("--set"), "x=-1");
+  auto usage_error = [](const std::vector<std::string>& argv) {
+    return test::error_message<cli::UsageError>([&] { cli::parse_args(argv, "train", {"--set", "--resume"}); });
+  };
+  EXPECT_EQ(usage_error({"run.yaml", "--set"}), "cajal train: --set needs a value");
+  EXPECT_EQ(usage_error({"run.yaml", "--reume", "last.ckpt"}), "cajal train: unknown option '--reume'; did you mean '--resume'?");
+  EXPECT_EQ(usage_error({"--reume=last.ckpt"}), "cajal train: unknown option '--reume'; did you mean '--resume'?");
 }
 
 // ------------------------------------------------------------------ probability scores (in process)
