@@ -11,9 +11,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "cajal/cli/args.h"
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
+#include "cajal/cli/inputs.h"
+#include "cajal/cli/probability_scores.h"
 #include "cajal/data/dataset.h"
+#include "cajal/io/npy.h"
 #include "program.h"
 #include "support/test_support.h"
 
@@ -115,6 +119,19 @@ TEST(Config, WrongTypesNameTheKeyAndValue) {
             "config.yaml: model: give either 'preset' (mlp, lenet5, cnn, resnet, char_lstm, char_transformer, rnn_classifier, lstm_forecaster) or 'layers' (a list)");
 }
 
+TEST(Config, ClassNamesForIdxAndNpyData) {
+  const std::string idx = "data: {reader: idx, train: {inputs: a.idx, targets: b.idx}}\nmodel: {preset: cnn}\n";
+  EXPECT_EQ(cli::parse_config(idx, "config.yaml", {"data.class_names=[T-shirt/top, Ankle boot]"}).data.class_names,
+            (std::vector<std::string>{"T-shirt/top", "Ankle boot"}));
+  EXPECT_TRUE(cli::parse_config(idx, "config.yaml").data.class_names.empty());
+  EXPECT_EQ(config_error(idx, {"data.class_names=[cat, dog, cat]"}), "config.yaml: data: key 'class_names' names two classes 'cat'");
+  EXPECT_EQ(config_error(idx, {"data.class_names=[cat, '']"}), "config.yaml: data: key 'class_names' has an empty name (class 1)");
+  EXPECT_EQ(config_error(idx, {"data.class_names={cat: 1}"}), "config.yaml: data: key 'class_names' must be a list of names, got {cat: 1}");
+  EXPECT_EQ(config_error(kConfig, {"data.class_names=[a, b, c]"}),
+            "config.yaml: data: key 'class_names' is for the idx and npy readers (a CSV table names its classes in its label "
+            "column, with labels: names; an image folder by its sub-folders)");
+}
+
 TEST(Config, ExamplesAreValid) {
   std::string examples = std::string(CAJAL_REFERENCE_DIR) + "/../../examples/";
   for (const char* name : {"fashion_mnist_cnn.yaml", "fashion_mnist_long.yaml", "fashion_mnist_resnet.yaml"}) {
@@ -123,6 +140,49 @@ TEST(Config, ExamplesAreValid) {
   cli::RunConfig cnn = cli::load_config(examples + "fashion_mnist_cnn.yaml");
   EXPECT_EQ(cnn.model.preset, "cnn");
   EXPECT_EQ(cnn.batch_size, 128);
+  EXPECT_EQ(cnn.data.class_names, (std::vector<std::string>{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                                                            "Shirt", "Sneaker", "Bag", "Ankle boot"}));
+}
+
+// ------------------------------------------------------------------ command lines (in process)
+
+TEST(Args, ValuesFlagsAndPositionals) {
+  cli::Args args = cli::parse_args({"--set", "a=1", "run.yaml", "--set=b=2", "-h", "--output", "-", "x"}, "train",
+                                   {"--set", "--output"}, {"--quiet"});
+  EXPECT_EQ(args.positional, (std::vector<std::string>{"run.yaml", "x"}));
+  EXPECT_EQ(args.all("--set"), (std::vector<std::string>{"a=1", "b=2"}));  // in order, each one
+  EXPECT_EQ(args.value("--output"), "-");
+  EXPECT_EQ(args.value("--resume"), std::nullopt);
+  EXPECT_TRUE(args.has_flag("--help"));  // -h is --help
+  EXPECT_FALSE(args.has_flag("--quiet"));
+  EXPECT_EQ(cli::parse_args({"--set", "x=-1", "--quiet"}, "train", {"--set"}, {"--quiet"}).value("--set"), "x=-1");
+  auto usage_error = [](const std::vector<std::string>& argv) {
+    return test::error_message<cli::UsageError>([&] { cli::parse_args(argv, "train", {"--set", "--resume"}); });
+  };
+  EXPECT_EQ(usage_error({"run.yaml", "--set"}), "cajal train: --set needs a value");
+  EXPECT_EQ(usage_error({"run.yaml", "--reume", "last.ckpt"}), "cajal train: unknown option '--reume'; did you mean '--resume'?");
+  EXPECT_EQ(usage_error({"--reume=last.ckpt"}), "cajal train: unknown option '--reume'; did you mean '--resume'?");
+}
+
+// ------------------------------------------------------------------ probability scores (in process)
+
+TEST(ProbabilityScores, TwoClassesAndMore) {
+  // Two classes: the area of class 1's probability (scikit-learn's documented example, 0.75).
+  cli::ProbabilityScores two = cli::probability_scores(tensor({0.9, 0.1, 0.6, 0.4, 0.65, 0.35, 0.2, 0.8}, {4, 2}), tensor({0, 0, 1, 1}));
+  EXPECT_STREQ(two.roc_auc_name, "ROC AUC");
+  EXPECT_DOUBLE_EQ(two.roc_auc, 0.75);
+  EXPECT_NEAR(two.log_loss, -(std::log(0.9) + std::log(0.6) + std::log(0.35) + std::log(0.8)) / 4, 1e-15);
+  EXPECT_EQ(two.class_without_examples, -1);
+  // Three classes, one-vs-rest: each class's probabilities separate it perfectly.
+  Tensor three = tensor({0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.2, 0.7, 0.6, 0.3, 0.1}, {4, 3});
+  cli::ProbabilityScores ovr = cli::probability_scores(three, tensor({0, 1, 2, 0}));
+  EXPECT_STREQ(ovr.roc_auc_name, "ROC AUC (macro OvR)");
+  EXPECT_DOUBLE_EQ(ovr.roc_auc, 1.0);
+  // A class without examples leaves the area undefined, and says which.
+  cli::ProbabilityScores missing = cli::probability_scores(three, tensor({0, 1, 1, 0}));
+  EXPECT_EQ(missing.class_without_examples, 2);
+  EXPECT_TRUE(std::isnan(missing.roc_auc));
+  EXPECT_TRUE(std::isfinite(missing.log_loss));
 }
 
 // ------------------------------------------------------------------ the program
@@ -216,6 +276,17 @@ TEST_F(Program, BadInputsGetOneLineAndAnExitCode) {
   expect_failure(cajal(dir_, "train squares.yaml --set data.train.inputs=squares.yaml"), 1, {"squares.yaml"});
   expect_failure(cajal(dir_, "train squares.yaml --set data.num_classes=3"), 1,
                  {"squares.yaml: data.train: label 3 of example", "is out of range for 3 classes"});
+  // A loss that does not fit the targets says how to make them fit.
+  expect_failure(cajal(dir_, "train squares.yaml --set loss=mse"), 1,
+                 {"squares.yaml: loss 'mse' does not fit class labels; use loss: cross_entropy (or nll)"});
+  write_text(dir_ + "/prices.csv", "rooms,price\n2,150\n3,210\n4,260\n5,330\n");
+  write_text(dir_ + "/prices.yaml", "data: {reader: csv, train: prices.csv}\nmodel: {preset: mlp}\nloss: mse\n");
+  expect_failure(cajal(dir_, "train prices.yaml"), 1,
+                 {"prices.yaml: loss 'mse' does not fit class labels; to regress on the label column's numbers, set "
+                  "data.labels: values (or use loss: cross_entropy)"});
+  expect_failure(cajal(dir_, "train prices.yaml --set data.labels=values --set loss=cross_entropy"), 1,
+                 {"prices.yaml: loss 'cross_entropy' does not fit target values; to classify, set data.labels: indices or "
+                  "names (or use loss: mse, l1, smooth_l1 or huber)"});
   // Models: unknown option, unknown layer, layers that do not fit the images.
   expect_failure(cajal(dir_, "train squares.yaml --set model.options.dropuot=0.1"), 1,
                  {"model 'cnn': unknown option 'dropuot'; did you mean 'dropout'?"});
@@ -239,6 +310,22 @@ double number_after(const std::string& text, const std::string& key) {
   if (at == std::string::npos) return -1;
   return std::strtod(text.c_str() + at + key.size(), nullptr);
 }
+
+// scikit-learn's scores (tests/reference/cli_eval_reference.py) of a run's model on the data
+// `cajal eval` reads for --data, --labels and --label-column: the model's probabilities are
+// computed here, in process, from the same dataset and model. Returns the folder of results.
+std::string sklearn_scores(const std::string& run, const std::string& data, const std::string& labels,
+                           const std::string& label_column) {
+  cli::LoadedModel model = cli::load_model(run);
+  std::string what, dir = test::temp_dir();
+  data::Batch batch = test::all_examples(*cli::eval_dataset(model, data, labels, label_column, what));
+  save_npy(cli::run_model(*model.module, batch.input).softmax(1), dir + "/probabilities.npy");
+  save_npy(batch.target, dir + "/targets.npy");
+  EXPECT_TRUE(test::run_reference("cli_eval_reference.py", "scores " + dir));
+  return dir;
+}
+
+double sklearn_value(const std::string& dir, const std::string& name) { return load_npy(dir + "/" + name + ".npy").item<double>(); }
 
 TEST_F(Program, TrainsThenInfoPredictEval) {
   Result train = cajal(dir_, "train squares.yaml");
@@ -294,6 +381,10 @@ TEST_F(Program, TrainsThenInfoPredictEval) {
   Result eval = cajal(dir_, "eval run");
   ASSERT_EQ(eval.code, 0) << eval.err;
   EXPECT_NEAR(number_after(eval.out, "accuracy "), accuracy, 1e-4) << eval.out;
+  // Four classes: the log loss and the one-vs-rest macro ROC AUC, printed to 4 decimals.
+  std::string sklearn = sklearn_scores(dir_ + "/run", dir_ + "/test-images.idx", dir_ + "/test-labels.idx", "");
+  EXPECT_NEAR(number_after(eval.out, "log loss "), sklearn_value(sklearn, "log_loss"), 5.01e-5) << eval.out;
+  EXPECT_NEAR(number_after(eval.out, "ROC AUC (macro OvR) "), sklearn_value(sklearn, "roc_auc"), 5.01e-5) << eval.out;
   Result eval_files = cajal(dir_, "eval run --data test-images.idx --labels test-labels.idx");
   ASSERT_EQ(eval_files.code, 0) << eval_files.err;
   EXPECT_NEAR(number_after(eval_files.out, "accuracy "), accuracy, 1e-4) << eval_files.out;
@@ -302,6 +393,45 @@ TEST_F(Program, TrainsThenInfoPredictEval) {
   write_idx(dir_ + "/big.idx", {1, 28, 28}, std::vector<uint8_t>(784, 0));
   expect_failure(cajal(dir_, "predict run --input big.idx"), 1,
                  {"big.idx: examples have shape [1, 28, 28], but the model takes [1, 8, 8]"});
+}
+
+// A binary task: scikit-learn's breast-cancer table (malignant or benign tumours). `cajal eval`
+// prints the ROC AUC and log loss scikit-learn computes from the same probabilities, and the
+// report holds them and draws the ROC curve.
+TEST_F(Program, BinaryTaskGetsRocAucLogLossAndCurve) {
+  ASSERT_TRUE(test::run_reference("cli_eval_reference.py", "tables " + dir_));
+  write_text(dir_ + "/cancer.yaml", R"(data: {reader: csv, train: cancer_train.csv, test: cancer_test.csv, label_column: diagnosis,
+       labels: names, normalize: true}
+model: {preset: mlp, options: {hidden: [16]}}
+optimizer: {name: adam, lr: 0.01}
+epochs: 5
+batch_size: 32
+num_workers: 0
+output: cancer
+)");
+  Result train = cajal(dir_, "train cancer.yaml");
+  ASSERT_EQ(train.code, 0) << train.err;
+  Result eval = cajal(dir_, "eval cancer");
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  std::string sklearn = sklearn_scores(dir_ + "/cancer", dir_ + "/cancer_test.csv", "", "diagnosis");
+  double auc = sklearn_value(sklearn, "roc_auc"), log_loss = sklearn_value(sklearn, "log_loss");
+  EXPECT_GT(auc, 0.95);  // a model that learned, so that the curve has many steps
+  EXPECT_NEAR(number_after(eval.out, "ROC AUC "), auc, 5.01e-5) << eval.out;
+  EXPECT_NEAR(number_after(eval.out, "log loss "), log_loss, 5.01e-5) << eval.out;
+  EXPECT_EQ(eval.out.find("OvR"), std::string::npos) << eval.out;
+  for (const char* name : {"\nbenign ", "\nmalignant "}) EXPECT_NE(eval.out.find(name), std::string::npos) << eval.out;  // per class
+
+  // The report: the test split's ROC AUC and log loss (6 significant digits), and the ROC
+  // curve with as many points as scikit-learn's roc_curve.
+  std::string html = read_file(dir_ + "/cancer/report.html");
+  EXPECT_NEAR(number_after(html, "<tr><th>test ROC AUC</th><td>"), auc, 1e-5) << html;
+  EXPECT_NEAR(number_after(html, "<tr><th>test log loss</th><td>"), log_loss, 1e-5 * log_loss);
+  EXPECT_NEAR(number_after(html, "aria-label=\"ROC curve (AUC "), auc, 5.01e-5);
+  size_t curve = html.find("<polyline class=\"series\" data-series=\"model\"");
+  ASSERT_NE(curve, std::string::npos) << html;
+  std::string points = html.substr(html.find("points=\"", curve) + 8);
+  points = points.substr(0, points.find('"'));
+  EXPECT_EQ(std::count(points.begin(), points.end(), ','), load_npy(sklearn + "/roc_curve.npy").size(1));  // one "x,y" per point
 }
 
 TEST_F(Program, CsvTablesWithClassNames) {
@@ -350,7 +480,36 @@ output: table
   }
   EXPECT_GE(agree, 54);  // 90% of 60
   Result info = cajal(dir_, "info table");
-  EXPECT_NE(info.out.find("classes     east north south west"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("classes     east, north, south, west"), std::string::npos) << info.out;
+}
+
+// IDX labels are numbers; data.class_names names them in the model file, and so in eval's
+// per-class scores, predict's labels and columns, info and the report's confusion matrix.
+TEST_F(Program, IdxClassNamesReachEveryOutput) {
+  const std::string named = "train squares.yaml --set epochs=1 --set 'data.class_names=[top left, top right, bottom left, bottom right]'";
+  Result train = cajal(dir_, named);
+  ASSERT_EQ(train.code, 0) << train.err;
+  Result eval = cajal(dir_, "eval run");
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  for (const char* name : {"\ntop left ", "\ntop right ", "\nbottom left ", "\nbottom right "})
+    EXPECT_NE(eval.out.find(name), std::string::npos) << eval.out << " lacks " << name;
+  Result predict = cajal(dir_, "predict run --input test-images.idx");
+  ASSERT_EQ(predict.code, 0) << predict.err;
+  EXPECT_TRUE(predict.out.starts_with("input,label,p_top left,p_top right,p_bottom left,p_bottom right\n0,")) << predict.out.substr(0, 200);
+  std::string second_row = predict.out.substr(predict.out.find("\n1,") + 3);
+  second_row = second_row.substr(0, second_row.find(','));
+  EXPECT_TRUE(second_row == "top left" || second_row == "top right" || second_row == "bottom left" || second_row == "bottom right")
+      << second_row;
+  EXPECT_NE(cajal(dir_, "info run").out.find("classes     top left, top right, bottom left, bottom right"), std::string::npos)
+      << cajal(dir_, "info run").out;
+  std::string html = read_file(dir_ + "/run/report.html");
+  EXPECT_NE(html.find("<th class=\"row-label\">bottom right</th>"), std::string::npos);
+
+  // As many names as classes, else one line saying so.
+  expect_failure(cajal(dir_, "train squares.yaml --set 'data.class_names=[a, b, c]'"), 1,
+                 {"squares.yaml: data.class_names: 3 names for 4 classes (labels 0 to 3)"});
+  expect_failure(cajal(dir_, "train squares.yaml --set 'data.class_names=[a, b, c, d]' --set data.num_classes=5"), 1,
+                 {"squares.yaml: data.class_names: 4 names for 5 classes (data.num_classes)"});
 }
 
 // uint8 images stay uint8 in memory (a quarter of float32's size: most of the main job's peak

@@ -119,35 +119,59 @@ Ruler ruler(const std::string& svg, const std::string& pattern) {
   return {std::stod(ticks.front()[1]), std::stod(ticks.front()[2]), std::stod(ticks.back()[1]), std::stod(ticks.back()[2])};
 }
 
-// The chart of `metric` must draw the history columns "<metric>" as the series "train" and
-// "val_<metric>" as "val", each a polyline whose points, read through the axes' tick labels,
-// are the column's (epoch, value) pairs.
-void expect_chart_shows(const std::string& svg, const ReportData& d, const std::string& metric) {
+// A chart's series read back as a reader would: each polyline's points mapped to values
+// through the axes' tick labels. Coordinates are printed to 0.01 pixel, so a value is known
+// to within 0.006 pixel's worth of its axis (the tolerances).
+struct ChartReading {
+  std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>> series;  // name, (x, y) values
+  double x_tolerance = 0, y_tolerance = 0;
+};
+
+ChartReading read_chart(const std::string& svg) {
   Ruler x = ruler(svg, "<text class=\"x-tick\" x=\"([-0-9.]+)\"[^>]*>([-0-9.]+)</text>");
   Ruler y = ruler(svg, "<text class=\"y-tick\" x=\"[-0-9.]+\" y=\"([-0-9.]+)\"[^>]*>([-0-9.]+)</text>");
-  auto lines = find_all(svg, "<polyline class=\"series\" data-series=\"([^\"]*)\"[^>]*points=\"([^\"]*)\"");
-  std::set<std::string> names;
-  for (const auto& line : lines) {
-    std::string name = line[1];
-    names.insert(name);
+  ChartReading reading{.series = {}, .x_tolerance = 0.006 * x.per_pixel(), .y_tolerance = 0.006 * y.per_pixel()};
+  for (const auto& line : find_all(svg, "<polyline class=\"series\" data-series=\"([^\"]*)\"[^>]*points=\"([^\"]*)\"")) {
+    std::vector<std::pair<double, double>> values;
     std::istringstream points(line[2].str());
-    std::string point;
-    size_t row = 0;
-    for (; points >> point; ++row) {
-      ASSERT_LT(row, d.history.size()) << name;
+    for (std::string point; points >> point;) {
       double px = std::stod(point.substr(0, point.find(','))), py = std::stod(point.substr(point.find(',') + 1));
+      values.emplace_back(x.value(px), y.value(py));
+    }
+    reading.series.emplace_back(line[1], values);
+  }
+  return reading;
+}
+
+// The chart of `metric` must draw the history columns "<metric>" as the series "train" and
+// "val_<metric>" as "val", each a polyline whose points are the column's (epoch, value) pairs.
+void expect_chart_shows(const std::string& svg, const ReportData& d, const std::string& metric) {
+  ChartReading chart = read_chart(svg);
+  std::set<std::string> names;
+  for (const auto& [name, points] : chart.series) {
+    names.insert(name);
+    ASSERT_EQ(points.size(), d.history.size()) << metric << " " << name;
+    for (size_t row = 0; row < points.size(); ++row) {
       double epoch = 0, value = 0;
       for (const auto& [key, v] : d.history[row]) {
         if (key == "epoch") epoch = v;
         if (key == (name == "train" ? metric : name + "_" + metric)) value = v;
       }
-      // Coordinates are printed to 0.01 pixel.
-      EXPECT_NEAR(x.value(px), epoch, 0.006 * x.per_pixel()) << metric << " " << name << " point " << row;
-      EXPECT_NEAR(y.value(py), value, 0.006 * y.per_pixel()) << metric << " " << name << " point " << row;
+      EXPECT_NEAR(points[row].first, epoch, chart.x_tolerance) << metric << " " << name << " point " << row;
+      EXPECT_NEAR(points[row].second, value, chart.y_tolerance) << metric << " " << name << " point " << row;
     }
-    EXPECT_EQ(row, d.history.size()) << metric << " " << name;
   }
   EXPECT_EQ(names, (std::set<std::string>{"train", "val"})) << metric;
+}
+
+// A page with only a binary task's ROC curve: 4 negatives and 4 positives, AUC 0.8125.
+ReportData roc_data() {
+  ReportData d;
+  d.title = "ROC";
+  d.roc_false_positive_rate = {0, 0, 0.25, 0.25, 0.5, 0.5, 1};
+  d.roc_true_positive_rate = {0, 0.5, 0.5, 0.75, 0.75, 1, 1};
+  d.roc_auc = 0.8125;
+  return d;
 }
 
 std::string base64_decode(const std::string& text) {
@@ -324,44 +348,57 @@ TEST(Report, PageSaysWhatTheDataSays) {
   }
 }
 
-TEST(Report, ChromiumRendersIt) {
-  std::string chromium = chromium_binary();
-  if (chromium.empty()) GTEST_SKIP() << "no chromium binary on PATH (scripts/setup installs Debian's chromium): the page was not rendered";
+namespace {
+
+// `data` rendered by headless Chromium into a 1280 x `height` screenshot (RGB); kept in
+// $CAJAL_REPORT_TEST_OUT/<name>.{html,png} when that is set.
+Image screenshot(const std::string& chromium, const ReportData& data, int height, const std::string& name) {
   std::string dir = test::temp_dir(), page = dir + "/report.html", shot = dir + "/screenshot.png";
-  ReportData d = sample_data();
-  write_report(d, page);
+  write_report(data, page);
   std::string cmd = "timeout 120 " + chromium +
                     " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
                     " --disable-component-update --disable-sync --hide-scrollbars --force-device-scale-factor=1"
-                    " --user-data-dir=" + dir + "/profile --screenshot=" + shot + " --window-size=1280,2000 file://" + page +
-                    " > " + dir + "/chromium.log 2>&1";
+                    " --user-data-dir=" + dir + "/profile --screenshot=" + shot + " --window-size=1280," + std::to_string(height) +
+                    " file://" + page + " > " + dir + "/chromium.log 2>&1";
   int rc = std::system(cmd.c_str());
   std::ifstream log_file(dir + "/chromium.log");
   std::stringstream log;
   log << log_file.rdbuf();
-  ASSERT_EQ(rc, 0) << cmd << "\n" << log.str();
-  ASSERT_TRUE(fs::exists(shot)) << log.str();
+  EXPECT_EQ(rc, 0) << cmd << "\n" << log.str();
+  EXPECT_TRUE(fs::exists(shot)) << log.str();
+  if (rc != 0 || !fs::exists(shot)) return {};
   if (const char* keep = std::getenv("CAJAL_REPORT_TEST_OUT")) {
     fs::create_directories(keep);
-    fs::copy_file(page, fs::path(keep) / "report.html", fs::copy_options::overwrite_existing);
-    fs::copy_file(shot, fs::path(keep) / "screenshot.png", fs::copy_options::overwrite_existing);
+    fs::copy_file(page, fs::path(keep) / (name + ".html"), fs::copy_options::overwrite_existing);
+    fs::copy_file(shot, fs::path(keep) / (name + ".png"), fs::copy_options::overwrite_existing);
   }
-
   std::ifstream in(shot, std::ios::binary);
   std::string png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Image img = decode_png(png, 3);
-  ASSERT_EQ(img.width, 1280);
-  ASSERT_EQ(img.height, 2000);
+  EXPECT_EQ(img.width, 1280);
+  EXPECT_EQ(img.height, height);
+  return img;
+}
+
+// Pixels of `img` within a small distance of the colour (r, g, b).
+size_t count_near(const Image& img, int r, int g, int b) {
+  size_t n = 0;
+  for (size_t i = 0; i < img.pixels.size(); i += 3)
+    if (std::abs(img.pixels[i] - r) + std::abs(img.pixels[i + 1] - g) + std::abs(img.pixels[i + 2] - b) < 30) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST(Report, ChromiumRendersIt) {
+  std::string chromium = chromium_binary();
+  if (chromium.empty()) GTEST_SKIP() << "no chromium binary on PATH (scripts/setup installs Debian's chromium): the page was not rendered";
+  Image img = screenshot(chromium, sample_data(), 2000, "report");
+  ASSERT_FALSE(img.pixels.empty());
   // Not blank: many colours (anti-aliased text and lines, the heat map, the images) and a
   // good share of non-white pixels.
   std::set<uint32_t> colours;
   size_t non_white = 0;
-  auto count_near = [&](int r, int g, int b) {
-    size_t n = 0;
-    for (size_t i = 0; i < img.pixels.size(); i += 3)
-      if (std::abs(img.pixels[i] - r) + std::abs(img.pixels[i + 1] - g) + std::abs(img.pixels[i + 2] - b) < 30) ++n;
-    return n;
-  };
   for (size_t i = 0; i < img.pixels.size(); i += 3) {
     colours.insert(img.pixels[i] << 16 | img.pixels[i + 1] << 8 | img.pixels[i + 2]);
     if (img.pixels[i] < 240 || img.pixels[i + 1] < 240 || img.pixels[i + 2] < 240) ++non_white;
@@ -370,11 +407,38 @@ TEST(Report, ChromiumRendersIt) {
   EXPECT_GT(non_white, img.pixels.size() / 3 / 20) << "less than a twentieth of the page is drawn";
   // The drawn figures: the two series' line colours (the charts), the darkest heat-map blue
   // (the diagonal), and the captions' green and red.
-  EXPECT_GT(count_near(0x1f, 0x77, 0xb4), 500u) << "train series (blue)";
-  EXPECT_GT(count_near(0xff, 0x7f, 0x0e), 500u) << "val series (orange)";
-  EXPECT_GT(count_near(0x08, 0x30, 0x6b) + count_near(0x08, 0x51, 0x9c), 5000u) << "heat-map diagonal";
-  EXPECT_GT(count_near(0x1a, 0x7f, 0x37), 100u) << "true-label captions";
-  EXPECT_GT(count_near(0xc6, 0x28, 0x28), 100u) << "predicted-label captions";
+  EXPECT_GT(count_near(img, 0x1f, 0x77, 0xb4), 500u) << "train series (blue)";
+  EXPECT_GT(count_near(img, 0xff, 0x7f, 0x0e), 500u) << "val series (orange)";
+  EXPECT_GT(count_near(img, 0x08, 0x30, 0x6b) + count_near(img, 0x08, 0x51, 0x9c), 5000u) << "heat-map diagonal";
+  EXPECT_GT(count_near(img, 0x1a, 0x7f, 0x37), 100u) << "true-label captions";
+  EXPECT_GT(count_near(img, 0xc6, 0x28, 0x28), 100u) << "predicted-label captions";
+}
+
+TEST(Report, RocCurveOfABinaryTask) {
+  ReportData d = roc_data();
+  std::string html = render_report(d);
+  std::vector<std::string> charts = svg_blocks(html);
+  ASSERT_EQ(charts.size(), 1u);
+  EXPECT_NE(charts[0].find("aria-label=\"ROC curve (AUC 0.8125)\""), std::string::npos) << charts[0];
+  ChartReading chart = read_chart(charts[0]);
+  ASSERT_EQ(chart.series.size(), 2u);
+  EXPECT_EQ(chart.series[0].first, "model");
+  ASSERT_EQ(chart.series[0].second.size(), d.roc_false_positive_rate.size());
+  for (size_t i = 0; i < d.roc_false_positive_rate.size(); ++i) {
+    EXPECT_NEAR(chart.series[0].second[i].first, d.roc_false_positive_rate[i], chart.x_tolerance) << "point " << i;
+    EXPECT_NEAR(chart.series[0].second[i].second, d.roc_true_positive_rate[i], chart.y_tolerance) << "point " << i;
+  }
+  EXPECT_EQ(chart.series[1].first, "chance");  // the diagonal from (0, 0) to (1, 1)
+  ASSERT_EQ(chart.series[1].second.size(), 2u);
+  EXPECT_NEAR(chart.series[1].second[0].first, 0, chart.x_tolerance);
+  EXPECT_NEAR(chart.series[1].second[1].second, 1, chart.y_tolerance);
+
+  std::string chromium = chromium_binary();
+  if (chromium.empty()) GTEST_SKIP() << "no chromium binary on PATH: the ROC curve was not rendered";
+  Image img = screenshot(chromium, d, 700, "roc");
+  ASSERT_FALSE(img.pixels.empty());
+  EXPECT_GT(count_near(img, 0x1f, 0x77, 0xb4), 500u) << "the model's curve (blue)";
+  EXPECT_GT(count_near(img, 0xff, 0x7f, 0x0e), 300u) << "the chance diagonal (orange)";
 }
 
 TEST(Report, EscapesTextAndLeavesOutEmptySections) {
@@ -388,7 +452,7 @@ TEST(Report, EscapesTextAndLeavesOutEmptySections) {
   std::vector<std::string> charts = svg_blocks(html);
   ASSERT_EQ(charts.size(), 1u);  // loss only: no accuracy column
   EXPECT_EQ(find_all(charts[0], "<polyline class=\"series\" data-series=\"loss\"").size(), 1u);
-  for (const char* absent : {"class=\"cm-cell\"", "class=\"class-row\"", "<figure", "<img"}) EXPECT_EQ(html.find(absent), std::string::npos) << absent;
+  for (const char* absent : {"class=\"cm-cell\"", "class=\"class-row\"", "<figure", "<img", "ROC curve"}) EXPECT_EQ(html.find(absent), std::string::npos) << absent;
 
   // A NaN breaks the line in two.
   d.history.push_back({{"loss", std::nan("")}});
@@ -410,5 +474,9 @@ TEST(Report, Errors) {
   expect([](ReportData& d) { d.misclassified[4].pixels.pop_back(); }, {"write_report", "example 4", "783 pixel bytes", "28 x 28 x 1"});
   expect([](ReportData& d) { d.misclassified[1].channels = 2; }, {"write_report", "example 1", "channels", "2"});
   expect([](ReportData& d) { d.misclassified[2].predicted_class = 10; }, {"write_report", "example 2", "class 10", "10 classes"});
+  expect([](ReportData& d) { d.roc_true_positive_rate = {0, 1}; d.roc_false_positive_rate = {0}; },
+         {"write_report", "1 false positive rates for 2 true positive rates"});
+  expect([](ReportData& d) { d.roc_true_positive_rate = {0, 1.5}; d.roc_false_positive_rate = {0, 1}; },
+         {"write_report", "ROC point 1", "1.5", "outside [0, 1]"});
   test::expect_error<IOError>([] { write_report(sample_data(), test::temp_dir() + "/missing/dir/report.html"); }, {"write_report", "report.html"});
 }

@@ -331,10 +331,20 @@ TEST(Metrics, BinaryMetricsMatchSklearn) {
     double tolerance = scores.dtype() == DType::f32 ? 1e-6 : kTolerance;
     EXPECT_TRUE(matches(metrics::log_loss(scores, truth), ref.load(c, "log_loss").item(), tolerance));
     double auc = ref.load(c, "roc_auc").item();
-    if (std::isnan(auc))
+    if (std::isnan(auc)) {
       test::expect_error<ValueError>([&] { metrics::roc_auc(scores, truth); }, {"roc_auc: targets hold only class 1"});
-    else
-      EXPECT_TRUE(matches(metrics::roc_auc(scores, truth), auc));
+      test::expect_error<ValueError>([&] { metrics::roc_curve(scores, truth); }, {"roc_curve: targets hold only class 1"});
+      continue;
+    }
+    EXPECT_TRUE(matches(metrics::roc_auc(scores, truth), auc));
+    Tensor expected = ref.load(c, "roc_curve");  // [2, P]: false and true positive rates
+    metrics::RocCurve curve = metrics::roc_curve(scores, truth);
+    ASSERT_EQ(static_cast<int64_t>(curve.false_positive_rate.size()), expected.size(1));
+    ASSERT_EQ(curve.true_positive_rate.size(), curve.false_positive_rate.size());
+    for (int64_t i = 0; i < expected.size(1); ++i) {
+      EXPECT_TRUE(matches(curve.false_positive_rate[i], expected[0][i].item<double>())) << "point " << i;
+      EXPECT_TRUE(matches(curve.true_positive_rate[i], expected[1][i].item<double>())) << "point " << i;
+    }
   }
 }
 

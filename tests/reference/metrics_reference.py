@@ -13,7 +13,9 @@ sklearn's results beside them, computed over the labels 0 .. C-1 (C = num_classe
                 <id>_top_k.npy ([C]: top_k_accuracy_score for k = 1 .. C)
     probs       <id>_probs.npy [N, C] (C >= 3) -> <id>_log_loss.npy,
                 <id>_roc_auc.npy ([3]: one-vs-rest macro, weighted, micro)
-    binary      <id>_scores.npy [N] (probabilities of class 1) -> <id>_roc_auc.npy, <id>_log_loss.npy
+    binary      <id>_scores.npy [N] (probabilities of class 1) -> <id>_roc_auc.npy, <id>_log_loss.npy,
+                <id>_roc_curve.npy ([2, P]: false and true positive rates of roc_curve with
+                drop_intermediate=False; written only where the ROC AUC is defined)
     regression  <id>_pred.npy [N] -> <id>_regression.npy ([4]: MSE, RMSE, MAE, R^2)
 
 Scalars are 0-d float64 arrays. Where sklearn raises a ValueError (ROC AUC undefined), the
@@ -76,7 +78,11 @@ def main(out_dir):
                 for average in ("macro", "weighted", "micro")])
         elif kind == "binary":
             scores = load(f"{case_id}_scores.npy")
-            save(f"{case_id}_roc_auc.npy", raising_as_nan(lambda: metrics.roc_auc_score(y_true, scores)))
+            auc = raising_as_nan(lambda: metrics.roc_auc_score(y_true, scores))
+            save(f"{case_id}_roc_auc.npy", auc)
+            if not np.isnan(auc):
+                fpr, tpr, _ = metrics.roc_curve(y_true, scores, drop_intermediate=False)
+                save(f"{case_id}_roc_curve.npy", [fpr, tpr])
             save(f"{case_id}_log_loss.npy", metrics.log_loss(y_true, scores, labels=[0, 1]))
         elif kind == "regression":
             y_pred = load(f"{case_id}_pred.npy")

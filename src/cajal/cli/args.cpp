@@ -1,5 +1,7 @@
 #include "cajal/cli/args.h"
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 
 #include "cajal/core/error.h"
@@ -22,38 +24,41 @@ std::vector<std::string> Args::all(const std::string& option) const {
   return it == values.end() ? std::vector<std::string>{} : it->second;
 }
 
+// CLI11 does the parsing ("--set k=v" and "--set=k=v", repeats, positionals between options);
+// its errors become UsageErrors in cajal's words.
 Args parse_args(const std::vector<std::string>& argv, const std::string& command,
                 const std::vector<std::string>& valued, std::vector<std::string> flags) {
   flags.push_back("--help");
   Args args;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& word = argv[i];
-    if (!word.starts_with("-") || word == "-") {
-      args.positional.push_back(word);
-      continue;
-    }
-    if (word == "-h") {
-      args.flags.push_back("--help");
-      continue;
-    }
-    size_t eq = word.find('=');
-    std::string name = word.substr(0, eq);
-    if (std::find(valued.begin(), valued.end(), name) != valued.end()) {
-      if (eq != std::string::npos) {
-        args.values[name].push_back(word.substr(eq + 1));
-      } else if (i + 1 < argv.size()) {
-        args.values[name].push_back(argv[++i]);
-      } else {
-        fail<UsageError>("cajal ", command, ": ", name, " needs a value");
-      }
-    } else if (std::find(flags.begin(), flags.end(), name) != flags.end() && eq == std::string::npos) {
-      args.flags.push_back(name);
-    } else {
-      std::vector<std::string> known = valued;
-      known.insert(known.end(), flags.begin(), flags.end());
-      fail<UsageError>("cajal ", command, ": unknown option '", name, "'", models::suggest(name, known));
-    }
+  CLI::App app;
+  app.set_help_flag();  // --help is one of `flags`: each command prints its own
+  app.allow_extras();   // unknown options come back, to be named with the nearest known one
+  app.add_option("positional", args.positional);
+  for (const std::string& name : valued) app.add_option(name, args.values[name])->allow_extra_args(false);
+  std::vector<CLI::Option*> flag_options;
+  for (const std::string& name : flags) flag_options.push_back(app.add_flag(name == "--help" ? "-h,--help" : name));
+  std::vector<std::string> reversed(argv.rbegin(), argv.rend());  // CLI11 takes its words last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ArgumentMismatch& e) {
+    // "--set: 1 required TEXT missing": an option at the end, or followed by another option.
+    std::string message = e.what();
+    for (const std::string& name : valued)
+      if (message.starts_with(name + ":")) fail<UsageError>("cajal ", command, ": ", name, " needs a value");
+    fail<UsageError>("cajal ", command, ": ", message);
+  } catch (const CLI::ParseError& e) {
+    fail<UsageError>("cajal ", command, ": ", e.what());
   }
+  for (const std::string& word : app.remaining()) {
+    if (!word.starts_with("-")) continue;
+    std::string name = word.substr(0, word.find('='));
+    std::vector<std::string> known = valued;
+    known.insert(known.end(), flags.begin(), flags.end());
+    fail<UsageError>("cajal ", command, ": unknown option '", name, "'", models::suggest(name, known));
+  }
+  for (size_t i = 0; i < flags.size(); ++i)
+    if (flag_options[i]->count() > 0) args.flags.push_back(flags[i]);
+  for (auto it = args.values.begin(); it != args.values.end();) it = it->second.empty() ? args.values.erase(it) : std::next(it);
   return args;
 }
 

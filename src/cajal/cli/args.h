@@ -1,6 +1,7 @@
 #pragma once
 // Command-line arguments of one subcommand: positionals, options with a value
-// ("--set k=v" or "--set=k=v", repeatable) and flags ("--help").
+// ("--set k=v" or "--set=k=v", repeatable) and flags ("--help"), parsed by CLI11 (which
+// stays inside args.cpp).
 #include <map>
 #include <optional>
 #include <string>

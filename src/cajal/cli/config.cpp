@@ -165,6 +165,18 @@ DataConfig read_data(models::Options data, uint64_t seed) {
   for (models::Options& transform : data.get_maps("transforms")) cfg.transforms.push_back(read_transform(transform));
   cfg.num_classes = data.get_int("num_classes", 0);
   if (cfg.num_classes < 0) data.fail("num_classes", "must not be negative");
+  if (data.contains("class_names")) {
+    if (cfg.reader != "idx" && cfg.reader != "npy") {
+      data.fail("class_names", "is for the idx and npy readers (a CSV table names its classes in its label column, "
+                               "with labels: names; an image folder by its sub-folders)");
+    }
+    cfg.class_names = data.get_strings("class_names");
+    for (size_t k = 0; k < cfg.class_names.size(); ++k) {
+      if (cfg.class_names[k].empty()) data.fail("class_names", "has an empty name (class " + std::to_string(k) + ")");
+      for (size_t j = 0; j < k; ++j)
+        if (cfg.class_names[j] == cfg.class_names[k]) data.fail("class_names", "names two classes '" + cfg.class_names[k] + "'");
+    }
+  }
   data.check_unused();
   return cfg;
 }

@@ -8,6 +8,7 @@
 //     validation_split: 0.1          # held out of train, chosen by split_seed (default: seed)
 //     normalize: true                # per-channel mean and std of the training split
 //     transforms: [{type: random_crop, padding: 2}, {type: random_horizontal_flip}]
+//     class_names: [T-shirt/top, Trouser, ...]   # idx, npy: the name of class 0, 1, ...
 //   model: {preset: cnn, options: {dropout: 0.25}}   # or {layers: [{type: conv2d, ...}, ...]}
 //   loss: cross_entropy
 //   optimizer: {name: adamw, lr: 0.002, weight_decay: 0.05}
@@ -64,6 +65,7 @@ struct DataConfig {
   std::vector<double> mean, std;  // given statistics; empty: computed on the training split
   std::vector<data::Transform> transforms;  // augmentation of the training split, in order
   int64_t num_classes = 0;  // 0: the largest label + 1 (or the class names' count)
+  std::vector<std::string> class_names;  // idx, npy: the name of each class index, in order; empty: none
   TextDataConfig text;      // reader text
   SeriesDataConfig series;  // reader series
 };

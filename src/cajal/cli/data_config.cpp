@@ -227,11 +227,19 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
     if (classes == 0) classes = static_cast<int64_t>(out.class_names.size());
     if (classes == 0) classes = std::max(largest_label(*full), test ? largest_label(*test) : -1) + 1;
     if (classes < 2) fail<ValueError>("data.train: found ", classes, " class(es); classification needs at least 2");
+    if (!config.class_names.empty()) {
+      if (static_cast<int64_t>(config.class_names.size()) != classes) {
+        fail<ValueError>("data.class_names: ", config.class_names.size(), " names for ", classes, " classes (",
+                         config.num_classes ? "data.num_classes" : "labels 0 to " + std::to_string(classes - 1), ")");
+      }
+      out.class_names = config.class_names;
+    }
     check_labels(*full, classes, "data.train");
     if (test) check_labels(*test, classes, "data.test");
     out.input.num_classes = classes;
   } else {
     out.input.num_classes = first.target.numel();
+    if (!config.class_names.empty()) fail<ValueError>("data.class_names: the targets are values (regression), not classes");
   }
 
   // The validation split, then normalization with the training split's statistics.

@@ -28,7 +28,7 @@ struct Prepared {
   data::DatasetPtr test_raw;          // the test split before normalization (report images)
   models::ModelInput input;           // one example's shape; outputs (classes or target values)
   bool classification = true;
-  std::vector<std::string> class_names;  // from class names or folders; else empty
+  std::vector<std::string> class_names;  // from data.class_names, a CSV's class names or folders; else empty
   std::vector<double> mean, std;         // the normalization applied (empty: none)
   // Numbers to report beside the model's: series' test_naive_mse (of the test part's naive
   // forecast, in normalized units as the test loss), series_mean and series_std.

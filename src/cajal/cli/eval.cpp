@@ -1,12 +1,13 @@
 // `cajal eval MODEL_OR_RUN [--data CONFIG.yaml|PATH] [--labels PATH] [--label-column C]`
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "cajal/cli/args.h"
 #include "cajal/cli/commands.h"
 #include "cajal/cli/inputs.h"
+#include "cajal/cli/probability_scores.h"
 #include "cajal/metrics/metrics.h"
-#include "cajal/ops/loss.h"
 #include "cajal/ops/shape.h"
 
 namespace cajal::cli {
@@ -32,18 +33,35 @@ int eval_command(const std::vector<std::string>& argv) {
   Tensor target = stack(targets);
 
   std::cout << "model " << model.path << " on " << what << " (" << dataset->size() << " examples)\n";
-  auto print = [](const char* name, double value) {
-    char line[80];
-    std::snprintf(line, sizeof line, "%-18s %.4f\n", name, value);
+  auto print = [](const std::string& name, double value) {
+    char line[160];
+    std::snprintf(line, sizeof line, "%-20s %.4f\n", name.c_str(), value);
     std::cout << line;
   };
   if (model.info.classification) {
     metrics::PrecisionRecallF1 scores = metrics::precision_recall_f1(outputs, target);
+    ProbabilityScores probability = probability_scores(outputs.softmax(1), target);
     print("accuracy", metrics::accuracy(outputs, target));
-    print("loss", cross_entropy(outputs, target).item<float>());
+    print("log loss", probability.log_loss);
+    if (probability.class_without_examples < 0) print(probability.roc_auc_name, probability.roc_auc);
+    else std::cout << probability.roc_auc_name << ": undefined, class '"
+                   << class_name(model.info, probability.class_without_examples) << "' has no examples\n";
     print("precision (macro)", scores.macro.precision);
     print("recall (macro)", scores.macro.recall);
     print("f1 (macro)", scores.macro.f1);
+    // Per class, by name, as scikit-learn's classification_report.
+    size_t width = 5;
+    for (int64_t k = 0; k < outputs.size(1); ++k) width = std::max(width, class_name(model.info, k).size());
+    char line[256];
+    std::snprintf(line, sizeof line, "\n%-*s %9s %9s %9s %9s\n", static_cast<int>(width), "class", "precision", "recall", "f1",
+                  "support");
+    std::cout << line;
+    for (int64_t k = 0; k < outputs.size(1); ++k) {
+      std::snprintf(line, sizeof line, "%-*s %9.4f %9.4f %9.4f %9lld\n", static_cast<int>(width), class_name(model.info, k).c_str(),
+                    scores.precision[k].item<double>(), scores.recall[k].item<double>(), scores.f1[k].item<double>(),
+                    static_cast<long long>(scores.support[k].item<int64_t>()));
+      std::cout << line;
+    }
   } else {
     Tensor predictions = outputs.reshape(target.shape());
     print("mse", metrics::mean_squared_error(predictions, target));

@@ -18,8 +18,8 @@ int info_command(const std::vector<std::string>& argv) {
             << "input       " << info.input.shape << " per example\n"
             << "outputs     " << info.input.num_classes << "\n";
   if (!info.class_names.empty()) {
-    std::cout << "classes    ";
-    for (const std::string& name : info.class_names) std::cout << " " << name;
+    std::cout << "classes    ";  // comma-separated: names may hold spaces ("Ankle boot")
+    for (size_t k = 0; k < info.class_names.size(); ++k) std::cout << (k ? ", " : " ") << info.class_names[k];
     std::cout << "\n";
   }
   if (!info.mean.empty()) {

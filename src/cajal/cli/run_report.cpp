@@ -3,8 +3,10 @@
 #include <cstdio>
 
 #include "cajal/cli/model_file.h"
+#include "cajal/cli/probability_scores.h"
 #include "cajal/io/report.h"
 #include "cajal/metrics/classification.h"
+#include "cajal/metrics/roc_auc.h"
 #include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/reduce.h"
@@ -88,7 +90,19 @@ void write_run_report(const RunSummary& summary, data::DataLoader* test_loader, 
       report.class_metrics.push_back({scores.precision[k].item<double>(), scores.recall[k].item<double>(),
                                       scores.f1[k].item<double>(), scores.support[k].item<int64_t>()});
     }
-    report.misclassified = misclassified(*data.test_raw, outputs.softmax(1), predicted, targets, 32);
+    Tensor probabilities = outputs.softmax(1);
+    ProbabilityScores probability = probability_scores(probabilities, targets);
+    report.run_info.emplace_back("test log loss", format_number(probability.log_loss));
+    if (probability.class_without_examples < 0) {
+      report.run_info.emplace_back(std::string("test ") + probability.roc_auc_name, format_number(probability.roc_auc));
+      if (classes == 2) {
+        metrics::RocCurve curve = metrics::roc_curve(probabilities.select(1, 1), targets);
+        report.roc_false_positive_rate = curve.false_positive_rate;
+        report.roc_true_positive_rate = curve.true_positive_rate;
+        report.roc_auc = probability.roc_auc;
+      }
+    }
+    report.misclassified = misclassified(*data.test_raw, probabilities, predicted, targets, 32);
   }
   write_report(report, path);
 }

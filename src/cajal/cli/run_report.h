@@ -22,8 +22,9 @@ struct RunSummary {
 // test split's (test_loss, test_accuracy), as text.
 std::vector<std::pair<std::string, std::string>> summary_metrics(const RunSummary& summary);
 
-// report.html: run facts, loss/accuracy charts, and for classification with a test split the
-// confusion matrix, per-class scores and misclassified test images.
+// report.html: run facts, loss/accuracy charts, and for classification with a test split its
+// log loss and ROC AUC, the confusion matrix, per-class scores, the ROC curve (two classes)
+// and misclassified test images.
 void write_run_report(const RunSummary& summary, data::DataLoader* test_loader, const std::string& path);
 
 }  // namespace cajal::cli

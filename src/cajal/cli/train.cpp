@@ -36,6 +36,16 @@ std::string resolve_monitor(const std::string& monitor, bool has_val, const std:
   return monitor;
 }
 
+// How to make the loss and the targets agree: read the targets the other way, or change the loss.
+std::string loss_mismatch_fix(const DataConfig& data, bool classification) {
+  if (classification) {
+    return data.reader == "csv" ? "to regress on the label column's numbers, set data.labels: values (or use loss: cross_entropy)"
+                                : "use loss: cross_entropy (or nll)";
+  }
+  return data.reader == "csv" ? "to classify, set data.labels: indices or names (or use loss: mse, l1, smooth_l1 or huber)"
+                              : "use loss: mse, l1, smooth_l1 or huber";
+}
+
 }  // namespace
 
 int train_command(const std::vector<std::string>& argv) {
@@ -56,7 +66,8 @@ int train_command(const std::vector<std::string>& argv) {
     data = prepare_data(config.data, config.seed);
     loss = resolve_loss(config.loss, data.classification);
     if (data.classification != (loss.name == "cross_entropy" || loss.name == "nll")) {
-      fail<ValueError>("loss '", loss.name, "' does not fit ", data.classification ? "class labels" : "target values");
+      fail<ValueError>("loss '", loss.name, "' does not fit ", data.classification ? "class labels" : "target values", "; ",
+                       loss_mismatch_fix(config.data, data.classification));
     }
     manual_seed(config.seed);  // initial weights and dropout follow the seed
     model = build_model(config.model, data.input);

@@ -81,6 +81,13 @@ void check_sizes(const ReportData& data) {
   }
   CAJAL_CHECK(data.class_metrics.empty() || static_cast<int64_t>(data.class_metrics.size()) == k, ValueError,
               "write_report: ", data.class_metrics.size(), " per-class metrics for ", k, " class names");
+  CAJAL_CHECK(data.roc_false_positive_rate.size() == data.roc_true_positive_rate.size(), ValueError, "write_report: ",
+              data.roc_false_positive_rate.size(), " false positive rates for ", data.roc_true_positive_rate.size(),
+              " true positive rates");
+  for (const std::vector<double>* rates : {&data.roc_false_positive_rate, &data.roc_true_positive_rate})
+    for (size_t i = 0; i < rates->size(); ++i)
+      CAJAL_CHECK((*rates)[i] >= 0 && (*rates)[i] <= 1, ValueError, "write_report: ROC point ", i, " has a rate of ", (*rates)[i],
+                  ", outside [0, 1]");
   for (size_t i = 0; i < data.misclassified.size(); ++i) {
     const ReportExample& e = data.misclassified[i];
     CAJAL_CHECK(e.channels == 1 || e.channels == 3, ValueError, "write_report: misclassified example ", i, ": channels must be 1 or 3, got ",
@@ -170,6 +177,17 @@ std::string class_metrics_html(const ReportData& data) {
   return html + "</table>\n";
 }
 
+// The ROC curve beside the diagonal of guessing, with the area in the title.
+std::string roc_html(const ReportData& data) {
+  if (data.roc_false_positive_rate.empty()) return "";
+  LinePlot plot{.title = "ROC curve (AUC " + fixed(data.roc_auc, 4) + ")",
+                .x_label = "false positive rate",
+                .y_label = "true positive rate",
+                .series = {{.name = "model", .x = data.roc_false_positive_rate, .y = data.roc_true_positive_rate},
+                           {.name = "chance", .x = {0, 1}, .y = {0, 1}}}};
+  return "<h2>ROC curve on the test set</h2>\n<div class=\"charts\">\n" + svg_line_plot(plot, 560, 420) + "</div>\n";
+}
+
 std::string examples_html(const ReportData& data) {
   if (data.misclassified.empty()) return "";
   std::string html = "<h2>Misclassified test images</h2>\n<div class=\"examples\">\n";
@@ -201,6 +219,7 @@ std::string render_report(const ReportData& data) {
     if (!metrics.empty()) html += "<div><h3>Precision, recall and F1</h3>\n" + metrics + "</div>\n";
     html += "</div>\n";
   }
+  html += roc_html(data);
   html += examples_html(data);
   return html + "</body>\n</html>\n";
 }

@@ -5,6 +5,7 @@
 //   - line charts (inline SVG) of the history, e.g. loss and accuracy for train and validation,
 //   - the confusion matrix as a heat map with the class names,
 //   - a table of per-class precision, recall, F1 and support,
+//   - the ROC curve of a binary task on the test split, with its area,
 //   - a grid of misclassified test images (inline PNG) with their true and predicted labels.
 // A section whose data is empty is left out (a regression run has no confusion matrix).
 #include <cstdint>
@@ -47,12 +48,16 @@ struct ReportData {
   // confusion[t][p]: test samples of true class t predicted as p (class_names.size() squared).
   std::vector<std::vector<int64_t>> confusion;
   std::vector<ClassMetrics> class_metrics;  // one per class, or none
+  // A binary task's ROC curve on the test split: its points (false positive rate, true
+  // positive rate) in [0, 1], and the area under it. No points: no ROC chart.
+  std::vector<double> roc_false_positive_rate, roc_true_positive_rate;
+  double roc_auc = std::numeric_limits<double>::quiet_NaN();
   std::vector<ReportExample> misclassified;
 };
 
 // The page's HTML. Throws a ValueError naming the part of `data` whose sizes do not fit
 // (a confusion matrix that is not classes x classes, a label out of range, an image whose
-// pixel count is not height x width x channels).
+// pixel count is not height x width x channels, ROC rates of unequal counts or outside [0, 1]).
 std::string render_report(const ReportData& data);
 
 // Renders the page and writes it to `path` atomically.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "cajal/metrics/inputs.h"
@@ -11,34 +12,46 @@ namespace cajal::metrics {
 
 namespace {
 
-// Area under the ROC curve of `scores`, where `positive` marks the samples of the positive
-// class; both classes must be present.
-double area_under_roc(const std::vector<double>& scores, const std::vector<char>& positive) {
+// The ROC curve of `scores` in samples, where `positive` marks the samples of the positive
+// class: from (0, 0), lower the threshold one distinct score at a time and count the false
+// and true positives above it.
+struct CountedCurve {
+  std::vector<int64_t> false_positives{0}, true_positives{0};
+};
+
+CountedCurve counted_roc(const std::vector<double>& scores, const std::vector<char>& positive) {
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  // Lower the threshold one distinct score at a time; each step moves the curve from the
-  // previous (false positives, true positives) counts to the new ones and adds the trapezoid
-  // under that segment. Counted in samples, twice the area is an exact integer; dividing by
-  // 2 * positives * negatives at the end scales both axes to [0, 1].
-  int64_t true_positives = 0, false_positives = 0, twice_area = 0;
+  CountedCurve curve;
+  int64_t true_positives = 0, false_positives = 0;
   for (size_t i = 0; i < order.size();) {
-    int64_t tp_before = true_positives, fp_before = false_positives;
     double threshold = scores[order[i]];
     for (; i < order.size() && scores[order[i]] == threshold; ++i) {
       if (positive[order[i]]) ++true_positives;
       else ++false_positives;
     }
-    twice_area += (false_positives - fp_before) * (true_positives + tp_before);
+    curve.false_positives.push_back(false_positives);
+    curve.true_positives.push_back(true_positives);
   }
-  return static_cast<double>(twice_area) /
-         (2.0 * static_cast<double>(true_positives) * static_cast<double>(false_positives));
+  return curve;
 }
 
-}  // namespace
+// Area under the ROC curve of `scores`; both classes must be present. Each step of the curve
+// adds the trapezoid under it. Counted in samples, twice the area is an exact integer;
+// dividing by 2 * positives * negatives at the end scales both axes to [0, 1].
+double area_under_roc(const std::vector<double>& scores, const std::vector<char>& positive) {
+  CountedCurve curve = counted_roc(scores, positive);
+  const std::vector<int64_t>& fp = curve.false_positives;
+  const std::vector<int64_t>& tp = curve.true_positives;
+  int64_t twice_area = 0;
+  for (size_t i = 1; i < fp.size(); ++i) twice_area += (fp[i] - fp[i - 1]) * (tp[i] + tp[i - 1]);
+  return static_cast<double>(twice_area) / (2.0 * static_cast<double>(tp.back()) * static_cast<double>(fp.back()));
+}
 
-double roc_auc(const Tensor& scores, const Tensor& targets) {
-  const char* metric = "roc_auc";
+// A binary problem's scores and which samples are positive, checked (both classes present).
+std::pair<std::vector<double>, std::vector<char>> binary_problem(const char* metric, const Tensor& scores,
+                                                                 const Tensor& targets) {
   std::vector<double> values = detail::read_values(metric, "scores", scores);
   std::vector<int64_t> truth = detail::read_labels(metric, "targets", targets);
   detail::check_lengths(metric, static_cast<int64_t>(values.size()), static_cast<int64_t>(truth.size()));
@@ -48,7 +61,27 @@ double roc_auc(const Tensor& scores, const Tensor& targets) {
   if (positives == 0 || positives == static_cast<int64_t>(truth.size()))
     fail<ValueError>(metric, ": targets hold only class ", truth[0], " (", truth.size(),
                      " samples); ROC AUC is undefined unless both classes are present");
+  return {std::move(values), std::move(positive)};
+}
+
+}  // namespace
+
+double roc_auc(const Tensor& scores, const Tensor& targets) {
+  auto [values, positive] = binary_problem("roc_auc", scores, targets);
   return area_under_roc(values, positive);
+}
+
+RocCurve roc_curve(const Tensor& scores, const Tensor& targets) {
+  auto [values, positive] = binary_problem("roc_curve", scores, targets);
+  CountedCurve counted = counted_roc(values, positive);
+  double negatives = static_cast<double>(counted.false_positives.back());
+  double positives = static_cast<double>(counted.true_positives.back());
+  RocCurve curve;
+  for (size_t i = 0; i < counted.false_positives.size(); ++i) {
+    curve.false_positive_rate.push_back(static_cast<double>(counted.false_positives[i]) / negatives);
+    curve.true_positive_rate.push_back(static_cast<double>(counted.true_positives[i]) / positives);
+  }
+  return curve;
 }
 
 double roc_auc_ovr(const Tensor& probabilities, const Tensor& targets, Average average) {

@@ -157,6 +157,11 @@ std::vector<double> Options::get_floats(const std::string& name, std::optional<s
   return read_list<double>(*this, find(name), name, fallback, "numbers", parse_float);
 }
 
+std::vector<std::string> Options::get_strings(const std::string& name, std::optional<std::vector<std::string>> fallback) {
+  return read_list<std::string>(*this, find(name), name, fallback, "names",
+                                [](const std::string& item) { return std::optional<std::string>(item); });
+}
+
 bool Options::is_map(const std::string& name) const {
   for (const auto& [key, value] : values_) {
     if (key == name) return value.kind == OptionValue::Kind::map;

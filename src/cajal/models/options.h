@@ -67,6 +67,8 @@ class Options {
   std::vector<int64_t> get_ints(const std::string& name, std::optional<std::vector<int64_t>> fallback = std::nullopt);
   // A list of numbers; a scalar counts as a list of one.
   std::vector<double> get_floats(const std::string& name, std::optional<std::vector<double>> fallback = std::nullopt);
+  // A list of names; a scalar counts as a list of one.
+  std::vector<std::string> get_strings(const std::string& name, std::optional<std::vector<std::string>> fallback = std::nullopt);
   // Whether `name` holds a map (some settings take a short scalar form or a map).
   bool is_map(const std::string& name) const;
   // A nested map (empty when absent), named "<owner>: <name>" in errors, or
