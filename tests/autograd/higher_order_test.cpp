@@ -181,6 +181,43 @@ TEST(HigherOrder, BackwardWithCreateGraph) {
   y.backward(Tensor(), false, true);
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{8, -4}));  // 2 * 2x
   EXPECT_EQ(autograd::grad({x.grad().sum()}, {x})[0].to_vector<double>(), (std::vector<double>{4, 4}));
+  x.zero_grad();  // breaks the leaf -> grad -> graph -> leaf cycle (engine.h)
+}
+
+// A create_graph gradient saved in a leaf holds a graph that holds the leaf (engine.h): the
+// cycle is freed, leaf, gradient and graph, once the gradient is cleared. (LeakSanitizer
+// reported it in BackwardWithCreateGraph above, which now clears its gradient at the end.)
+TEST(HigherOrder, ClearingACreateGraphGradientFreesTheCycle) {
+  std::weak_ptr<TensorImpl> leaf, grad;
+  {
+    Tensor x = tensor({2.0, -1.0}).requires_grad_();
+    (x * x * x).sum().backward(Tensor(), false, /*create_graph=*/true);
+    leaf = x.impl_ptr();
+    grad = x.grad().impl_ptr();
+    ASSERT_TRUE(x.grad().requires_grad());
+    x.zero_grad();
+  }
+  EXPECT_TRUE(leaf.expired());
+  EXPECT_TRUE(grad.expired());
+}
+
+// Repeated second-order steps (a gradient penalty each step) on a parameter that lives on:
+// each step's gradient and its graph are freed once the next step clears them, so memory
+// stays flat however many steps run.
+TEST(HigherOrder, RepeatedSecondOrderStepsFreeEachGraph) {
+  Tensor w = tensor({0.5, -0.3, 0.8}).requires_grad_();
+  std::vector<std::weak_ptr<TensorImpl>> earlier_grads;
+  for (int step = 0; step < 50; ++step) {
+    w.zero_grad();
+    Tensor loss = (w * w * w).sum();
+    loss.backward(Tensor(), false, /*create_graph=*/true);
+    Tensor penalty = w.grad().square().sum();  // differentiates through the gradient
+    TensorList g = autograd::grad({penalty}, {w});
+    ASSERT_TRUE(g[0].defined());
+    earlier_grads.push_back(w.grad().impl_ptr());
+  }
+  w.zero_grad();
+  for (size_t i = 0; i < earlier_grads.size(); ++i) EXPECT_TRUE(earlier_grads[i].expired()) << "step " << i;
 }
 
 TEST(HigherOrder, ViewsAndReductionsInTheGraph) {

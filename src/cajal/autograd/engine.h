@@ -6,6 +6,11 @@ namespace cajal::autograd {
 
 // Backpropagates from `outputs`, seeded with `grad_outputs` (ones for one-element outputs
 // when empty), accumulating into the .grad() of leaves that require grad.
+// With create_graph a leaf's .grad() carries history, and that graph usually saved the leaf
+// itself (x * x saves x): leaf -> grad -> graph -> leaf is a reference cycle, as in PyTorch.
+// It lasts until the gradient is cleared (zero_grad(), set_grad(Tensor()), an optimizer's
+// zero_grad, which also detaches); clear it before dropping the leaf, or use grad() below,
+// which stores nothing.
 void backward(const TensorList& outputs, const TensorList& grad_outputs = {}, bool retain_graph = false,
               bool create_graph = false);
 
