@@ -326,6 +326,7 @@ TEST(Safetensors, MalformedHeaders) {
       {"{" + a + " x", four, "expected ',' or '}'"},
       {"{" + a + "} x", four, "unexpected characters after the end"},
       {"{" + a + std::string("}\0", 2), four, "unexpected characters after the end"},
+      {"{" + a + std::string("}\0{}", 4), four, "unexpected characters after the end (at byte 54)"},  // NUL is no end
       {"{\"abc", "", "unterminated string"},
       {"{\"a\\q\":1}", "", "invalid escape"},
       {"{\"a\\u12\":1}", "", "expected four hex digits"},
@@ -351,6 +352,8 @@ TEST(Safetensors, MalformedHeaders) {
       {entry("\"F32\"", "[1.0]", "[0,4]"), four, "found a fraction or exponent"},
       {entry("\"F32\"", "[1e0]", "[0,4]"), four, "found a fraction or exponent"},
       {entry("\"F32\"", "[01]", "[0,4]"), four, "leading zero"},
+      {entry("\"F32\"", "[0 1]", "[0,4]"), four, "expected ',' or ']'"},
+      {entry("\"F32\"", "[1e999]", "[0,4]"), four, "expected a non-negative integer"},
       {entry("\"F32\"", "[\"1\"]", "[0,4]"), four, "expected a non-negative integer"},
       {entry("\"F32\"", "[1,]", "[0,4]"), four, "expected a non-negative integer"},
       {entry("\"F32\"", "1", "[0,4]"), four, "expected '['"},

@@ -3,12 +3,15 @@
 // or a read.
 #include "cajal/io/safetensors.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <istream>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -99,49 +102,167 @@ void check_names(const NamedTensors& tensors, const SafetensorsMetadata& metadat
 
 // ---------------------------------------------------------------- reading
 
-DType dtype_from_name(const std::string& name, JsonReader& json, const std::string& tensor) {
-  for (const SafetensorsDType& d : kDTypes)
-    if (name == d.name) return d.dtype;
-  json.error("tensor " + tensor + ": unsupported dtype " + json_quote(name) +
-             " (cajal reads F32, F64, I64, I32, U8, BOOL and BF16)");
-}
+// The header text as a stream buffer that tells how many bytes the parser has read.
+struct TextBuffer : std::streambuf {
+  explicit TextBuffer(std::string& text) { setg(text.data(), text.data(), text.data() + text.size()); }
+  size_t bytes_read() const { return static_cast<size_t>(gptr() - eback()); }
+};
 
-// One tensor's {"dtype": ..., "shape": [...], "data_offsets": [begin, end]}.
-Entry parse_entry(JsonReader& json, const std::string& name) {
-  Entry e;
-  e.name = name;
-  std::string quoted = json_quote(name);
-  bool has_dtype = false, has_shape = false, has_offsets = false;
-  json.object([&](const std::string& field) {
-    if (field == "dtype") {
-      e.dtype = dtype_from_name(json.string(), json, quoted);
-      has_dtype = true;
-    } else if (field == "shape") {
-      json.array([&] {
-        if (e.shape.size() == kMaxDims) json.error("tensor " + quoted + ": shape has more than " + std::to_string(kMaxDims) + " dims");
-        uint64_t size = json.unsigned_integer();
-        if (size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) json.error("tensor " + quoted + ": size in shape too large");
-        e.shape.push_back(static_cast<int64_t>(size));
-      });
-      has_shape = true;
-    } else if (field == "data_offsets") {
-      std::vector<uint64_t> offsets;
-      json.array([&] {
-        if (offsets.size() == 2) json.error("tensor " + quoted + ": data_offsets must be [begin, end]");
-        offsets.push_back(json.unsigned_integer());
-      });
-      if (offsets.size() != 2) json.error("tensor " + quoted + ": data_offsets must be [begin, end]");
-      e.begin = offsets[0];
-      e.end = offsets[1];
-      has_offsets = true;
+// Reads a header with nlohmann::json's SAX parser, checking each event against the schema
+//   {"<name>": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, ...,
+//    "__metadata__": {"<key>": "<value>", ...}}
+// so nothing is built for a value the schema does not allow and nesting deeper than three
+// levels fails at once. Errors are IOErrors "<context>: <what> (at byte N)", N being the last
+// byte of the header read.
+class HeaderParser {
+ public:
+  HeaderParser(std::string& text, std::string context, Header& header)
+      : text_(text), buffer_(text), context_(std::move(context)), header_(header) {}
+
+  void parse() {
+    std::istream in(&buffer_);
+    nlohmann::json::sax_parse(in, this);  // every problem throws
+  }
+
+  // The SAX events.
+  bool start_object(size_t) {
+    if (at_ == At::Start) {
+      at_ = At::Names;
+    } else if (at_ == At::Names) {
+      at_ = name_ == kMetadataKey ? At::Metadata : At::Entry;
+      entry_ = Entry();
+      entry_.name = name_;
+      keys_.clear();
     } else {
-      json.error("tensor " + quoted + ": unknown field " + json_quote(field));
+      mismatch();
     }
-  });
-  if (!has_dtype || !has_shape || !has_offsets)
-    json.error("tensor " + quoted + ": \"dtype\", \"shape\" and \"data_offsets\" are all required");
-  return e;
-}
+    return true;
+  }
+  bool key(std::string& key) {
+    if (!(at_ == At::Names ? names_ : keys_).insert(key).second) error("duplicate key " + json_quote(key));
+    if (at_ == At::Entry && key != "dtype" && key != "shape" && key != "data_offsets")
+      tensor_error("unknown field " + json_quote(key));
+    (at_ == At::Names ? name_ : key_) = std::move(key);
+    return true;
+  }
+  bool end_object() {
+    if (at_ == At::Entry) {
+      if (keys_.size() != 3) tensor_error("\"dtype\", \"shape\" and \"data_offsets\" are all required");
+      header_.entries.push_back(std::move(entry_));
+    } else if (at_ == At::Names) {  // the end; checked here because nlohmann reads a NUL byte as the end of the input
+      size_t rest = text_.find_first_not_of(" \t\n\r", buffer_.bytes_read());
+      if (rest != std::string::npos) error("unexpected characters after the end", rest);
+    }
+    at_ = At::Names;
+    return true;
+  }
+  bool start_array(size_t) {
+    if (at_ != At::Entry || key_ == "dtype") mismatch();
+    at_ = key_ == "shape" ? At::Shape : At::Offsets;
+    offsets_ = 0;
+    return true;
+  }
+  bool end_array() {
+    if (at_ == At::Offsets && offsets_ != 2) tensor_error("data_offsets must be [begin, end]");
+    at_ = At::Entry;
+    return true;
+  }
+  bool string(std::string& value) {
+    if (at_ == At::Metadata) {
+      header_.metadata[key_] = std::move(value);
+    } else if (at_ == At::Entry && key_ == "dtype") {
+      auto d = std::find_if(std::begin(kDTypes), std::end(kDTypes), [&](const SafetensorsDType& d) { return value == d.name; });
+      if (d == std::end(kDTypes))
+        tensor_error("unsupported dtype " + json_quote(value) + " (cajal reads F32, F64, I64, I32, U8, BOOL and BF16)");
+      entry_.dtype = d->dtype;
+    } else {
+      mismatch();
+    }
+    return true;
+  }
+  bool number_unsigned(uint64_t n) {
+    if (at_ == At::Shape) {
+      if (entry_.shape.size() == kMaxDims) tensor_error("shape has more than " + std::to_string(kMaxDims) + " dims");
+      if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) tensor_error("size in shape too large");
+      entry_.shape.push_back(static_cast<int64_t>(n));
+    } else if (at_ == At::Offsets) {
+      if (offsets_ == 2) tensor_error("data_offsets must be [begin, end]");
+      (offsets_++ == 0 ? entry_.begin : entry_.end) = n;
+    } else {
+      mismatch();
+    }
+    return true;
+  }
+  bool number_integer(int64_t) { return not_an_unsigned_integer("expected a non-negative integer, found a negative number"); }
+  bool number_float(double, const std::string& text) {  // also integers above 2^64 - 1
+    if (text[0] == '-') return number_integer(0);
+    return not_an_unsigned_integer(text.find_first_of(".eE") == std::string::npos ? "integer too large"
+                                                                                   : "expected an integer, found a fraction or exponent");
+  }
+  bool boolean(bool) { mismatch(); }
+  bool null() { mismatch(); }
+  bool binary(nlohmann::json::binary_t&) { mismatch(); }
+
+  // A syntax error: nlohmann's message in cajal's words.
+  bool parse_error(size_t position, const std::string& token, const nlohmann::json::exception& e) {
+    static constexpr std::pair<const char*, const char*> kWords[] = {
+        {"ill-formed UTF-8", "invalid UTF-8"},
+        {"missing closing quote", "unterminated string"},
+        {"forbidden character after backslash", "invalid escape in a string"},
+        {"must be followed by 4 hex digits", "expected four hex digits after \\u"},
+        {"surrogate", "unpaired surrogate in a \\u escape"},
+        {"control character", "unescaped control character in a string"},
+        {"; expected string literal", "expected a string"},
+        {"; expected ':'", "expected ':' after a key"},
+        {"; expected '}'", "expected ',' or '}'"},
+        {"; expected ']'", "expected ',' or ']'"},
+        {"; expected end of input", "unexpected characters after the end"},
+    };
+    std::string_view what = e.what();
+    size_t at = position - 1;
+    // No number ends just before a digit except "0" or "-0": "01" reads as 0, then 1.
+    if (what.find("unexpected number literal") != std::string_view::npos && text_[position - token.size() - 1] == '0')
+      error("integer with a leading zero", at);
+    for (auto [theirs, ours] : kWords)
+      if (what.find(theirs) != std::string_view::npos) error(ours, at);
+    mismatch(at);  // a value the parser could not read ("while parsing value", "number overflow")
+  }
+
+ private:
+  // Where the parser is: before the header, in the object of names, in one tensor's entry,
+  // in the metadata, in a shape or in data_offsets.
+  enum class At { Start, Names, Entry, Metadata, Shape, Offsets };
+
+  [[noreturn]] void error(const std::string& what, size_t at) const { fail<IOError>(context_, ": ", what, " (at byte ", at, ")"); }
+  [[noreturn]] void error(const std::string& what) const { error(what, buffer_.bytes_read() - 1); }
+  [[noreturn]] void tensor_error(const std::string& what) const { error("tensor " + json_quote(name_) + ": " + what); }
+  // Fails for a value the schema does not allow here.
+  [[noreturn]] void mismatch(size_t at) const {
+    switch (at_) {
+      case At::Metadata: error("metadata value of " + json_quote(key_) + " is not a string", at);
+      case At::Entry: error(key_ == "dtype" ? "expected a string" : "expected '['", at);
+      case At::Shape:
+      case At::Offsets: error("expected a non-negative integer", at);
+      default: error("expected '{'", at);
+    }
+  }
+  [[noreturn]] void mismatch() const { mismatch(buffer_.bytes_read() - 1); }
+  [[noreturn]] bool not_an_unsigned_integer(const char* what) const {
+    if (at_ != At::Shape && at_ != At::Offsets) mismatch();
+    error(what);
+  }
+
+  const std::string& text_;
+  TextBuffer buffer_;
+  std::string context_;
+  Header& header_;
+  At at_ = At::Start;
+  std::string name_, key_;       // the last tensor name; the last key in an entry or the metadata
+  std::set<std::string> names_;  // the names so far, "__metadata__" included
+  std::set<std::string> keys_;   // the keys so far in this entry or the metadata
+  Entry entry_;                  // the entry being read
+  int offsets_ = 0;              // numbers read in data_offsets
+};
 
 // Bytes a tensor of this shape and dtype holds. Fails unless the product of the nonzero sizes
 // times the element size fits int64, so that every size and stride of the tensor does.
@@ -178,18 +299,7 @@ Header read_header(std::ifstream& in, uint64_t file_size, const std::string& pat
 
   Header h;
   h.data_start = 8 + header_length;
-  JsonReader json(text, std::string(who) + ": " + path + ": header");
-  json.object([&](const std::string& key) {
-    if (key != kMetadataKey) {
-      h.entries.push_back(parse_entry(json, key));
-      return;
-    }
-    json.object([&](const std::string& meta_key) {
-      if (json.peek() != '"') json.error("metadata value of " + json_quote(meta_key) + " is not a string");
-      h.metadata[meta_key] = json.string();
-    });
-  });
-  json.finish();
+  HeaderParser(text, std::string(who) + ": " + path + ": header", h).parse();
 
   // Each byte range must match its tensor and lie in the buffer; together they must tile it.
   uint64_t buffer_size = file_size - h.data_start;
