@@ -13,12 +13,11 @@ TEST_JOBS ?= 2
 BENCH := $(if $(shell grep -s add_executable bench/CMakeLists.txt),ON,OFF)
 
 # Sanitizer and fuzz builds live in their own folders.
-SANITIZE_DIR ?= build-sanitize
 TSAN_DIR ?= build-tsan
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build test run bench clean test-sanitize fuzz
+.PHONY: all setup build test run bench clean sanitize-build test-sanitize test-tsan fuzz
 
 all: build
 
@@ -32,27 +31,31 @@ build: setup
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j$(TEST_JOBS)
 
-# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer (a report fails
-# the test, leaks included), then the data loader's and training's threaded tests with
-# ThreadSanitizer. -O1 keeps the build and the instrumented runs quick.
-test-sanitize: setup
-	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 \
-	  -DCAJAL_SANITIZE=address,undefined -DCAJAL_BUILD_BENCH=OFF $(CMAKE_ARGS)
-	ninja -C $(SANITIZE_DIR)
-	ctest --test-dir $(SANITIZE_DIR) --output-on-failure --no-tests=error -j$(TEST_JOBS)
-	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 \
-	  -DCAJAL_SANITIZE=thread -DCAJAL_BUILD_BENCH=OFF $(CMAKE_ARGS)
+# One clang build with AddressSanitizer and UndefinedBehaviorSanitizer (a report stops the
+# program, leaks included) and libFuzzer's coverage: `make test-sanitize` runs the whole
+# suite in it and every fuzzer for FUZZ_SMOKE_SECONDS; `make fuzz` runs the fuzzers for
+# FUZZ_SECONDS each (fuzz/run prints executions, coverage edges and corpus size). -O1 keeps
+# the build and the instrumented runs quick. `make test-tsan` builds the data loader's and the
+# trainer's threaded tests with ThreadSanitizer in a second folder and runs them.
+FUZZ_SMOKE_SECONDS ?= 30
+SANITIZE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" -DCAJAL_BUILD_BENCH=OFF
+
+sanitize-build: setup
+	cmake -S . -B $(FUZZ_DIR) $(SANITIZE_FLAGS) -DCMAKE_CXX_COMPILER=clang++ -DCAJAL_FUZZ=ON \
+	  -DCAJAL_SANITIZE=address,undefined $(CMAKE_ARGS)
+	ninja -C $(FUZZ_DIR)
+
+test-sanitize: sanitize-build
+	ctest --test-dir $(FUZZ_DIR) --output-on-failure --no-tests=error -j$(TEST_JOBS)
+	fuzz/run $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS)
+
+fuzz: sanitize-build
+	fuzz/run $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+test-tsan: setup
+	cmake -S . -B $(TSAN_DIR) $(SANITIZE_FLAGS) -DCAJAL_SANITIZE=thread $(CMAKE_ARGS)
 	ninja -C $(TSAN_DIR) data_loader train_trainer
 	OMP_NUM_THREADS=1 ctest --test-dir $(TSAN_DIR) --output-on-failure -R '^(data\.loader|train\.trainer)$$'
-
-# Every libFuzzer harness in fuzz/ (clang, with ASan and UBSan) for FUZZ_SECONDS each, seeded
-# from real files; fuzz/run prints executions, coverage edges and corpus size per harness.
-fuzz: setup
-	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
-	  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" -DCAJAL_FUZZ=ON -DCAJAL_SANITIZE=address,undefined \
-	  -DCAJAL_BUILD_TESTS=OFF -DCAJAL_BUILD_BENCH=OFF $(CMAKE_ARGS)
-	ninja -C $(FUZZ_DIR)
-	fuzz/run $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 # The main job: trains the CNN preset on Fashion-MNIST (examples/fashion_mnist_cnn.yaml),
 # prints the test accuracy and writes the run folder runs/fashion_mnist_cnn. (The program's
@@ -66,4 +69,4 @@ bench: setup
 	else echo "bench: no bench/run yet; benchmarks will be described in bench/README.md"; fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(TSAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(TSAN_DIR) $(FUZZ_DIR)
