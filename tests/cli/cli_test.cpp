@@ -18,6 +18,7 @@
 #include "cajal/cli/probability_scores.h"
 #include "cajal/data/dataset.h"
 #include "cajal/io/npy.h"
+#include "cajal/io/safetensors.h"
 #include "program.h"
 #include "support/test_support.h"
 
@@ -275,7 +276,7 @@ TEST_F(Program, BadInputsGetOneLineAndAnExitCode) {
   expect_failure(cajal(dir_, "train squares.yaml --set data.test.inputs=nope.idx"), 1, {"nope.idx: no such file"});
   expect_failure(cajal(dir_, "train squares.yaml --set data.train.inputs=squares.yaml"), 1, {"squares.yaml"});
   expect_failure(cajal(dir_, "train squares.yaml --set data.num_classes=3"), 1,
-                 {"squares.yaml: data.train: label 3 of example", "is out of range for 3 classes"});
+                 {"squares.yaml: data.train (train-labels.idx): label 3 of example", "is out of range for the 3 classes of training (0 to 2)"});
   // A loss that does not fit the targets says how to make them fit.
   expect_failure(cajal(dir_, "train squares.yaml --set loss=mse"), 1,
                  {"squares.yaml: loss 'mse' does not fit class labels; use loss: cross_entropy (or nll)"});
@@ -302,6 +303,102 @@ TEST_F(Program, BadInputsGetOneLineAndAnExitCode) {
   expect_failure(cajal(dir_, "info nowhere.safetensors"), 1, {"nowhere.safetensors: no such file"});
   expect_failure(cajal(dir_, "info squares.yaml"), 1, {"squares.yaml"});
   EXPECT_FALSE(fs::exists(dir_ + "/run/model.safetensors"));  // nothing trained
+}
+
+// Data that cannot be right is refused before training, naming the file, the row and the value.
+TEST_F(Program, DataThatCannotBeRightIsNamed) {
+  // A test label outside the training labels' classes (the model would have had 100 outputs).
+  std::vector<uint8_t> labels(100, 1);
+  labels[7] = 99;
+  write_idx(dir_ + "/odd-labels.idx", {100}, labels);
+  expect_failure(cajal(dir_, "train squares.yaml --set data.test.targets=odd-labels.idx"), 1,
+                 {"squares.yaml: data.test (odd-labels.idx): label 99 of example 7 is out of range for the 4 classes of "
+                  "training (0 to 3)"});
+  // A class index of 2e9 would ask for a 2e9-way output layer.
+  write_text(dir_ + "/huge.csv", "a,b,label\n1,2,0\n3,4,2000000000\n5,6,1\n");
+  write_text(dir_ + "/huge.yaml", "data: {reader: csv, train: huge.csv}\nmodel: {preset: mlp}\nnum_workers: 0\n");
+  expect_failure(cajal(dir_, "train huge.yaml"), 1,
+                 {"huge.yaml: data.train (huge.csv): label 2000000000 of example 1 would make 2000000001 classes, more "
+                  "than the 1000000 cajal allows (labels are class indices 0 to N-1; for numbers to regress on, set "
+                  "data.labels: values)"});
+  // Numbers beyond float32 (a CSV cell) or any finite number (a config value).
+  write_text(dir_ + "/far.csv", "a,b,label\n1,2,0\n3,1e39,1\n");
+  expect_failure(cajal(dir_, "train huge.yaml --set data.train=far.csv"), 1,
+                 {"far.csv:3:2: '1e39' in column 'b' is out of range for float32"});
+  expect_failure(cajal(dir_, "train squares.yaml --set optimizer.lr=1e999"), 1,
+                 {"squares.yaml: optimizer: key 'lr' must be a finite number, got '1e999'"});
+  expect_failure(cajal(dir_, "train squares.yaml --set 'data.normalize={mean: [1e39], std: [1]}'"), 1,
+                 {"squares.yaml: data.normalize: key 'mean' value 1e+39 is out of range for float32"});
+  // A validation split that leaves one part empty.
+  expect_failure(cajal(dir_, "train squares.yaml --set data.validation_split=0.0001"), 1,
+                 {"squares.yaml: data.validation_split: 0.0001 of the 400 examples of data.train (train-labels.idx) leaves "
+                  "no example for validation"});
+  // An augmentation of images on a table.
+  write_text(dir_ + "/small.csv", "a,b,label\n1,2,0\n3,4,1\n5,6,1\n");
+  expect_failure(cajal(dir_, "train huge.yaml --set data.train=small.csv --set 'data.transforms=[{type: random_crop}]'"), 1,
+                 {"huge.yaml: data.transforms: data.train (small.csv): random_crop needs images ([C, H, W] examples), got an "
+                  "example of shape [2]"});
+  EXPECT_FALSE(fs::exists(dir_ + "/run"));  // nothing started
+  // A training part smaller than one batch trains, and says so.
+  Result one = cajal(dir_, "train squares.yaml --set data.validation_split=0.9999 --set epochs=1");
+  EXPECT_EQ(one.code, 0) << one.err;
+  EXPECT_NE(one.out.find("\nnote: training has 1 example(s) (data.validation_split 0.9999 holds out 399 of 400), fewer "
+                         "than one batch (batch_size 32)\n"), std::string::npos) << one.out;
+}
+
+// Rewrites a safetensors file with one metadata entry changed (as a forger would).
+void set_metadata(const std::string& path, const std::string& key, const std::string& value) {
+  SafetensorsMetadata metadata = load_safetensors_metadata(path);
+  metadata[key] = value;
+  save_safetensors(load_safetensors(path), path, metadata);
+}
+
+TEST_F(Program, RunFilesThatCannotBeRightAreRefused) {
+  // Temporary files of a writer that was killed are removed when training starts; others stay.
+  fs::create_directories(dir_ + "/run");
+  for (const char* name : {"last.ckpt.tmp-999999999-0", "notes.tmp-1", "mine.tmp-1-2.txt"}) write_text(dir_ + "/run/" + name, "x");
+  ASSERT_EQ(cajal(dir_, "train squares.yaml --set epochs=1").code, 0);
+  EXPECT_FALSE(fs::exists(dir_ + "/run/last.ckpt.tmp-999999999-0"));
+  EXPECT_TRUE(fs::exists(dir_ + "/run/notes.tmp-1"));
+  EXPECT_TRUE(fs::exists(dir_ + "/run/mine.tmp-1-2.txt"));
+  // Resuming into a folder without the run.
+  expect_failure(cajal(dir_, "train squares.yaml --set epochs=2 --output elsewhere --resume run/last.ckpt"), 1,
+                 {"elsewhere: holds no run to resume (no metrics.csv); --resume run/last.ckpt continues the run in its own "
+                  "folder (its --output)"});
+  // Control bytes of a name (or a file's contents) are escaped, not sent to the terminal.
+  Result escaped = cajal(dir_, "info '\x1b[31mred\x07.safetensors'");
+  expect_failure(escaped, 1, {"\\x1b[31mred\\x07.safetensors: no such file"});
+  EXPECT_EQ(escaped.err.find('\x1b'), std::string::npos);
+  // A checkpoint whose counters do not fit the data would skip an epoch and log NaN.
+  fs::copy_file(dir_ + "/run/last.ckpt", dir_ + "/forged.ckpt");
+  set_metadata(dir_ + "/forged.ckpt", "batches_done", "50");
+  expect_failure(cajal(dir_, "train squares.yaml --set epochs=2 --resume forged.ckpt"), 1,
+                 {"resume_from forged.ckpt: the checkpoint has batches_done 50, but an epoch of this data has 12 batches"});
+  set_metadata(dir_ + "/forged.ckpt", "batches_done", "0");
+  set_metadata(dir_ + "/forged.ckpt", "step", "7");
+  expect_failure(cajal(dir_, "train squares.yaml --set epochs=2 --resume forged.ckpt"), 1,
+                 {"resume_from forged.ckpt: the checkpoint's step 7 does not match its epochs_done 1 and batches_done 0 at "
+                  "12 batches per epoch"});
+  // Damaged files are reported by their checksums, not used.
+  auto damage = [&](const std::string& name) {
+    std::string bytes = read_file(dir_ + "/run/" + name);
+    bytes[bytes.size() - 5] = static_cast<char>(bytes[bytes.size() - 5] ^ 0x10);  // a bit of the last tensor
+    std::ofstream(dir_ + "/damaged-" + name, std::ios::binary) << bytes;
+  };
+  damage("model.safetensors");
+  expect_failure(cajal(dir_, "predict damaged-model.safetensors --input test-images.idx"), 1,
+                 {"damaged-model.safetensors is corrupt: checksum mismatch (tensor data)"});
+  damage("last.ckpt");
+  expect_failure(cajal(dir_, "train squares.yaml --set epochs=2 --resume damaged-last.ckpt"), 1,
+                 {"damaged-last.ckpt is corrupt: checksum mismatch (tensor data)"});
+  // A model file whose normalization divides by 0.
+  fs::copy_file(dir_ + "/run/model.safetensors", dir_ + "/zero.safetensors");
+  set_metadata(dir_ + "/zero.safetensors", "cajal.normalize_std", "[0]");
+  expect_failure(cajal(dir_, "predict zero.safetensors --input test-images.idx"), 1,
+                 {"zero.safetensors: metadata cajal.normalize_std[0] is 0, not a positive finite number"});
+  set_metadata(dir_ + "/zero.safetensors", "cajal.normalize_std", "[.nan]");
+  expect_failure(cajal(dir_, "predict zero.safetensors --input test-images.idx"), 1,
+                 {"zero.safetensors: metadata cajal.normalize_std[0] is nan, not a positive finite number"});
 }
 
 // The first number after `key` in `text` (e.g. "test accuracy 0.9600").

@@ -121,6 +121,11 @@ TEST_F(MalformedCsv, ErrorsNameFileLineAndColumn) {
                                  {"no column named 'class'", "'a', 'b', 'label'"});
   test::expect_error<ValueError>([&] { load_csv(write("a,b,label\n1,2,0\n"), {.label_column = 3}); },
                                  {"label column index 3 is out of range for 3 columns"});
+  // Beyond float32's range a cell would become infinity: 1e39 in a feature or a regression target.
+  test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,0\n1,1e39,0\n")); },
+                              {":3:2", "'1e39' in column 'b' is out of range for float32"});
+  test::expect_error<IOError>([&] { load_csv(write("a,b,y\n1,2,-4e38\n"), {.labels = data::CsvLabels::Values}); },
+                              {":2:3", "'-4e38' in column 'y' is out of range for float32"});
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Image reader and image folders against PIL's decoding and torch's bilinear resize of
 // files PIL wrote at test time (tests/reference/data_image_reference.py).
 #include <fstream>
+#include <iterator>
 
 #include "cajal/data/image.h"
 #include "cajal/data/image_folder.h"
@@ -87,6 +88,19 @@ TEST_F(ImageFolder, ErrorsNameTheFolderOrFile) {
   test::expect_error<IOError>([] { data::load_image_folder(dir_ + "/absent"); }, {"absent", "no such folder"});
   test::expect_error<IOError>([] { data::load_image_folder(dir_ + "/root/a_cat"); }, {"a_cat", "no class sub-folders"});
   test::expect_error<IOError>([] { data::read_image(dir_ + "/broken/cls/bad.png", 3); }, {"bad.png", "cannot decode"});
+  // A PNG cut short after its header: readable as an image at load time, not decodable; the
+  // reason is stb_image's in words, not its internal code.
+  for (const std::string& file : files_) {
+    if (!file.ends_with(".png")) continue;
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    const std::string cut = dir_ + "/cut.png";
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.find("IDAT") + 10);
+    test::expect_error<IOError>([&] { data::read_image(cut, 3); },
+                                {"read_image: ", cut, ": cannot decode the image: Corrupt PNG (a damaged or truncated PNG, "
+                                 "JPEG or BMP file)"});
+    break;
+  }
   test::expect_error<ValueError>([] { data::load_image_folder(dir_ + "/root", {.channels = 2}); }, {"channels must be 1 or 3"});
   test::expect_error<ValueError>([] { data::load_image_folder(dir_ + "/root", {.height = 4}); }, {"4x0"});
   // Images of different sizes cannot be batched without resizing; the error names the example.

@@ -1,5 +1,8 @@
 // write_file_atomically: the file holds exactly the chunks, replaces an old file whole, and a
 // failed write leaves the old file as it was and no temporary file behind.
+#include <dlfcn.h>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -23,7 +26,46 @@ std::vector<std::string> names_in(const std::string& dir) {
   return names;
 }
 
+// What fsync was called on, in order: "file", or "dir" with whether `g_watched` held its new
+// contents by then (the rename done).
+std::vector<std::string> g_fsyncs;
+std::string g_watched;
+
 }  // namespace
+
+// This test program's fsync (it takes the C library's place for the code linked in) records
+// each call, then does the real one.
+extern "C" int fsync(int fd) {
+  using Fsync = int (*)(int);
+  static const auto real = reinterpret_cast<Fsync>(dlsym(RTLD_NEXT, "fsync"));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) {
+    g_fsyncs.push_back(S_ISDIR(st.st_mode) ? "dir " + std::string(read_bytes(g_watched) == "new" ? "after rename" : "before rename")
+                                           : "file");
+  }
+  return real(fd);
+}
+
+TEST(AtomicFile, FsyncsTheFileThenItsDirectory) {
+  std::string dir = test::temp_dir();
+  g_watched = dir + "/out.bin";
+  write_file_atomically(g_watched, {std::string("old")}, "test");
+  g_fsyncs.clear();
+  write_file_atomically(g_watched, {std::string("new")}, "test");
+  EXPECT_EQ(g_fsyncs, (std::vector<std::string>{"file", "dir after rename"}));
+}
+
+TEST(AtomicFile, RemovesOnlyStaleTemporaries) {
+  std::string dir = test::temp_dir();
+  const std::string mine = "a.bin.tmp-" + std::to_string(::getpid()) + "-3";  // this process: not writing it now
+  const std::string running = "b.bin.tmp-1-0";                                // pid 1 runs: in use
+  const std::string dead = "last.ckpt.tmp-999999999-12";
+  for (const std::string& name : {mine, running, dead, std::string("c.tmp-5"), std::string("d.tmp-5-6.keep"), std::string("e.bin")})
+    write_file_atomically(dir + "/" + name, {std::string("x")}, "test");
+  EXPECT_EQ(remove_stale_temporaries(dir), 2);
+  EXPECT_EQ(names_in(dir), (std::vector<std::string>{"b.bin.tmp-1-0", "c.tmp-5", "d.tmp-5-6.keep", "e.bin"}));
+  EXPECT_EQ(remove_stale_temporaries(dir + "/absent"), 0);
+}
 
 TEST(AtomicFile, WritesTheChunksInOrder) {
   std::string dir = test::temp_dir(), path = dir + "/out.bin";

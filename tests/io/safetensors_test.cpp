@@ -253,6 +253,7 @@ TEST(Safetensors, CajalReadsFilesWrittenByPython) {
   ASSERT_TRUE(test::run_reference("safetensors_reference.py", "write " + dir));
   for (const char* file : {"/python_plain.safetensors", "/python_pretty.safetensors"}) {
     SCOPED_TRACE(file);
+    EXPECT_EQ(read_bytes(dir + file).find("cajal.crc32"), std::string::npos);  // no checksums: loaded unchecked
     expect_same_tensors(load_safetensors(dir + file), expected_tensors());
     EXPECT_EQ(load_safetensors_metadata(dir + file), kMetadata);
   }
@@ -471,6 +472,58 @@ TEST(Safetensors, RandomBitFlipsNeverCrash) {
     }
   }
   EXPECT_GT(rejected, 1000);
+}
+
+// Files written with checksums (cajal's model files and checkpoints): each of 400 seeded random
+// byte changes is either an IOError naming the file or provably harmless: the metadata and
+// tensors it loads are bit for bit those of the sound file (a space of padding become a tab).
+// Without checksums the changes of tensor data would load as sound.
+TEST(Safetensors, ChecksumsReportEveryDamage) {
+  std::string dir = test::temp_dir(), path = dir + "/sound.safetensors", damaged = dir + "/damaged.safetensors";
+  save_safetensors(expected_tensors(), path, kMetadata, /*checksum=*/true);
+  const std::string good = read_bytes(path);
+  for (const char* key : {"\"cajal.crc32.data\":\"", "\"cajal.crc32.header\":\""})
+    EXPECT_NE(good.find(key), std::string::npos) << key;
+  EXPECT_EQ(load_safetensors_metadata(path), kMetadata);  // the checksums are the reader's, not the caller's
+  expect_same_tensors(load_safetensors(path), expected_tensors());
+
+  Generator gen(7);
+  int reported = 0, mismatches = 0, harmless = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string bytes = good;
+    const uint64_t pos = gen.next_u64() % bytes.size();
+    bytes[pos] = static_cast<char>(bytes[pos] ^ static_cast<char>(1 + gen.next_u64() % 255));
+    write_bytes(damaged, bytes);
+    try {
+      SafetensorsMetadata metadata = load_safetensors_metadata(damaged);
+      NamedTensors tensors = load_safetensors(damaged);
+      EXPECT_EQ(metadata, kMetadata) << "trial " << trial << ", byte " << pos;
+      expect_same_tensors(tensors, expected_tensors());
+      ++harmless;
+    } catch (const IOError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(damaged), std::string::npos) << message;
+      mismatches += message.find(" is corrupt: ") != std::string::npos;
+      ++reported;
+    }
+  }
+  EXPECT_EQ(reported + harmless, 400);
+  EXPECT_GT(mismatches, 100);  // most bytes are tensor data: checksums are what catches them
+  EXPECT_LT(harmless, 10);
+
+  // The two messages, and a file that lost one checksum.
+  std::string data_damaged = good;
+  data_damaged.back() = static_cast<char>(data_damaged.back() ^ 1);
+  write_bytes(damaged, data_damaged);
+  expect_io_error(damaged, "damaged.safetensors is corrupt: checksum mismatch (tensor data)");
+  std::string metadata_damaged = good;
+  metadata_damaged[metadata_damaged.find("\"pt\"") + 1] = 'q';  // "format": "qt"
+  write_bytes(damaged, metadata_damaged);
+  expect_io_error(damaged, "damaged.safetensors is corrupt: checksum mismatch (header)");
+  std::string renamed = good;
+  renamed[renamed.find("crc32.data") + 6] = 'b';
+  write_bytes(damaged, renamed);
+  expect_io_error(damaged, "damaged.safetensors is corrupt: one of its two checksums is missing");
 }
 
 TEST(Safetensors, RandomHeadersNeverCrash) {

@@ -113,19 +113,35 @@ int dispatch(const std::vector<std::string>& argv) {
   fail<UsageError>("unknown command '", argv[0], "'", models::suggest(argv[0], names), " (cajal --help lists them)");
 }
 
+// An error message as one line for a terminal: control bytes (an ESC from a file name or a
+// file's contents would drive the terminal; a newline would split the line) written as \xNN.
+std::string printable(const std::string& message) {
+  std::string out;
+  for (unsigned char c : message) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& argv) {
   try {
     return dispatch(argv);
   } catch (const UsageError& e) {
-    std::cerr << "cajal: error: " << e.what() << "\n";
+    std::cerr << "cajal: error: " << printable(e.what()) << "\n";
     return 2;
   } catch (const Error& e) {
-    std::cerr << "cajal: error: " << e.what() << "\n";
+    std::cerr << "cajal: error: " << printable(e.what()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "cajal: error: " << e.what() << "\n";
+    std::cerr << "cajal: error: " << printable(e.what()) << "\n";
     return 1;
   }
 }

@@ -2,7 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 
@@ -158,6 +161,14 @@ DataConfig read_data(models::Options data, uint64_t seed) {
     for (double s : cfg.std) {
       if (s <= 0) stats.fail("std", "values must be positive");
     }
+    // Inputs are normalized in float32, where 1e39 is infinity.
+    for (const auto& [key, values] : {std::pair{"mean", &cfg.mean}, std::pair{"std", &cfg.std}})
+      for (double v : *values)
+        if (std::abs(v) > std::numeric_limits<float>::max()) {
+          char text[32];
+          std::snprintf(text, sizeof text, "%g", v);
+          stats.fail(key, std::string("value ") + text + " is out of range for float32 (at most 3.4e+38 in magnitude)");
+        }
     stats.check_unused();
   } else {
     cfg.normalize = data.get_bool("normalize", cfg.reader == "series");

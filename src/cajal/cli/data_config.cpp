@@ -1,8 +1,10 @@
 #include "cajal/cli/data_config.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "cajal/core/error.h"
+#include "cajal/core/generator.h"
 #include "cajal/data/csv.h"
 #include "cajal/data/idx.h"
 #include "cajal/data/image_folder.h"
@@ -15,6 +17,9 @@
 namespace cajal::cli {
 
 namespace {
+
+// The most classes a model may have: a label of 2e9 would otherwise ask for a 2e9-way output layer.
+constexpr int64_t kMaxClasses = 1'000'000;
 
 std::array<double, 2> range(models::Options& options, const std::string& name, std::array<double, 2> fallback) {
   std::vector<double> values = options.get_floats(name, std::vector<double>{fallback[0], fallback[1]});
@@ -81,10 +86,31 @@ void compute_stats(const data::Dataset& train, std::vector<double>& mean, std::v
   }
 }
 
-int64_t largest_label(const data::Dataset& dataset) {
+// The largest class index of a tensor dataset's targets and the first example that has it
+// ({-1, -1} for other datasets: an image folder's classes are its sub-folders).
+std::pair<int64_t, int64_t> largest_label(const data::Dataset& dataset) {
   auto tensors = dynamic_cast<const data::TensorDataset*>(&dataset);
-  if (!tensors || tensors->targets().numel() == 0) return -1;
-  return tensors->targets().max().item<int64_t>();
+  if (!tensors || tensors->targets().numel() == 0) return {-1, -1};
+  Tensor targets = tensors->targets().contiguous();
+  const int64_t* labels = targets.data_ptr<int64_t>();
+  const int64_t* largest = std::max_element(labels, labels + targets.numel());
+  return {*largest, largest - labels};
+}
+
+// A split as messages name it: the config key and the file of its labels, "data.test (test-labels.idx)".
+std::string split_name(const std::string& key, const SplitFiles& files) {
+  return key + " (" + (files.targets.empty() ? files.path : files.targets) + ")";
+}
+
+// The transforms applied to the first training example before training starts, so that one
+// that does not fit the data (random_crop on a table) fails here, naming the split.
+void check_transforms(const DataConfig& config, const data::Example& first) {
+  try {
+    Generator gen(0);
+    data::Compose(config.transforms)(first, gen);
+  } catch (const Error& e) {
+    fail<ValueError>("data.transforms: ", split_name("data.train", config.train), ": ", e.what());
+  }
 }
 
 }  // namespace
@@ -146,7 +172,12 @@ data::Transform read_transform(models::Options options) {
     transform = data::RandomErasing(o);
   }
   options.check_unused();
-  return transform;
+  if (type == "gaussian_noise") return transform;  // any tensor; the others move or erase pixels
+  return [transform, type](data::Example example, Generator& gen) {
+    if (example.input.dim() != 3)
+      fail<ShapeError>(type, " needs images ([C, H, W] examples), got an example of shape ", example.input.sizes());
+    return transform(std::move(example), gen);
+  };
 }
 
 Tensor normalize_batch(const Tensor& batch, const std::vector<double>& mean, const std::vector<double>& std) {
@@ -168,8 +199,8 @@ void check_labels(const data::Dataset& dataset, int64_t num_classes, const std::
   const int64_t* labels = targets.data_ptr<int64_t>();
   for (int64_t i = 0; i < targets.numel(); ++i) {
     if (labels[i] < 0 || labels[i] >= num_classes) {
-      fail<ValueError>(what, ": label ", labels[i], " of example ", i, " is out of range for ", num_classes,
-                       " classes (0 to ", num_classes - 1, ")");
+      fail<ValueError>(what, ": label ", labels[i], " of example ", i, " is out of range for the ", num_classes,
+                       " classes of training (0 to ", num_classes - 1, ")");
     }
   }
 }
@@ -215,18 +246,28 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
   if (config.reader == "text" || config.reader == "series") return prepare_sequence_data(config);
   Prepared out;
   data::DatasetPtr full = load_split(config, config.train, out.class_names);
-  if (full->size() == 0) fail<ValueError>("data.train: no examples");
+  const std::string train_name = split_name("data.train", config.train);
+  if (full->size() == 0) fail<ValueError>(train_name, ": no examples");
   data::Example first = full->get(0);
   out.classification = !is_floating(first.target.dtype());
   data::DatasetPtr test = config.test.given() ? load_split(config, config.test, out.class_names) : nullptr;
 
-  // Classes: the config's count, the class names, or the largest label + 1.
+  // Classes: the config's count, the class names, or the training split's largest label + 1
+  // (a test label beyond them is an error below, not a class the model would never train on).
   out.input.shape = first.input.shape();
   if (out.classification) {
     int64_t classes = config.num_classes;
     if (classes == 0) classes = static_cast<int64_t>(out.class_names.size());
-    if (classes == 0) classes = std::max(largest_label(*full), test ? largest_label(*test) : -1) + 1;
-    if (classes < 2) fail<ValueError>("data.train: found ", classes, " class(es); classification needs at least 2");
+    if (classes == 0) {
+      const auto [label, index] = largest_label(*full);
+      if (label >= kMaxClasses) {
+        fail<ValueError>(train_name, ": label ", label, " of example ", index, " would make ", label + 1,
+                         " classes, more than the ", kMaxClasses, " cajal allows (labels are class indices 0 to N-1",
+                         config.reader == "csv" ? "; for numbers to regress on, set data.labels: values)" : ")");
+      }
+      classes = label + 1;
+    }
+    if (classes < 2) fail<ValueError>(train_name, ": found ", classes, " class(es); classification needs at least 2");
     if (!config.class_names.empty()) {
       if (static_cast<int64_t>(config.class_names.size()) != classes) {
         fail<ValueError>("data.class_names: ", config.class_names.size(), " names for ", classes, " classes (",
@@ -234,8 +275,8 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
       }
       out.class_names = config.class_names;
     }
-    check_labels(*full, classes, "data.train");
-    if (test) check_labels(*test, classes, "data.test");
+    check_labels(*full, classes, train_name);
+    if (test) check_labels(*test, classes, split_name("data.test", config.test));
     out.input.num_classes = classes;
   } else {
     out.input.num_classes = first.target.numel();
@@ -248,6 +289,12 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
     auto split = data::train_val_split(full, config.validation_split, config.split_seed);
     train = split.train;
     val = split.val;
+    for (const auto& [part, size] : {std::pair{"training", train->size()}, std::pair{"validation", val->size()}}) {
+      if (size == 0) {
+        fail<ValueError>("data.validation_split: ", config.validation_split, " of the ", full->size(), " examples of ",
+                         train_name, " leaves no example for ", part);
+      }
+    }
   }
   out.test_raw = test;
   if (config.normalize) {
@@ -263,7 +310,10 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
       val = split.val;
     }
   }
-  if (!config.transforms.empty()) train = data::transform(train, data::Compose(config.transforms), seed, "augment");
+  if (!config.transforms.empty()) {
+    check_transforms(config, first);
+    train = data::transform(train, data::Compose(config.transforms), seed, "augment");
+  }
   out.train = train;
   out.val = val;
   out.test = test;

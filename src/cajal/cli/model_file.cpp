@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -94,6 +95,14 @@ LoadedModel load_model(const std::string& path_or_run) {
   info.class_names = read_list<std::string>(metadata, "cajal.classes", path);
   info.mean = read_list<double>(metadata, "cajal.normalize_mean", path);
   info.std = read_list<double>(metadata, "cajal.normalize_std", path);
+  // Inputs are divided by std: 0 or a non-finite number would turn every probability into NaN.
+  if (info.mean.size() != info.std.size())
+    fail<IOError>(path, ": metadata cajal.normalize_mean has ", info.mean.size(), " values, cajal.normalize_std ", info.std.size());
+  for (size_t k = 0; k < info.std.size(); ++k) {
+    if (!std::isfinite(info.mean[k])) fail<IOError>(path, ": metadata cajal.normalize_mean[", k, "] is ", info.mean[k], ", not a finite number");
+    if (!(std::isfinite(info.std[k]) && info.std[k] > 0))
+      fail<IOError>(path, ": metadata cajal.normalize_std[", k, "] is ", info.std[k], ", not a positive finite number");
+  }
   for (const auto& [key, value] : metadata) {
     if (key.starts_with("metrics.")) info.metrics.emplace_back(key.substr(8), value);
   }

@@ -2,7 +2,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "cajal/cli/args.h"
@@ -13,6 +12,8 @@
 #include "cajal/cli/run_report.h"
 #include "cajal/core/error.h"
 #include "cajal/core/generator.h"
+#include "cajal/io/atomic_file.h"
+#include "cajal/io/safetensors.h"
 #include "cajal/models/sequence.h"
 #include "cajal/train/trainer.h"
 
@@ -44,6 +45,13 @@ std::string loss_mismatch_fix(const DataConfig& data, bool classification) {
   }
   return data.reader == "csv" ? "to classify, set data.labels: indices or names (or use loss: mse, l1, smooth_l1 or huber)"
                               : "use loss: mse, l1, smooth_l1 or huber";
+}
+
+// Whether a checkpoint is past its run's first epoch, so that its run folder holds metrics.csv.
+bool resumes_an_epoch(const std::string& checkpoint) {
+  const SafetensorsMetadata metadata = load_safetensors_metadata(checkpoint);
+  auto epochs = metadata.find("epochs_done");
+  return epochs != metadata.end() && epochs->second != "0";
 }
 
 }  // namespace
@@ -95,6 +103,10 @@ int train_command(const std::vector<std::string>& argv) {
   train::Trainer trainer(model, loss.function, *optimizer, trainer_options);
 
   const std::string& out = config.output;
+  if (!resume.empty() && resumes_an_epoch(resume) && !std::filesystem::exists(out + "/metrics.csv")) {
+    fail<IOError>(out, ": holds no run to resume (no metrics.csv); --resume ", resume,
+                  " continues the run in its own folder (its --output)");
+  }
   try {
     train::ModelCheckpointOptions checkpoint = config.callbacks.checkpoint;
     checkpoint.monitor = resolve_monitor(checkpoint.monitor, data.val != nullptr, "callbacks.checkpoint");
@@ -112,15 +124,20 @@ int train_command(const std::vector<std::string>& argv) {
   } catch (const std::filesystem::filesystem_error& e) {
     fail<IOError>(out, ": cannot create the run folder (", e.code().message(), ")");
   }
-  {
-    std::ofstream file(out + "/config.yaml");
-    file << config.text;
-    if (!file) fail<IOError>(out, "/config.yaml: cannot write");
-  }
+  remove_stale_temporaries(out);  // last.ckpt.tmp-* of a run that was killed while writing
+  write_file_atomically(out + "/config.yaml", {config.text}, "cajal train");
 
   std::cout << "cajal train: " << config.model.describe() << " (" << model->num_parameters() << " parameters) on "
             << data.train->size() << " examples" << (data.val ? ", " + std::to_string(data.val->size()) + " for validation" : "")
             << "; run folder " << out << std::endl;
+  if (data.train->size() < config.batch_size) {
+    std::cout << "note: training has " << data.train->size() << " example(s)";
+    if (data.val) {
+      std::cout << " (data.validation_split " << config.data.validation_split << " holds out " << data.val->size() << " of "
+                << data.train->size() + data.val->size() << ")";
+    }
+    std::cout << ", fewer than one batch (batch_size " << config.batch_size << ")" << std::endl;
+  }
   if (recurrent && !config.callbacks.clip_grad_norm) {
     std::cout << "gradient clipping: max_norm 1 (the default for recurrent models; callbacks.grad_clip.max_norm: 0 turns it off)"
               << std::endl;

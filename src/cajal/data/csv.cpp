@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -82,6 +83,16 @@ double parse_number(const std::string& field, const std::string& where, const st
     fail<IOError>(where, ": '", field, "' in column '", column, "' is not a number");
   if (!std::isfinite(value)) fail<IOError>(where, ": '", field, "' in column '", column, "' is not a finite number");
   return value;
+}
+
+// A number stored as float32 (features, regression targets): beyond float32's range it would
+// become infinity, so it is an IOError at where naming the column.
+float parse_float32(const std::string& field, const std::string& where, const std::string& column) {
+  const double value = parse_number(field, where, column);
+  if (std::abs(value) > std::numeric_limits<float>::max())
+    fail<IOError>(where, ": '", field, "' in column '", column, "' is out of range for float32 (at most ",
+                  std::numeric_limits<float>::max(), " in magnitude)");
+  return static_cast<float>(value);
 }
 
 struct Line {
@@ -176,12 +187,13 @@ CsvTable load_csv(const std::string& path, const CsvOptions& options) {
     for (size_t k = 0; k < names.size(); ++k) {
       const std::string where = at + ":" + std::to_string(k + 1);
       if (k != label) {
-        features.push_back(static_cast<float>(parse_number(line.fields[k], where, names[k])));
+        features.push_back(parse_float32(line.fields[k], where, names[k]));
       } else if (options.labels == CsvLabels::Names) {
         if (is_missing(line.fields[k])) fail<IOError>(where, ": missing label in column '", names[k], "'");
         label_names.push_back(line.fields[k]);
       } else {
-        const double value = parse_number(line.fields[k], where, names[k]);
+        const double value = options.labels == CsvLabels::Values ? parse_float32(line.fields[k], where, names[k])
+                                                                 : parse_number(line.fields[k], where, names[k]);
         if (options.labels == CsvLabels::Indices && (value < 0 || value != std::floor(value) || value > 1e15))
           fail<IOError>(where, ": label '", line.fields[k], "' in column '", names[k],
                         "' is not a class index (a non-negative integer); for class names or regression targets "

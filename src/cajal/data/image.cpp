@@ -9,6 +9,9 @@
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
+// Failure reasons in words ("Corrupt PNG"), not stb's internal codes ("outofdata"), some of
+// which quote bytes of the file.
+#define STBI_FAILURE_USERMSG
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -26,7 +29,10 @@ Tensor read_image(const std::string& path, int64_t channels) {
   int width = 0, height = 0, stored = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load(path.c_str(), &width, &height, &stored, static_cast<int>(channels)), stbi_image_free);
-  if (!pixels) fail<IOError>("read_image: ", path, ": cannot decode (", stbi_failure_reason(), ")");
+  if (!pixels) {
+    fail<IOError>("read_image: ", path, ": cannot decode the image: ", stbi_failure_reason(),
+                  " (a damaged or truncated PNG, JPEG or BMP file)");
+  }
   // stb gives rows of interleaved channels (H, W, C); tensors want planes (C, H, W).
   Tensor image = empty({channels, height, width});
   float* out = image.data_ptr<float>();

@@ -1,11 +1,16 @@
 #include "cajal/io/atomic_file.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <regex>
 
 #include "cajal/core/error.h"
 
@@ -40,6 +45,33 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
     std::remove(tmp.c_str());
     fail<IOError>(who, ": ", path, ": ", failed, " failed: ", std::strerror(err));
   }
+  // The rename is an entry of the directory: fsync the directory too, so that after a crash
+  // `path` names the new file, not the old one (or none, for a new file).
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    err = errno;
+    if (fd >= 0) ::close(fd);
+    fail<IOError>(who, ": ", path, ": written, but fsync of its directory failed: ", std::strerror(err));
+  }
+  ::close(fd);
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  // Our names: <name>.tmp-<pid>-<counter>; a file of a process still running is in use.
+  static const std::regex ours(R"(.+\.tmp-([0-9]+)-[0-9]+)");
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch match;
+    if (!entry.is_regular_file(ec) || !std::regex_match(name, match, ours)) continue;
+    const long pid = std::strtol(match[1].str().c_str(), nullptr, 10);
+    const bool running = pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+    if (running) continue;  // perhaps still writing it
+    removed += std::filesystem::remove(entry.path(), ec);
+  }
+  return removed;
 }
 
 }  // namespace cajal

@@ -7,10 +7,16 @@
 
 namespace cajal {
 
-// Writes `chunks`, one after another, to a temporary file in the directory of `path`,
-// flushes it to disk (fsync), then renames it over `path`. On any failure the temporary
-// file is removed, `path` is left as it was, and an IOError names `who` (the operation, e.g.
-// "save_npy"), the path, the step that failed and the system's reason.
+// Writes `chunks`, one after another, to a temporary file `path.tmp-<pid>-<n>` in the
+// directory of `path`, flushes it to disk (fsync of the file), renames it over `path`, then
+// fsyncs the directory, so that the rename itself survives a crash. On any failure before the
+// rename the temporary file is removed, `path` is left as it was, and an IOError names `who`
+// (the operation, e.g. "save_npy"), the path, the step that failed and the system's reason.
 void write_file_atomically(const std::string& path, const std::vector<std::span<const char>>& chunks, const char* who);
+
+// Removes the temporary files of write_file_atomically that a killed process left in `dir`
+// (names `*.tmp-<pid>-<n>` of no running process other than this one); other files are not
+// touched. Returns how many it removed; a missing folder has none.
+int remove_stale_temporaries(const std::string& dir);
 
 }  // namespace cajal

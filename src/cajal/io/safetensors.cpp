@@ -4,16 +4,19 @@
 #include "cajal/io/safetensors.h"
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <istream>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -30,6 +33,8 @@ namespace {
 constexpr uint64_t kMaxHeaderSize = 100'000'000;  // the reference implementation's limit
 constexpr size_t kMaxDims = 64;                   // bounds what one shape in an untrusted file makes us allocate
 constexpr char kMetadataKey[] = "__metadata__";
+constexpr char kHeaderChecksum[] = "cajal.crc32.header";  // see save_safetensors
+constexpr char kDataChecksum[] = "cajal.crc32.data";
 
 // The dtypes cajal reads and writes, listed in the order of the reference implementation's
 // Dtype enum, which is increasing alignment: the writer puts the most aligned first.
@@ -59,8 +64,9 @@ struct Entry {
 
 struct Header {
   std::vector<Entry> entries;  // sorted by byte range
-  SafetensorsMetadata metadata;
+  SafetensorsMetadata metadata;  // without the checksum entries
   uint64_t data_start = 0;  // file offset of the data buffer
+  std::optional<std::string> data_crc;  // the data buffer's checksum, when the file has one
 };
 
 // ---------------------------------------------------------------- writing
@@ -83,6 +89,45 @@ std::string metadata_json(const SafetensorsMetadata& metadata) {
     s += json_quote(value);
   }
   return s + "}";
+}
+
+// The header's JSON as the reference writer makes it (without padding): the metadata, then the
+// entries in order. The reader rebuilds the same text from what it parsed to check a checksum.
+std::string header_json(const SafetensorsMetadata& metadata, const std::vector<Entry>& entries) {
+  std::string header = "{";
+  if (!metadata.empty()) header += metadata_json(metadata);
+  for (const Entry& e : entries) {
+    if (header.size() > 1) header += ',';
+    header += json_quote(e.name);
+    header += ":{\"dtype\":\"";
+    header += kDTypes[alignment_rank(e.dtype)].name;
+    header += "\",\"shape\":";
+    header += shape_json(e.shape);
+    header += ",\"data_offsets\":[";
+    header += std::to_string(e.begin);
+    header += ',';
+    header += std::to_string(e.end);
+    header += "]}";
+  }
+  return header + "}";
+}
+
+// CRC-32 (zlib's) as 8 lowercase hex digits.
+std::string crc_text(uint32_t crc) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", crc);
+  return text;
+}
+
+uint32_t crc32_of(uint32_t crc, const void* data, uint64_t size) {
+  const auto* bytes = static_cast<const Bytef*>(data);
+  while (size > 0) {  // zlib takes sizes as uInt
+    const auto part = static_cast<uInt>(std::min<uint64_t>(size, 1u << 30));
+    crc = static_cast<uint32_t>(::crc32(crc, bytes, part));
+    bytes += part;
+    size -= part;
+  }
+  return crc;
 }
 
 // Names must make a valid header: unique, UTF-8, not the metadata key.
@@ -328,6 +373,20 @@ Header read_header(std::ifstream& in, uint64_t file_size, const std::string& pat
     covered = e.end;
   }
   if (covered != buffer_size) problem("bytes [", covered, ", ", buffer_size, ") of the data buffer belong to no tensor");
+
+  // A checksummed file (cajal's own): both checksums or it is corrupt; the header's is checked
+  // here, on the text the writer checksummed, rebuilt from what was parsed.
+  auto header_crc = h.metadata.find(kHeaderChecksum), data_crc = h.metadata.find(kDataChecksum);
+  if (header_crc != h.metadata.end() || data_crc != h.metadata.end()) {
+    auto corrupt = [&](const char* what) { fail<IOError>(who, ": ", path, " is corrupt: ", what); };
+    if (header_crc == h.metadata.end() || data_crc == h.metadata.end()) corrupt("one of its two checksums is missing");
+    const std::string expected = header_crc->second;
+    h.data_crc = data_crc->second;
+    h.metadata.erase(header_crc);
+    h.metadata.erase(data_crc);
+    const std::string canonical = header_json(h.metadata, h.entries);
+    if (crc_text(crc32_of(0, canonical.data(), canonical.size())) != expected) corrupt("checksum mismatch (header)");
+  }
   return h;
 }
 
@@ -343,7 +402,8 @@ Header open_and_read_header(std::ifstream& in, const std::string& path, const ch
 
 }  // namespace
 
-void save_safetensors(const NamedTensors& tensors, const std::string& path, const SafetensorsMetadata& metadata) {
+void save_safetensors(const NamedTensors& tensors, const std::string& path, const SafetensorsMetadata& metadata,
+                      bool checksum) {
   check_names(tensors, metadata, path);
   // The reference writer's order: decreasing alignment, then name.
   std::vector<size_t> order(tensors.size());
@@ -353,30 +413,32 @@ void save_safetensors(const NamedTensors& tensors, const std::string& path, cons
     return ra != rb ? ra > rb : tensors[a].first < tensors[b].first;
   });
 
-  std::string header = "{";
-  if (!metadata.empty()) header += metadata_json(metadata);
   TensorList data;  // row-major copies of non-contiguous tensors, kept alive until written
   std::vector<std::span<const char>> chunks(1);  // chunks[0]: length and header, filled in below
+  std::vector<Entry> entries;
   uint64_t offset = 0;
   for (size_t i : order) {
     const auto& [name, t] = tensors[i];
     data.push_back(t.is_contiguous() ? t : convert(t, t.dtype()));
     uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
-    if (header.size() > 1) header += ',';
-    header += json_quote(name);
-    header += ":{\"dtype\":\"";
-    header += kDTypes[alignment_rank(t.dtype())].name;
-    header += "\",\"shape\":";
-    header += shape_json(t.sizes());
-    header += ",\"data_offsets\":[";
-    header += std::to_string(offset);
-    header += ',';
-    header += std::to_string(offset + bytes);
-    header += "]}";
+    entries.push_back({name, t.dtype(), t.sizes(), offset, offset + bytes});
     chunks.push_back({static_cast<const char*>(data.back().raw_data()), bytes});
     offset += bytes;
   }
-  header += "}";
+  std::string header;
+  if (checksum) {
+    SafetensorsMetadata with_checksums = metadata;
+    with_checksums.erase(kHeaderChecksum);
+    with_checksums.erase(kDataChecksum);
+    const std::string canonical = header_json(with_checksums, entries);
+    uint32_t data_crc = crc32_of(0, nullptr, 0);
+    for (size_t c = 1; c < chunks.size(); ++c) data_crc = crc32_of(data_crc, chunks[c].data(), chunks[c].size());
+    with_checksums[kHeaderChecksum] = crc_text(crc32_of(0, canonical.data(), canonical.size()));
+    with_checksums[kDataChecksum] = crc_text(data_crc);
+    header = header_json(with_checksums, entries);
+  } else {
+    header = header_json(metadata, entries);
+  }
   header.append((8 - header.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
 
   std::string prefix(8, '\0');
@@ -391,18 +453,22 @@ NamedTensors load_safetensors(const std::string& path) {
   Header h = open_and_read_header(in, path, "load_safetensors");
   NamedTensors out;
   out.reserve(h.entries.size());
+  uint32_t crc = crc32_of(0, nullptr, 0);
   for (const Entry& e : h.entries) {  // sorted by offset and tiling the buffer: one sequential read
     Tensor t = make_tensor(e.shape, e.dtype);
     uint64_t bytes = e.end - e.begin;
     in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(bytes));
     if (static_cast<uint64_t>(in.gcount()) != bytes)
       fail<IOError>("load_safetensors: ", path, ": truncated file (read failed: the file changed?)");
+    if (h.data_crc) crc = crc32_of(crc, t.raw_data(), bytes);
     if (e.dtype == DType::boolean) {  // any byte other than 0 or 1 is not a valid C++ bool
       auto* p = static_cast<unsigned char*>(t.raw_data());
       for (uint64_t i = 0; i < bytes; ++i) p[i] = p[i] != 0;
     }
     out.emplace_back(e.name, std::move(t));
   }
+  if (h.data_crc && crc_text(crc) != *h.data_crc)
+    fail<IOError>("load_safetensors: ", path, " is corrupt: checksum mismatch (tensor data)");
   return out;
 }
 

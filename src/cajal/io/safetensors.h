@@ -29,17 +29,26 @@ using SafetensorsMetadata = std::map<std::string, std::string>;
 // decreasing element alignment, then by name, and the header padded with spaces so the data
 // starts on an 8-byte boundary.
 // Names must be unique, valid UTF-8 and not "__metadata__" (a ValueError otherwise).
-void save_safetensors(const NamedTensors& tensors, const std::string& path, const SafetensorsMetadata& metadata = {});
+//
+// With `checksum` (cajal's model files and checkpoints), the metadata also gets
+// "cajal.crc32.header" and "cajal.crc32.data": the CRC-32 (zlib's, 8 hex digits) of the
+// header's JSON as written without these two entries and without padding, and of the data
+// buffer. Other tools read such a file as usual; cajal's readers check it (below).
+void save_safetensors(const NamedTensors& tensors, const std::string& path, const SafetensorsMetadata& metadata = {},
+                      bool checksum = false);
 
 // Reads the tensors, in the order of their data in the file. Everything is checked before
 // memory is touched: the header length (at most 100 MB and within the file), UTF-8 and JSON
 // syntax, unique names, known fields, dtypes, that each tensor's byte range matches its shape
 // and dtype (no overflow), and that the ranges tile the data buffer exactly. Any problem is an
 // IOError naming the file and the problem (and the tensor, when one is at fault).
+// A file with checksums must match them: "PATH is corrupt: checksum mismatch (header)" or
+// "(tensor data)", or "one of its two checksums is missing". Files without (written by
+// other tools) load unchecked.
 NamedTensors load_safetensors(const std::string& path);
 
-// The "__metadata__" strings of a file, with the same checks as load_safetensors but without
-// reading the tensor data.
+// The "__metadata__" strings of a file (without the checksum entries), with the same checks
+// as load_safetensors (the header's checksum included) but without reading the tensor data.
 SafetensorsMetadata load_safetensors_metadata(const std::string& path);
 
 }  // namespace cajal

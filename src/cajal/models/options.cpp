@@ -107,12 +107,11 @@ int64_t Options::get_int(const std::string& name, std::optional<int64_t> fallbac
   return read_scalar<int64_t>(*this, find(name), name, fallback, "an integer", parse_int);
 }
 
+// Numbers must be finite: "1e999" parses as infinity, "nan" as NaN, and neither is any setting's value.
 double Options::get_float(const std::string& name, std::optional<double> fallback) {
-  auto finite = [](const std::string& text) -> std::optional<double> {
-    std::optional<double> v = parse_float(text);
-    return v && std::isfinite(*v) ? v : std::nullopt;
-  };
-  return read_scalar<double>(*this, find(name), name, fallback, "a number", finite);
+  const double value = read_scalar<double>(*this, find(name), name, fallback, "a number", parse_float);
+  if (!std::isfinite(value)) fail(name, "must be a finite number, got '" + find(name)->text() + "'");
+  return value;
 }
 
 bool Options::get_bool(const std::string& name, std::optional<bool> fallback) {
@@ -154,7 +153,10 @@ std::vector<int64_t> Options::get_ints(const std::string& name, std::optional<st
 }
 
 std::vector<double> Options::get_floats(const std::string& name, std::optional<std::vector<double>> fallback) {
-  return read_list<double>(*this, find(name), name, fallback, "numbers", parse_float);
+  std::vector<double> values = read_list<double>(*this, find(name), name, fallback, "numbers", parse_float);
+  for (double value : values)
+    if (!std::isfinite(value)) fail(name, "must be a list of finite numbers, got " + find(name)->text());
+  return values;
 }
 
 std::vector<std::string> Options::get_strings(const std::string& name, std::optional<std::vector<std::string>> fallback) {

@@ -44,7 +44,7 @@ std::string LoadResult::to_string() const {
 
 void save(const Module& module, const std::string& path, SafetensorsMetadata metadata) {
   metadata.try_emplace("format", "pt");
-  save_safetensors(module.state_dict(), path, metadata);
+  save_safetensors(module.state_dict(), path, metadata, /*checksum=*/true);
 }
 
 LoadResult load(Module& module, const std::string& path, bool strict) {

@@ -25,7 +25,8 @@ struct LoadResult {
 
 // Writes module.state_dict() (parameters and buffers) atomically. `metadata` goes into the
 // header; "format": "pt" is added unless given, as PyTorch's safetensors writers do (the
-// names and layouts are PyTorch's), since Hugging Face's loaders look for it.
+// names and layouts are PyTorch's), since Hugging Face's loaders look for it. The file carries
+// checksums of its header and data (save_safetensors), so damage is reported, not loaded.
 void save(const Module& module, const std::string& path, SafetensorsMetadata metadata = {});
 
 // Copies the file's tensors into the module's existing parameters and buffers, in place and

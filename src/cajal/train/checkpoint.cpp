@@ -68,7 +68,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
       {"step", std::to_string(checkpoint.step)},
       {"config", checkpoint.config},
   };
-  save_safetensors(tensors, path, metadata);
+  save_safetensors(tensors, path, metadata, /*checksum=*/true);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {

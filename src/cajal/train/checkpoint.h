@@ -11,7 +11,8 @@
 //                                  sums and each callback's state (early stopping's best, ...)
 //   metadata  "format": "cajal.checkpoint", "version": "1",
 //             "epochs_done", "batches_done", "step" (decimal integers) and "config" (the run's
-//             configuration text, for the record)
+//             configuration text, for the record), and the checksums of header and data
+//             (save_safetensors' "cajal.crc32.*"), so a damaged checkpoint is reported, not resumed
 //
 // Where the run stands: `epochs_done` whole epochs are finished, and `batches_done` batches of
 // the next epoch too (0 when the checkpoint was written at the end of an epoch). The data

@@ -148,6 +148,7 @@ const std::vector<Logs>& Trainer::fit(data::DataLoader& train, data::DataLoader*
     fail<ValueError>("Trainer::fit: the training loader yields no batch (", train.dataset()->size(),
                      " examples, batch_size ", train.options().batch_size,
                      train.options().drop_last ? ", drop_last" : "", ")");
+  if (!resume_from.empty()) check_counters(resume_from, train.options().batch_size);
 
   std::vector<Callback*> callbacks = ordered_callbacks();
   ProgressBar progress;
@@ -323,6 +324,25 @@ Checkpoint Trainer::checkpoint() {
 }
 
 void Trainer::save_checkpoint(const std::string& path) { train::save_checkpoint(checkpoint(), path); }
+
+// A checkpoint's counters must fit the data it resumes on: batches_done at most one epoch's
+// batches, each finished batch an optimizer step, and the running sums those batches' examples.
+// A forged or mismatched checkpoint would otherwise skip an epoch and log NaN metrics.
+void Trainer::check_counters(const std::string& path, int64_t batch_size) const {
+  const std::string where = "Trainer::fit: resume_from " + path;
+  const int64_t per_epoch = state_.batches_per_epoch;
+  if (state_.batches_done > per_epoch)
+    fail<IOError>(where, ": the checkpoint has batches_done ", state_.batches_done, ", but an epoch of this data has ",
+                  per_epoch, " batches (a damaged checkpoint, or the data or batch_size changed)");
+  if (state_.step != state_.epochs_done * per_epoch + state_.batches_done)
+    fail<IOError>(where, ": the checkpoint's step ", state_.step, " does not match its epochs_done ", state_.epochs_done,
+                  " and batches_done ", state_.batches_done, " at ", per_epoch,
+                  " batches per epoch (a damaged checkpoint, or the data or batch_size changed)");
+  const int64_t samples = state_.samples_done;
+  if ((state_.batches_done == 0) != (samples == 0) || samples < 0 || samples > state_.batches_done * batch_size)
+    fail<IOError>(where, ": the checkpoint's epoch.samples ", samples, " does not fit its batches_done ", state_.batches_done,
+                  " of batch_size ", batch_size, " (a damaged checkpoint, or the data or batch_size changed)");
+}
 
 void Trainer::restore(const Checkpoint& c, const std::string& path) {
   const std::string where = "Trainer::fit: resume_from " + path;

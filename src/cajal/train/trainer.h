@@ -119,6 +119,7 @@ class Trainer {
   struct EpochSums;  // the running loss and accuracy of an epoch
 
   void restore(const Checkpoint& checkpoint, const std::string& path);
+  void check_counters(const std::string& path, int64_t batch_size) const;
   // Trains on the batches of state_.epoch that are not done yet. Returns why training must
   // stop when the loss became non-finite, "" otherwise.
   std::string train_epoch(data::DataLoader& loader, const std::vector<Callback*>& callbacks);
