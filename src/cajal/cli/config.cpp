@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cajal/cli/data_config.h"
+#include "cajal/cli/safe_yaml.h"
 #include "cajal/core/error.h"
 #include "cajal/models/registry.h"
 
@@ -53,13 +54,9 @@ models::Options to_options(const YAML::Node& map, const std::string& owner) {
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& name) {
-  try {
-    YAML::Node root = YAML::Load(text);
-    if (!root.IsMap()) fail<ValueError>(name, ": expected a map of settings (key: value lines)");
-    return root;
-  } catch (const YAML::Exception& e) {
-    fail<ValueError>(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg);
-  }
+  YAML::Node root = load_yaml(text, name);
+  if (!root.IsMap()) fail<ValueError>(name, ": expected a map of settings (key: value lines)");
+  return root;
 }
 
 // ---- overrides ------------------------------------------------------------------------
@@ -78,12 +75,7 @@ void apply_override(YAML::Node root, const std::string& assignment) {
     keys.push_back(key);
   }
   if (assignment[eq - 1] == '.') fail<ValueError>("--set ", assignment, ": empty key in '", assignment.substr(0, eq), "'");
-  YAML::Node value;
-  try {
-    value = YAML::Load(assignment.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    fail<ValueError>("--set ", assignment, ": invalid value: ", e.msg);
-  }
+  YAML::Node value = load_yaml(assignment.substr(eq + 1), "--set " + assignment);
   YAML::Node node = root;
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node child = node[keys[i]];

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "cajal/cli/safe_yaml.h"
 #include "cajal/core/error.h"
 #include "cajal/io/safetensors.h"
 #include "cajal/nn/serialize.h"
@@ -27,8 +28,9 @@ template <typename T>
 std::vector<T> read_list(const SafetensorsMetadata& metadata, const std::string& key, const std::string& path) {
   auto it = metadata.find(key);
   if (it == metadata.end()) return {};
+  YAML::Node list = load_yaml(it->second, path + ": metadata " + key);
   try {
-    return YAML::Load(it->second).as<std::vector<T>>();
+    return list.as<std::vector<T>>();
   } catch (const YAML::Exception&) {
     fail<IOError>(path, ": metadata ", key, " is not a list: ", it->second);
   }
