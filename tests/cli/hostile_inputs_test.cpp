@@ -1,4 +1,5 @@
-// Inputs made by an attacker (issue 11): YAML alias bombs and keys given twice.
+// Inputs made by an attacker (issue 11): YAML alias bombs, keys given twice, and settings
+// that exhaust threads.
 // Each bomb runs the built `cajal` within kMemoryMiB of address space and kSeconds: it must be
 // refused early, with one line naming the file and the problem, not run out of memory or time.
 #include <fstream>
@@ -95,6 +96,25 @@ TEST(HostileYaml, DuplicateKeysAreRefusedWithTheirLine) {
                               "config.yaml")
                 .schedule.name,
             "step");
+}
+
+// ------------------------------------------------------------------ threads
+
+TEST(HostileSettings, NumWorkersIsCapped) {
+  EXPECT_EQ(config_error(kTable, {"num_workers=1000"}),
+            "config.yaml: key 'num_workers' must be at most 64 (threads loading batches), got 1000");
+  EXPECT_EQ(cli::parse_config(kTable, "config.yaml", {"num_workers=64"}).num_workers, 64);
+}
+
+// Each thread reserves a stack of `ulimit -s`: at 1 GiB each, 64 workers cannot fit 2 GiB of
+// address space, and the loader must say so (and join the workers that started) instead of
+// terminating with joinable threads.
+TEST_F(HostileInputs, WorkerThreadsThatCannotStartAreAnError) {
+  write("table.csv", "x,label\n0.5,0\n1.5,1\n2.5,0\n3.5,1\n");
+  write("workers.yaml", std::string(kTable) + "num_workers: 64\n");
+  test::ProgramResult r =
+      test::run_cajal(dir_, "ulimit -s 1048576 && ulimit -v 2097152 && exec timeout -s KILL 10 env ", "train workers.yaml");
+  test::expect_failure(r, 1, {"DataLoader: could not start worker thread ", " of 64 (", "); use fewer num_workers"});
 }
 
 }  // namespace

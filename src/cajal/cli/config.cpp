@@ -235,6 +235,9 @@ CallbacksConfig read_callbacks(models::Options callbacks) {
   return cfg;
 }
 
+// More loading threads than this only wait on each other (and each reserves a stack).
+constexpr int64_t kMaxWorkers = 64;
+
 int64_t at_least(models::Options& root, const std::string& key, int64_t fallback, int64_t minimum) {
   int64_t value = root.get_int(key, fallback);
   if (value < minimum) root.fail(key, "must be at least " + std::to_string(minimum) + ", got " + std::to_string(value));
@@ -249,6 +252,10 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
   cfg.epochs = at_least(root, "epochs", 10, 1);
   cfg.batch_size = at_least(root, "batch_size", 64, 1);
   cfg.num_workers = at_least(root, "num_workers", 2, 0);
+  if (cfg.num_workers > kMaxWorkers) {
+    root.fail("num_workers", "must be at most " + std::to_string(kMaxWorkers) + " (threads loading batches), got " +
+                                 std::to_string(cfg.num_workers));
+  }
   std::string stem = std::filesystem::path(name).stem().string();
   cfg.output = root.get_string("output", "runs/" + (stem.empty() ? std::string("run") : stem));
   if (!root.contains("data")) root.fail("data", "is required (where the examples are)");

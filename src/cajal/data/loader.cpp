@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "cajal/core/parallel.h"
@@ -37,7 +38,15 @@ class DataLoader::Pass {
       : dataset_(std::move(dataset)), batches_(std::move(batches)), epoch_(epoch) {
     if (options.num_workers == 0) return;
     slots_.resize(static_cast<size_t>(options.num_workers * options.prefetch));
-    for (int64_t w = 0; w < options.num_workers; ++w) workers_.emplace_back([this] { work(); });
+    for (int64_t w = 0; w < options.num_workers; ++w) {
+      try {
+        workers_.emplace_back([this] { work(); });
+      } catch (const std::system_error& e) {
+        stop();  // joins the workers that started: a joinable thread destroyed would terminate
+        fail<Error>("DataLoader: could not start worker thread ", w + 1, " of ", options.num_workers, " (", e.what(),
+                    "); use fewer num_workers");
+      }
+    }
   }
 
   ~Pass() { stop(); }
