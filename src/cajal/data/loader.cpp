@@ -156,7 +156,7 @@ void DataLoader::set_epoch(int64_t epoch) {
 
 int64_t DataLoader::num_batches() const {
   const int64_t n = dataset_->size(), b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  return n / b + (!options_.drop_last && n % b != 0);  // not (n + b - 1) / b, which overflows for a huge b
 }
 
 std::vector<std::vector<int64_t>> DataLoader::batch_indices(int64_t epoch) const {
@@ -171,7 +171,7 @@ std::vector<std::vector<int64_t>> DataLoader::batch_indices(int64_t epoch) const
   }
   std::vector<std::vector<int64_t>> batches;
   for (int64_t b = 0; b < num_batches(); ++b) {
-    const int64_t begin = b * options_.batch_size, end = std::min(n, begin + options_.batch_size);
+    const int64_t begin = b * options_.batch_size, end = begin + std::min(n - begin, options_.batch_size);
     batches.emplace_back(order.begin() + begin, order.begin() + end);
   }
   return batches;
