@@ -9,6 +9,7 @@
 #include "cajal/cli/data_config.h"
 #include "cajal/cli/safe_yaml.h"
 #include "cajal/core/error.h"
+#include "cajal/io/input_file.h"
 #include "cajal/models/registry.h"
 
 namespace cajal::cli {
@@ -291,6 +292,7 @@ RunConfig parse_config(const std::string& yaml, const std::string& name, const s
 }
 
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  refuse_special_file(path);
   std::ifstream file(path);
   if (!file) {
     fail<IOError>(path, ": cannot open the config file (",

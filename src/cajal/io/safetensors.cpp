@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "cajal/io/atomic_file.h"
+#include "cajal/io/input_file.h"
 #include "cajal/io/json.h"
 #include "cajal/ops/convert.h"
 
@@ -26,6 +27,7 @@ namespace {
 
 constexpr uint64_t kMaxHeaderSize = 100'000'000;  // the reference implementation's limit
 constexpr size_t kMaxDims = 64;                   // bounds what one shape in an untrusted file makes us allocate
+constexpr size_t kMaxTensors = 65'536;            // bounds what the list of an untrusted file's tensors takes
 constexpr char kMetadataKey[] = "__metadata__";
 
 // The dtypes cajal reads and writes, listed in the order of the reference implementation's
@@ -181,6 +183,7 @@ Header read_header(std::ifstream& in, uint64_t file_size, const std::string& pat
   JsonReader json(text, std::string(who) + ": " + path + ": header");
   json.object([&](const std::string& key) {
     if (key != kMetadataKey) {
+      if (h.entries.size() == kMaxTensors) json.error("lists more than " + std::to_string(kMaxTensors) + " tensors, the most cajal reads");
       h.entries.push_back(parse_entry(json, key));
       return;
     }
@@ -223,6 +226,7 @@ Header read_header(std::ifstream& in, uint64_t file_size, const std::string& pat
 
 // Opens `path` and reads its header; `in` is left at the start of the data buffer.
 Header open_and_read_header(std::ifstream& in, const std::string& path, const char* who) {
+  refuse_special_file(path, std::string(who) + ": ");
   std::error_code ec;
   uint64_t file_size = std::filesystem::file_size(path, ec);
   if (ec) fail<IOError>(who, ": ", path, ": cannot read: ", ec.message());
