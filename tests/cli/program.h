@@ -23,11 +23,24 @@ inline std::string read_file(const std::string& path) {
   return text.str();
 }
 
-// Runs `cajal ARGS` in `dir` on one thread; its stdout and stderr are kept in dir.
-inline ProgramResult cajal(const std::string& dir, const std::string& args) {
-  std::string command = "cd '" + dir + "' && OMP_NUM_THREADS=1 '" CAJAL_CLI "' " + args + " > out.txt 2> err.txt";
+// Runs `cajal ARGS` in `dir` on one thread, after the shell commands `setup`; its stdout and
+// stderr are kept in dir.
+inline ProgramResult run_cajal(const std::string& dir, const std::string& setup, const std::string& args) {
+  std::string command = "cd '" + dir + "' && " + setup + "OMP_NUM_THREADS=1 '" CAJAL_CLI "' " + args + " > out.txt 2> err.txt";
   int status = std::system(command.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir + "/out.txt"), read_file(dir + "/err.txt")};
+}
+
+inline ProgramResult cajal(const std::string& dir, const std::string& args) { return run_cajal(dir, "", args); }
+
+// The same within `memory_mib` MiB of address space and `seconds` of wall time, for hostile
+// inputs: one that is not refused early runs out of memory or is killed (code 137), instead
+// of taking the machine's memory or the suite's time.
+inline ProgramResult cajal_within(const std::string& dir, const std::string& args, int memory_mib, int seconds) {
+  return run_cajal(dir,
+                   "ulimit -v " + std::to_string(memory_mib * 1024) + " && exec timeout -s KILL " +
+                       std::to_string(seconds) + " env ",
+                   args);
 }
 
 // Expects a failure: the exit code, and one line on stderr with every part.

@@ -3,6 +3,7 @@
 // time with and without workers for a dataset whose get() is slow.
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <numeric>
 #include <thread>
 
@@ -65,6 +66,18 @@ TEST(DataLoader, SequentialBatchesAndDropLast) {
 
   DataLoader small(numbered(3), {.batch_size = 4, .drop_last = true});
   EXPECT_TRUE(one_pass(small).empty());
+}
+
+// (n + b - 1) / b overflowed int64 for a batch size near its maximum (UBSan found it).
+TEST(DataLoader, HugeBatchSizeIsOneBatch) {
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  DataLoader loader(numbered(5), {.batch_size = huge});
+  EXPECT_EQ(loader.num_batches(), 1);
+  const std::vector<Batch> batches = one_pass(loader);
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(all_targets(batches), range(5));
+  EXPECT_EQ(DataLoader(numbered(5), {.batch_size = huge, .drop_last = true}).num_batches(), 0);
+  EXPECT_EQ(DataLoader(numbered(5), {.batch_size = huge - 1}).num_batches(), 1);
 }
 
 TEST(DataLoader, ShuffleIsAPermutationPerEpochThatDependsOnSeedAndEpoch) {

@@ -120,6 +120,18 @@ TEST(Serialize, StrictLoadListsEveryProblemAndChangesNothing) {
   expect_same_state(tiny->state_dict(), before);
 }
 
+// A file of a million stray names once made a 13.9 MB error line: each list names 8 keys.
+TEST(Serialize, KeyListsAreCappedInMessages) {
+  std::string path = test::temp_dir() + "/strays.safetensors";
+  NamedTensors strays;
+  for (char c = 'a'; c <= 't'; ++c) strays.emplace_back(std::string(1, c), zeros({0}));  // 20 names
+  save_safetensors(strays, path);
+  Tiny tiny;
+  const std::string message = test::error_message<IOError>([&] { nn::load(tiny, path); });
+  EXPECT_NE(message.find("unexpected keys: a, b, c, d, e, f, g, h and 12 more"), std::string::npos) << message;
+  EXPECT_EQ(message.find(", i"), std::string::npos) << message;
+}
+
 TEST(Serialize, NonStrictLoadsWhatMatchesAndReportsTheRest) {
   std::string path = problem_file(test::temp_dir());
   Tiny tiny;

@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "cajal/cli/data_config.h"
+#include "cajal/cli/safe_yaml.h"
 #include "cajal/core/error.h"
+#include "cajal/io/input_file.h"
 #include "cajal/models/registry.h"
 
 namespace cajal::cli {
@@ -56,13 +58,9 @@ models::Options to_options(const YAML::Node& map, const std::string& owner) {
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& name) {
-  try {
-    YAML::Node root = YAML::Load(text);
-    if (!root.IsMap()) fail<ValueError>(name, ": expected a map of settings (key: value lines)");
-    return root;
-  } catch (const YAML::Exception& e) {
-    fail<ValueError>(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg);
-  }
+  YAML::Node root = load_yaml(text, name);
+  if (!root.IsMap()) fail<ValueError>(name, ": expected a map of settings (key: value lines)");
+  return root;
 }
 
 // ---- overrides ------------------------------------------------------------------------
@@ -81,12 +79,7 @@ void apply_override(YAML::Node root, const std::string& assignment) {
     keys.push_back(key);
   }
   if (assignment[eq - 1] == '.') fail<ValueError>("--set ", assignment, ": empty key in '", assignment.substr(0, eq), "'");
-  YAML::Node value;
-  try {
-    value = YAML::Load(assignment.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    fail<ValueError>("--set ", assignment, ": invalid value: ", e.msg);
-  }
+  YAML::Node value = load_yaml(assignment.substr(eq + 1), "--set " + assignment);
   YAML::Node node = root;
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node child = node[keys[i]];
@@ -254,6 +247,9 @@ CallbacksConfig read_callbacks(models::Options callbacks) {
   return cfg;
 }
 
+// More loading threads than this only wait on each other (and each reserves a stack).
+constexpr int64_t kMaxWorkers = 64;
+
 int64_t at_least(models::Options& root, const std::string& key, int64_t fallback, int64_t minimum) {
   int64_t value = root.get_int(key, fallback);
   if (value < minimum) root.fail(key, "must be at least " + std::to_string(minimum) + ", got " + std::to_string(value));
@@ -268,6 +264,10 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
   cfg.epochs = at_least(root, "epochs", 10, 1);
   cfg.batch_size = at_least(root, "batch_size", 64, 1);
   cfg.num_workers = at_least(root, "num_workers", 2, 0);
+  if (cfg.num_workers > kMaxWorkers) {
+    root.fail("num_workers", "must be at most " + std::to_string(kMaxWorkers) + " (threads loading batches), got " +
+                                 std::to_string(cfg.num_workers));
+  }
   std::string stem = std::filesystem::path(name).stem().string();
   cfg.output = root.get_string("output", "runs/" + (stem.empty() ? std::string("run") : stem));
   if (!root.contains("data")) root.fail("data", "is required (where the examples are)");
@@ -303,6 +303,7 @@ RunConfig parse_config(const std::string& yaml, const std::string& name, const s
 }
 
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  refuse_special_file(path);
   std::ifstream file(path);
   if (!file) {
     fail<IOError>(path, ": cannot open the config file (",

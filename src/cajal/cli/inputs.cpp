@@ -12,6 +12,7 @@
 #include "cajal/core/error.h"
 #include "cajal/data/idx.h"
 #include "cajal/data/image.h"
+#include "cajal/io/input_file.h"
 #include "cajal/io/npy.h"
 #include "cajal/models/suggest.h"
 #include "cajal/ops/creation.h"
@@ -57,6 +58,7 @@ std::vector<std::string> split_csv_line(const std::string& line) {
 // A CSV table of features [N, F]. With a header, a column named `label_column` is dropped
 // (as is the last column when the table has one column more than the model's features).
 Tensor read_feature_table(const std::string& path, int64_t features, const std::string& label_column) {
+  refuse_special_file(path);
   std::ifstream file(path);
   if (!file) fail<IOError>(path, ": cannot open");
   std::vector<float> values;

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "cajal/cli/safe_yaml.h"
+#include "cajal/core/allocation_budget.h"
 #include "cajal/core/error.h"
 #include "cajal/io/safetensors.h"
 #include "cajal/nn/serialize.h"
@@ -28,12 +30,16 @@ template <typename T>
 std::vector<T> read_list(const SafetensorsMetadata& metadata, const std::string& key, const std::string& path) {
   auto it = metadata.find(key);
   if (it == metadata.end()) return {};
+  YAML::Node list = load_yaml(it->second, path + ": metadata " + key);
   try {
-    return YAML::Load(it->second).as<std::vector<T>>();
+    return list.as<std::vector<T>>();
   } catch (const YAML::Exception&) {
     fail<IOError>(path, ": metadata ", key, " is not a list: ", it->second);
   }
 }
+
+// What a model may take beyond 4 times its file's size while it is built.
+constexpr uint64_t kModelBudgetSlack = 1 << 20;
 
 const std::string& required(const SafetensorsMetadata& metadata, const std::string& key, const std::string& path) {
   auto it = metadata.find(key);
@@ -43,13 +49,21 @@ const std::string& required(const SafetensorsMetadata& metadata, const std::stri
   return it->second;
 }
 
+// The model a config section describes, unchecked.
+nn::ModulePtr construct_model(const ModelConfig& config, const models::ModelInput& input) {
+  return config.preset.empty() ? models::build_layers(config.layers, input.shape, nullptr, "model.layers", input.num_classes).ptr()
+                               : models::make_model(config.preset, config.options, input);
+}
+
+void check_built_model(nn::Module& model, const ModelConfig& config, const models::ModelInput& input) {
+  models::check_model(model, input, config.preset.empty() ? "model.layers" : "model '" + config.preset + "'");
+}
+
 }  // namespace
 
 nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input) {
-  nn::ModulePtr model = config.preset.empty()
-                            ? models::build_layers(config.layers, input.shape, nullptr, "model.layers", input.num_classes).ptr()
-                            : models::make_model(config.preset, config.options, input);
-  models::check_model(*model, input, config.preset.empty() ? "model.layers" : "model '" + config.preset + "'");
+  nn::ModulePtr model = construct_model(config, input);
+  check_built_model(*model, config, input);
   return model;
 }
 
@@ -107,7 +121,17 @@ LoadedModel load_model(const std::string& path_or_run) {
     if (key.starts_with("metrics.")) info.metrics.emplace_back(key.substr(8), value);
   }
   ModelConfig config = parse_model_config(info.model_yaml, path + ": metadata cajal.model");
-  loaded.module = build_model(config, info.input);
+  {
+    // The file holds the model's weights, so their bytes bound the model's (4 times: a file
+    // may store bfloat16, and building makes a few temporaries). Metadata declaring more is
+    // refused before the memory is taken.
+    const uint64_t file_bytes = std::filesystem::file_size(path);
+    AllocationBudget budget(4 * file_bytes + kModelBudgetSlack,
+                            detail::concat(path, ": metadata cajal.model describes a model larger than the ", file_bytes,
+                                           "-byte file's weights could be (wrong metadata?)"));
+    loaded.module = construct_model(config, info.input);
+  }
+  check_built_model(*loaded.module, config, info.input);
   nn::load(*loaded.module, path);
   loaded.module->eval();
   return loaded;

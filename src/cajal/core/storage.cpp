@@ -5,6 +5,7 @@
 #include <ostream>
 #include <vector>
 
+#include "cajal/core/allocation_budget.h"
 #include "cajal/core/error.h"
 
 namespace cajal {
@@ -66,6 +67,7 @@ size_t rounded(size_t nbytes) { return (std::max<size_t>(nbytes, 1) + kAlign - 1
 }  // namespace
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
+  AllocationBudget::spend(nbytes);
   auto s = std::make_shared<Storage>();
   size_t n = rounded(nbytes);
   void* p = cache().take(n);

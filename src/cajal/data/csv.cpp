@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cajal/io/input_file.h"
 #include "cajal/ops/creation.h"
 
 namespace cajal::data {
@@ -16,6 +17,7 @@ namespace cajal::data {
 namespace {
 
 std::string read_file(const std::string& path) {
+  refuse_special_file(path, "load_csv: ");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail<IOError>("load_csv: ", path, ": cannot open file");
   std::ostringstream contents;

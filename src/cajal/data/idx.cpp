@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -9,35 +10,49 @@
 #include <filesystem>
 #include <memory>
 
+#include "cajal/io/input_file.h"
 #include "cajal/ops/creation.h"
 
 namespace cajal::data {
 
 namespace {
 
-// The whole file, decompressed if it is gzipped (zlib reads plain files unchanged).
-std::string read_maybe_gzipped(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) fail<IOError>("read_idx: ", path, ": no such file");
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
-  if (!file) fail<IOError>("read_idx: ", path, ": cannot open: ", std::strerror(errno));
-  std::string bytes;
-  char chunk[1 << 16];
-  while (true) {
-    const int n = gzread(file.get(), chunk, sizeof chunk);
-    if (n < 0) {
-      int code = 0;
-      fail<IOError>("read_idx: ", path, ": corrupt gzip data (", gzerror(file.get(), &code), ")");
-    }
-    if (n == 0) break;
-    bytes.append(chunk, static_cast<size_t>(n));
+// An IDX file read from the start, decompressed if it is gzipped (zlib reads plain files
+// unchanged). Reads ask for a number of bytes, so that no more of a small file that inflates
+// to gigabytes is decompressed than its header declares.
+class IdxStream {
+ public:
+  explicit IdxStream(const std::string& path) : path_(path), file_(nullptr, gzclose) {
+    if (!std::filesystem::exists(path)) fail<IOError>("read_idx: ", path, ": no such file");
+    refuse_special_file(path, "read_idx: ");
+    file_.reset(gzopen(path.c_str(), "rb"));
+    if (!file_) fail<IOError>("read_idx: ", path, ": cannot open: ", std::strerror(errno));
   }
-  // gzread stops quietly at a gzip stream cut short; gzerror tells.
-  int code = 0;
-  const char* message = gzerror(file.get(), &code);
-  if (code != Z_OK && code != Z_STREAM_END)
-    fail<IOError>("read_idx: ", path, ": truncated or corrupt gzip data (", message, ")");
-  return bytes;
-}
+
+  // Appends up to `count` bytes to `bytes`; fewer only where the data ends.
+  void read(std::string& bytes, uint64_t count) {
+    char chunk[1 << 16];
+    while (count > 0) {
+      const int n = gzread(file_.get(), chunk, static_cast<unsigned>(std::min<uint64_t>(count, sizeof chunk)));
+      if (n < 0) {
+        int code = 0;
+        fail<IOError>("read_idx: ", path_, ": corrupt gzip data (", gzerror(file_.get(), &code), ")");
+      }
+      if (n == 0) break;
+      bytes.append(chunk, static_cast<size_t>(n));
+      count -= static_cast<uint64_t>(n);
+    }
+    // gzread stops quietly at a gzip stream cut short; gzerror tells.
+    int code = 0;
+    const char* message = gzerror(file_.get(), &code);
+    if (code != Z_OK && code != Z_STREAM_END)
+      fail<IOError>("read_idx: ", path_, ": truncated or corrupt gzip data (", message, ")");
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> file_;
+};
 
 uint32_t big_endian_u32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -80,36 +95,53 @@ void decode_big_endian(const unsigned char* src, int64_t count, T* dst) {
 }  // namespace
 
 Tensor read_idx(const std::string& path) {
-  const std::string bytes = read_maybe_gzipped(path);
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  IdxStream stream(path);
+  std::string bytes;
+  stream.read(bytes, 4);
+  auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < 4) fail<IOError>("read_idx: ", path, ": file is ", bytes.size(), " bytes, too short for an IDX header");
   if (p[0] != 0 || p[1] != 0)
     fail<IOError>("read_idx: ", path, ": bad magic number (an IDX file starts with two zero bytes; is it an IDX file?)");
-  const IdxType type = idx_type(p[2], path);
+  const unsigned char type_code = p[2];
+  const IdxType type = idx_type(type_code, path);
   const int ndim = p[3];
   if (ndim == 0) fail<IOError>("read_idx: ", path, ": header declares 0 dims");
   const size_t header = 4 + 4 * static_cast<size_t>(ndim);
+  stream.read(bytes, header - 4);
   if (bytes.size() < header)
     fail<IOError>("read_idx: ", path, ": truncated header (", ndim, " dims need ", header, " bytes, file has ",
                   bytes.size(), ")");
 
+  p = reinterpret_cast<const unsigned char*>(bytes.data());
   Dims sizes;
   uint64_t count = 1;
-  bool too_big = false;  // more values than the file has bytes (also guards the product against overflow)
+  bool overflow = false;  // more bytes than 64 bits count, so more than any file holds
   for (int d = 0; d < ndim; ++d) {
     sizes.push_back(big_endian_u32(p + 4 + 4 * d));
-    too_big = too_big || __builtin_mul_overflow(count, static_cast<uint64_t>(sizes.back()), &count) || count > bytes.size();
+    overflow = overflow || __builtin_mul_overflow(count, static_cast<uint64_t>(sizes.back()), &count);
   }
-  const uint64_t data_bytes = bytes.size() - header;
-  if (too_big || count * type.bytes != data_bytes)
-    fail<IOError>("read_idx: ", path, ": header declares ", type.name, " ", sizes, " (",
-                  too_big ? std::string("more than the file holds") : std::to_string(count * type.bytes) + " bytes",
-                  ") but the file has ", data_bytes, " data bytes", too_big || count * type.bytes > data_bytes ? " (truncated?)" : "");
+  uint64_t declared_bytes = 0;
+  overflow = overflow || __builtin_mul_overflow(count, static_cast<uint64_t>(type.bytes), &declared_bytes);
+  if (overflow) fail<IOError>("read_idx: ", path, ": header declares ", type.name, " ", sizes, " (more than the file holds)");
+
+  // The declared data and one chunk more, to tell how much longer the file is, if it is: a
+  // file that goes on for gigabytes more is refused after this much.
+  constexpr uint64_t kTrailingBytesCounted = 1 << 16;
+  bytes.clear();
+  stream.read(bytes, declared_bytes);
+  if (bytes.size() == declared_bytes) stream.read(bytes, kTrailingBytesCounted);
+  const uint64_t data_bytes = bytes.size();
+  if (data_bytes != declared_bytes) {
+    const bool longer_than_counted = data_bytes == declared_bytes + kTrailingBytesCounted;
+    fail<IOError>("read_idx: ", path, ": header declares ", type.name, " ", sizes, " (", declared_bytes,
+                  " bytes) but the file has ", longer_than_counted ? "more than " : "", data_bytes, " data bytes",
+                  data_bytes < declared_bytes ? " (truncated?)" : "");
+  }
 
   Tensor out = empty(sizes, {.dtype = type.dtype});
-  const unsigned char* data = p + header;
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto n = static_cast<int64_t>(count);
-  switch (p[2]) {
+  switch (type_code) {
     case 0x08: std::memcpy(out.data_ptr<uint8_t>(), data, count); break;
     case 0x09: decode_big_endian<int8_t, int32_t>(data, n, out.data_ptr<int32_t>()); break;
     case 0x0B: decode_big_endian<int16_t, int32_t>(data, n, out.data_ptr<int32_t>()); break;

@@ -20,13 +20,21 @@
 #include <stb/stb_image.h>
 #pragma GCC diagnostic pop
 
+#include "cajal/io/input_file.h"
 #include "cajal/ops/creation.h"
 
 namespace cajal::data {
 
 Tensor read_image(const std::string& path, int64_t channels) {
   if (channels != 1 && channels != 3) fail<ValueError>("read_image: channels must be 1 or 3, got ", channels);
+  refuse_special_file(path, "read_image: ");
   int width = 0, height = 0, stored = 0;
+  // A few hundred kilobytes of PNG can declare (and decode to) gigabytes: the header decides.
+  if (stbi_info(path.c_str(), &width, &height, &stored) &&
+      (width > kMaxImageSide || height > kMaxImageSide || int64_t{width} * height > kMaxImagePixels)) {
+    fail<IOError>("read_image: ", path, ": ", width, " x ", height, " pixels is larger than cajal decodes (at most ",
+                  kMaxImageSide, " pixels per side and ", kMaxImagePixels, " in all)");
+  }
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load(path.c_str(), &width, &height, &stored, static_cast<int>(channels)), stbi_image_free);
   if (!pixels) {

@@ -7,9 +7,13 @@
 
 namespace cajal::data {
 
+// The largest image read_image decodes: its header is checked before decoding.
+inline constexpr int64_t kMaxImageSide = 16384;
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;  // 8192 x 8192
+
 // Decodes an image as float32 [channels, H, W] in [0, 1]. channels 1 gives grayscale
 // (color converted by luminance), 3 gives RGB (gray replicated); alpha is dropped. An
-// IOError names the file when it cannot be read or decoded.
+// IOError names the file when it cannot be read or decoded, or is larger than the limits above.
 Tensor read_image(const std::string& path, int64_t channels);
 
 // Bilinear resize of [C, H, W] to [C, height, width] (half-pixel centers, as

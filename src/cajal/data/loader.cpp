@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "cajal/core/parallel.h"
@@ -37,7 +38,15 @@ class DataLoader::Pass {
       : dataset_(std::move(dataset)), batches_(std::move(batches)), epoch_(epoch) {
     if (options.num_workers == 0) return;
     slots_.resize(static_cast<size_t>(options.num_workers * options.prefetch));
-    for (int64_t w = 0; w < options.num_workers; ++w) workers_.emplace_back([this] { work(); });
+    for (int64_t w = 0; w < options.num_workers; ++w) {
+      try {
+        workers_.emplace_back([this] { work(); });
+      } catch (const std::system_error& e) {
+        stop();  // joins the workers that started: a joinable thread destroyed would terminate
+        fail<Error>("DataLoader: could not start worker thread ", w + 1, " of ", options.num_workers, " (", e.what(),
+                    "); use fewer num_workers");
+      }
+    }
   }
 
   ~Pass() { stop(); }
@@ -147,7 +156,7 @@ void DataLoader::set_epoch(int64_t epoch) {
 
 int64_t DataLoader::num_batches() const {
   const int64_t n = dataset_->size(), b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  return n / b + (!options_.drop_last && n % b != 0);  // not (n + b - 1) / b, which overflows for a huge b
 }
 
 std::vector<std::vector<int64_t>> DataLoader::batch_indices(int64_t epoch) const {
@@ -162,7 +171,7 @@ std::vector<std::vector<int64_t>> DataLoader::batch_indices(int64_t epoch) const
   }
   std::vector<std::vector<int64_t>> batches;
   for (int64_t b = 0; b < num_batches(); ++b) {
-    const int64_t begin = b * options_.batch_size, end = std::min(n, begin + options_.batch_size);
+    const int64_t begin = b * options_.batch_size, end = begin + std::min(n - begin, options_.batch_size);
     batches.emplace_back(order.begin() + begin, order.begin() + end);
   }
   return batches;

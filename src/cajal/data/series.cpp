@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cajal/core/error.h"
+#include "cajal/io/input_file.h"
 #include "cajal/ops/creation.h"
 
 namespace cajal::data {
@@ -100,6 +101,7 @@ class SeriesDataset : public Dataset {
 }  // namespace
 
 std::vector<double> read_series(const std::string& path, const std::string& column, MissingValues missing) {
+  refuse_special_file(path);
   std::ifstream file(path, std::ios::binary);
   if (!file) fail<IOError>(path, ": cannot open the file");
   std::string line;

@@ -9,6 +9,7 @@
 
 #include "cajal/core/error.h"
 #include "cajal/core/generator.h"
+#include "cajal/io/input_file.h"
 #include "cajal/ops/creation.h"
 
 namespace fs = std::filesystem;
@@ -18,6 +19,7 @@ namespace cajal::data {
 namespace {
 
 std::string read_bytes(const std::string& path) {
+  refuse_special_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail<IOError>(path, ": cannot open the file");
   std::ostringstream contents;

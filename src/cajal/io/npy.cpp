@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "cajal/io/atomic_file.h"
+#include "cajal/io/input_file.h"
 #include "cajal/ops/convert.h"
 
 namespace cajal {
@@ -223,6 +224,7 @@ void save_npy(const Tensor& t, const std::string& path) {
 
 Tensor load_npy(const std::string& path, std::optional<DType> wanted) {
   auto problem = [&](const auto&... what) { fail<IOError>("load_npy: ", path, ": ", what...); };
+  refuse_special_file(path, "load_npy: ");
   std::error_code ec;
   uint64_t file_size = std::filesystem::file_size(path, ec);
   if (ec) problem("cannot read: ", ec.message());

@@ -21,6 +21,7 @@
 #include <tuple>
 
 #include "cajal/io/atomic_file.h"
+#include "cajal/io/input_file.h"
 #include "cajal/io/json.h"
 #include "cajal/ops/convert.h"
 
@@ -32,6 +33,7 @@ namespace {
 
 constexpr uint64_t kMaxHeaderSize = 100'000'000;  // the reference implementation's limit
 constexpr size_t kMaxDims = 64;                   // bounds what one shape in an untrusted file makes us allocate
+constexpr size_t kMaxTensors = 65'536;            // bounds what the list of an untrusted file's tensors takes
 constexpr char kMetadataKey[] = "__metadata__";
 constexpr char kHeaderChecksum[] = "cajal.crc32.header";  // see save_safetensors
 constexpr char kDataChecksum[] = "cajal.crc32.data";
@@ -193,6 +195,8 @@ class HeaderParser {
   bool end_object() {
     if (at_ == At::Entry) {
       if (keys_.size() != 3) tensor_error("\"dtype\", \"shape\" and \"data_offsets\" are all required");
+      if (header_.entries.size() == kMaxTensors)
+        error("lists more than " + std::to_string(kMaxTensors) + " tensors, the most cajal reads");
       header_.entries.push_back(std::move(entry_));
     } else if (at_ == At::Names) {  // the end; checked here because nlohmann reads a NUL byte as the end of the input
       size_t rest = text_.find_first_not_of(" \t\n\r", buffer_.bytes_read());
@@ -392,6 +396,7 @@ Header read_header(std::ifstream& in, uint64_t file_size, const std::string& pat
 
 // Opens `path` and reads its header; `in` is left at the start of the data buffer.
 Header open_and_read_header(std::ifstream& in, const std::string& path, const char* who) {
+  refuse_special_file(path, std::string(who) + ": ");
   std::error_code ec;
   uint64_t file_size = std::filesystem::file_size(path, ec);
   if (ec) fail<IOError>(who, ": ", path, ": cannot read: ", ec.message());

@@ -1,5 +1,6 @@
 #include "cajal/nn/serialize.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -9,9 +10,14 @@ namespace cajal::nn {
 
 namespace {
 
+// The first kKeysListed keys, then how many more: a file of a million names makes a
+// message of one line, not megabytes.
+constexpr size_t kKeysListed = 8;
+
 std::string joined(const std::vector<std::string>& keys) {
   std::string s;
-  for (const std::string& k : keys) s += (s.empty() ? "" : ", ") + k;
+  for (size_t i = 0; i < std::min(keys.size(), kKeysListed); ++i) s += (i ? ", " : "") + keys[i];
+  if (keys.size() > kKeysListed) s += " and " + std::to_string(keys.size() - kKeysListed) + " more";
   return s;
 }
 

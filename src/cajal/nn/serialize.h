@@ -19,7 +19,8 @@ struct LoadResult {
   Named<std::string> mismatched_keys;        // in both, with a different shape or dtype: (key, what differs)
 
   bool all_matched() const { return missing_keys.empty() && unexpected_keys.empty() && mismatched_keys.empty(); }
-  // "missing keys: a, b; unexpected keys: c; mismatched: fc.weight (shape [2, 3] in the file, ...)".
+  // "missing keys: a, b; unexpected keys: c; mismatched: fc.weight (shape [2, 3] in the file, ...)";
+  // each list names its first 8 keys, then "and N more".
   std::string to_string() const;
 };
 
