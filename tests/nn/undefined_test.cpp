@@ -70,7 +70,9 @@ TEST(Undefined, EveryOneInputLayer) {
       {"LearnedPositionalEncoding", nn::LearnedPositionalEncoding(10, 4).ptr()},
       {"Sequential", nn::Sequential(nn::Linear(3, 2), nn::ReLU()).ptr()},
   };
-  for (const auto& [name, layer] : layers) {
+  for (const auto& entry : layers) {  // no structured binding: lambdas capture these (clang 14)
+    const std::string& name = entry.first;
+    const nn::ModulePtr& layer = entry.second;
     expect_undefined_error(name, [&] { layer->forward(Tensor()); });
     layer->eval();
     expect_undefined_error(name + " (eval)", [&] { layer->forward(Tensor()); });

@@ -46,7 +46,9 @@ bool names_case(const std::string& key, const std::string& op) {
 
 TEST(Undefined, EveryRegistryOpWithAllArgumentsUndefined) {
   ASSERT_GT(test::op_registry().size(), 100u);
-  for (const auto& [key, op] : test::op_registry()) {
+  for (const auto& entry : test::op_registry()) {  // no structured binding: lambdas capture these (clang 14)
+    const std::string& key = entry.first;
+    const test::OpFn& op = entry.second;
     std::string message = expect_named_error([&] { op(TensorList(3)); },
                                              [&](const std::string& name) { return names_case(key, name); }, key);
     EXPECT_NE(message.find("undefined"), std::string::npos) << key << ": " << message;
@@ -174,7 +176,9 @@ TEST(Undefined, TensorMethodsNameThemselves) {
       {"backward", [&] { Tensor y = ok.clone().requires_grad_(); (y * 2).sum().backward(); autograd::backward({x}); }},
       {"grad", [&] { Tensor y = ok.clone().requires_grad_(); (void)autograd::grad({(y * 2).sum()}, {x}); }},
   };
-  for (const auto& [name, call] : methods)
-    expect_named_error(call, [&](const std::string& op) { return op == name; }, name);
+  for (const auto& method : methods) {
+    const std::string& name = method.first;
+    expect_named_error(method.second, [&](const std::string& op) { return op == name; }, name);
+  }
   EXPECT_EQ(to_string(x), "tensor(undefined)");  // printing an undefined tensor is fine
 }
