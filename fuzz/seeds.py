@@ -142,7 +142,7 @@ def main():
     for make in (idx_seeds, npy_seeds, safetensors_seeds, csv_seeds, image_seeds, text_seeds, config_seeds):
         make(args.out)
     if args.cajal:
-        cajal_seeds(args.out, args.cajal)
+        cajal_seeds(args.out, os.path.abspath(args.cajal))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 // IDX reader against files NumPy wrote (raw and gzipped) and against the real
 // Fashion-MNIST files parsed by hand in NumPy (tests/reference/data_idx_reference.py).
 #include <filesystem>
+#include <fstream>
 
 #include "cajal/data/idx.h"
 #include "support/test_support.h"
@@ -78,6 +79,17 @@ TEST_F(IdxFiles, BrokenFilesNameTheFileAndTheProblem) {
 }
 
 // The real data, when the Debian package dataset-fashion-mnist is installed.
+// Found by fuzz/idx_fuzz (UBSan: signed overflow in contiguous_strides): nine dims, one of
+// them 0, the others 0x40404040, so no bytes are declared but the strides overflow int64.
+TEST(IdxFuzzFindings, ZeroSizedShapeWithHugeDimsIsRefused) {
+  const unsigned char bytes[] = {0x00, 0x00, 0x08, 0x09, 0x40, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
+                                 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x04, 0x06, 0x05, 0x07};
+  std::string path = test::temp_dir() + "/strides-overflow-idx";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  test::expect_error<Error>([&] { data::read_idx(path); }, {"strides-overflow-idx"});
+}
+
 TEST(FashionMnist, CountsLabelsAndPixelsMatchNumPy) {
   const std::string source = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::exists(source + "/train-images-idx3-ubyte.gz"))

@@ -14,16 +14,20 @@ std::ostream& operator<<(std::ostream& os, const Dims& d) {
 
 int64_t numel_of(const Dims& sizes) {
   int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
+  for (int64_t s : sizes)
+    if (__builtin_mul_overflow(n, s, &n)) fail<ShapeError>("shape ", sizes, " has more than 2^63 elements");
   return n;
 }
 
+// The strides skip size-0 dims (as PyTorch's do), so a shape with a 0 in it has no elements
+// but may still have strides beyond int64: checked, since a file's header can declare one.
 Dims contiguous_strides(const Dims& sizes) {
   Dims strides(sizes.size());
   int64_t acc = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
     strides[i] = acc;
-    acc *= std::max<int64_t>(sizes[i], 1);
+    if (__builtin_mul_overflow(acc, std::max<int64_t>(sizes[i], 1), &acc))
+      fail<ShapeError>("shape ", sizes, " is too large: its strides do not fit in 64 bits");
   }
   return strides;
 }

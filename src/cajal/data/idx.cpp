@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <limits>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -114,11 +115,15 @@ Tensor read_idx(const std::string& path) {
 
   p = reinterpret_cast<const unsigned char*>(bytes.data());
   Dims sizes;
-  uint64_t count = 1;
-  bool overflow = false;  // more bytes than 64 bits count, so more than any file holds
+  uint64_t count = 1, extent = 1;
+  // More bytes than 64 bits count, so more than any file holds; or, with a 0 among the sizes,
+  // the others' product (the strides) beyond int64 (found by fuzz/idx_fuzz).
+  bool overflow = false;
   for (int d = 0; d < ndim; ++d) {
     sizes.push_back(big_endian_u32(p + 4 + 4 * d));
-    overflow = overflow || __builtin_mul_overflow(count, static_cast<uint64_t>(sizes.back()), &count);
+    overflow = overflow || __builtin_mul_overflow(count, static_cast<uint64_t>(sizes.back()), &count) ||
+               __builtin_mul_overflow(extent, std::max<uint64_t>(static_cast<uint64_t>(sizes.back()), 1), &extent) ||
+               extent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   }
   uint64_t declared_bytes = 0;
   overflow = overflow || __builtin_mul_overflow(count, static_cast<uint64_t>(type.bytes), &declared_bytes);

@@ -19,7 +19,7 @@ inline float pow2i(int32_t n) {
 
 inline float vec_exp(float x) {
   const float hi = 88.72283935546875f, lo = -87.3365447504f;
-  float xc = x > hi ? hi : (x < lo ? lo : x);
+  float xc = x > hi ? hi : (x >= lo ? x : lo);  // NaN takes lo here (and NaN out below), so fx is a number
   float fx = std::floor(xc * 1.44269504088896341f + 0.5f);
   float r = xc - fx * 0.693359375f + fx * 2.12194440e-4f;
   float r2 = r * r;
