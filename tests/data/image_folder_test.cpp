@@ -1,6 +1,7 @@
 // Image reader and image folders against PIL's decoding and torch's bilinear resize of
 // files PIL wrote at test time (tests/reference/data_image_reference.py).
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "cajal/data/image.h"
@@ -107,6 +108,23 @@ TEST_F(ImageFolder, ErrorsNameTheFolderOrFile) {
   const auto unresized = data::load_image_folder(dir_ + "/root");
   test::expect_error<ShapeError>([&] { data::collate({unresized->get(0), unresized->get(1)}); },
                                  {"collate: example 1 has input shape [3, 9, 11] but example 0 has [3, 4, 4]"});
+}
+
+// Found by fuzz/image_fuzz (UBSan: stb_image writes past its 257-entry code-size array): a
+// JPEG Huffman table whose 16 counts add up to more than 256 codes is refused before stb
+// parses it, by read_image and read_image_info alike.
+TEST(ImageFuzzFindings, JpegHuffmanTableWithTooManyCodesIsRefused) {
+  std::string jpeg = "\xFF\xD8\xFF\xC4";
+  jpeg += '\0';
+  jpeg += static_cast<char>(2 + 17);  // segment length: itself, the class/id byte and 16 counts
+  jpeg += '\0';                       // table class 0, id 0
+  jpeg += std::string(16, '\x11');    // 16 x 17 = 272 codes
+  jpeg += "\xFF\xD9";
+  std::string path = test::temp_dir() + "/huffman.jpg";
+  std::ofstream(path, std::ios::binary) << jpeg;
+  for (auto read : std::initializer_list<std::function<void()>>{[&] { data::read_image(path, 3); },
+                                                                [&] { data::read_image_info(path); }})
+    test::expect_error<IOError>(read, {"huffman.jpg", "corrupt JPEG: a Huffman table lists 272 codes (at most 256)"});
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "cajal/data/image.h"
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 
 #include "cajal/ops/pool.h"
@@ -25,18 +29,71 @@
 
 namespace cajal::data {
 
+namespace {
+
+// Debian's stb_image writes past a 257-entry array when a JPEG Huffman table lists more than
+// 256 codes (found by fuzz/image_fuzz under UBSan; newer stb refuses such tables), in its
+// header parser too. So a JPEG's tables are checked here before stb sees the file: every
+// marker segment, skipping the entropy-coded data after each scan header (tables may come
+// between the scans of a progressive JPEG).
+void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path) {
+  auto byte = [&](size_t i) -> unsigned { return static_cast<unsigned char>(bytes[i]); };
+  if (bytes.size() < 2 || byte(0) != 0xFF || byte(1) != 0xD8) return;  // not a JPEG
+  size_t at = 2;
+  while (at + 4 <= bytes.size()) {
+    if (byte(at) != 0xFF) {  // entropy-coded data: on to the next marker that is not a stuffed 0 or a restart
+      ++at;
+      continue;
+    }
+    const unsigned marker = byte(at + 1);
+    if (marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) {
+      at += marker == 0xFF ? 1 : 2;  // fill byte, stuffed zero, restart or start: no length
+      continue;
+    }
+    if (marker == 0xD9) return;  // end of image
+    const size_t length = byte(at + 2) << 8 | byte(at + 3);
+    const size_t end = std::min(bytes.size(), at + 2 + length);
+    for (size_t table = at + 4; marker == 0xC4 && table + 17 <= end;) {
+      size_t codes = 0;
+      for (size_t i = 1; i <= 16; ++i) codes += byte(table + i);
+      if (codes > 256)
+        fail<IOError>("read_image: ", path, ": corrupt JPEG: a Huffman table lists ", codes, " codes (at most 256)");
+      table += 17 + codes;
+    }
+    at += 2 + length;
+  }
+}
+
+// The file's bytes, checked where stb_image cannot be trusted to.
+std::string image_bytes(const std::string& path) {
+  refuse_special_file(path, "read_image: ");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail<IOError>("read_image: ", path, ": cannot open the file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  check_jpeg_huffman_tables(bytes, path);
+  return bytes;
+}
+
+const stbi_uc* stb_bytes(const std::string& bytes) { return reinterpret_cast<const stbi_uc*>(bytes.data()); }
+int stb_size(const std::string& bytes) {
+  return static_cast<int>(std::min<size_t>(bytes.size(), std::numeric_limits<int>::max()));
+}
+
+}  // namespace
+
 Tensor read_image(const std::string& path, int64_t channels) {
   if (channels != 1 && channels != 3) fail<ValueError>("read_image: channels must be 1 or 3, got ", channels);
-  refuse_special_file(path, "read_image: ");
+  const std::string bytes = image_bytes(path);
   int width = 0, height = 0, stored = 0;
   // A few hundred kilobytes of PNG can declare (and decode to) gigabytes: the header decides.
-  if (stbi_info(path.c_str(), &width, &height, &stored) &&
+  if (stbi_info_from_memory(stb_bytes(bytes), stb_size(bytes), &width, &height, &stored) &&
       (width > kMaxImageSide || height > kMaxImageSide || int64_t{width} * height > kMaxImagePixels)) {
     fail<IOError>("read_image: ", path, ": ", width, " x ", height, " pixels is larger than cajal decodes (at most ",
                   kMaxImageSide, " pixels per side and ", kMaxImagePixels, " in all)");
   }
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load(path.c_str(), &width, &height, &stored, static_cast<int>(channels)), stbi_image_free);
+      stbi_load_from_memory(stb_bytes(bytes), stb_size(bytes), &width, &height, &stored, static_cast<int>(channels)),
+      stbi_image_free);
   if (!pixels) {
     fail<IOError>("read_image: ", path, ": cannot decode the image: ", stbi_failure_reason(),
                   " (a damaged or truncated PNG, JPEG or BMP file)");
@@ -59,8 +116,9 @@ Tensor resize_image(const Tensor& image, int64_t height, int64_t width) {
 }
 
 ImageInfo read_image_info(const std::string& path) {
+  const std::string bytes = image_bytes(path);
   int width = 0, height = 0, channels = 0;
-  if (!stbi_info(path.c_str(), &width, &height, &channels))
+  if (!stbi_info_from_memory(stb_bytes(bytes), stb_size(bytes), &width, &height, &channels))
     fail<IOError>("read_image: ", path, ": not a readable PNG, JPEG or BMP image (", stbi_failure_reason(), ")");
   return {height, width, channels};
 }
