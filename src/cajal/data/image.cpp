@@ -38,8 +38,11 @@ namespace {
 // between the scans of a progressive JPEG).
 void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path) {
   auto byte = [&](size_t i) -> unsigned { return static_cast<unsigned char>(bytes[i]); };
-  if (bytes.size() < 2 || byte(0) != 0xFF || byte(1) != 0xD8) return;  // not a JPEG
-  size_t at = 2;
+  // A JPEG starts with its SOI marker, FF D8; stb skips fill bytes (more FFs) before it too.
+  size_t at = 0;
+  while (at < bytes.size() && byte(at) == 0xFF) ++at;
+  if (at == 0 || at == bytes.size() || byte(at) != 0xD8) return;  // not a JPEG
+  ++at;
   while (at + 4 <= bytes.size()) {
     if (byte(at) != 0xFF) {  // entropy-coded data: on to the next marker that is not a stuffed 0 or a restart
       ++at;
@@ -53,9 +56,11 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path
     if (marker == 0xD9) return;  // end of image
     const size_t length = byte(at + 2) << 8 | byte(at + 3);
     const size_t end = std::min(bytes.size(), at + 2 + length);
-    for (size_t table = at + 4; marker == 0xC4 && table + 17 <= end;) {
+    // As stb reads them: a table starts wherever bytes of the segment remain, and its 16
+    // counts are read even past the segment's end (0 past the file's end).
+    for (size_t table = at + 4; marker == 0xC4 && table < end;) {
       size_t codes = 0;
-      for (size_t i = 1; i <= 16; ++i) codes += byte(table + i);
+      for (size_t i = 1; i <= 16; ++i) codes += table + i < bytes.size() ? byte(table + i) : 0;
       if (codes > 256)
         fail<IOError>("read_image: ", path, ": corrupt JPEG: a Huffman table lists ", codes, " codes (at most 256)");
       table += 17 + codes;
