@@ -32,7 +32,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCANNED = ("tests", "bench", "python", "examples")
+SCANNED = ("tests", "bench", "python", "examples", "fuzz")
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # commands as a fresh machine finds them
 
 
