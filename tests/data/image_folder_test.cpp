@@ -3,6 +3,8 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include "cajal/data/image.h"
 #include "cajal/data/image_folder.h"
@@ -127,6 +129,25 @@ TEST(ImageFuzzFindings, JpegHuffmanTableWithTooManyCodesIsRefused) {
     for (auto read : std::initializer_list<std::function<void()>>{[&] { data::read_image(path, 3); },
                                                                   [&] { data::read_image_info(path); }})
       test::expect_error<IOError>(read, {"huffman.jpg", "corrupt JPEG: a Huffman table lists 272 codes (at most 256)"});
+  }
+}
+
+// fuzz/image_fuzz: 8 x 8 PNGs whose IDAT chunk declares 2 GB (7c000017) and 1.36 GB
+// (51000017); stb_image asked for that much before finding the data missing.
+TEST(ImageFuzzFindings, PngChunkDeclaringGigabytesIsRefusedBeforeAllocating) {
+  const std::vector<std::string> files_in_hex = {
+      "89504e470d0a1a0a0000000d4948445200000008000000080800000000e164e1577c00001749444154789c6364608100"
+      "46052883851406e3ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+      "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff88920000450000494e44ae626082",
+      "89504e470d0a1a0a0000000d4948445200000008000000080800000000e10100005100001749444154789c6364608100"
+      "46052883851406e303280300475802989b2588920000000049454e44ae626082"};
+  const std::string path = test::temp_dir() + "/bomb.png";
+  for (const std::string& hex : files_in_hex) {
+    std::string png;
+    for (size_t i = 0; i < hex.size(); i += 2) png += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    std::ofstream(path, std::ios::binary) << png;
+    test::expect_error<IOError>([&] { data::read_image(path, 1); },
+                                {"bomb.png", "corrupt image: decoding it would take more than the", "its 64 pixels"});
   }
 }
 

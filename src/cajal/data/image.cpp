@@ -1,6 +1,7 @@
 #include "cajal/data/image.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -8,8 +9,36 @@
 
 #include "cajal/ops/pool.h"
 
+namespace cajal::data {
+namespace {
+
+// stb_image sizes its buffers by what the file says: a PNG chunk's declared length (2 GB
+// from a 143-byte file, found by fuzz/image_fuzz), a zlib stream's output, a progressive
+// JPEG's coefficients. Each request is held to what the image's declared pixels can need
+// (16-bit RGBA is 8 bytes a pixel, doubled while a buffer grows, plus padding); a larger one
+// fails as out of memory and read_image names the cause.
+constexpr size_t kStbBytesPerPixel = 20;
+constexpr size_t kStbBaseBytes = size_t{16} << 20;
+thread_local size_t stb_request_limit = kStbBaseBytes;
+thread_local bool stb_request_refused = false;
+
+void* stb_malloc(size_t bytes) {
+  if (bytes > stb_request_limit) return stb_request_refused = true, nullptr;
+  return std::malloc(bytes);
+}
+void* stb_realloc(void* block, size_t bytes) {
+  if (bytes > stb_request_limit) return stb_request_refused = true, nullptr;
+  return std::realloc(block, bytes);
+}
+
+}  // namespace
+}  // namespace cajal::data
+
 // The one definition of stb_image in cajal, limited to the formats cajal reads.
 #define STB_IMAGE_IMPLEMENTATION
+#define STBI_MALLOC(bytes) cajal::data::stb_malloc(bytes)
+#define STBI_REALLOC(block, bytes) cajal::data::stb_realloc(block, bytes)
+#define STBI_FREE(block) std::free(block)
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
@@ -71,6 +100,7 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path
 
 // The file's bytes, checked where stb_image cannot be trusted to.
 std::string image_bytes(const std::string& path) {
+  stb_request_limit = kStbBaseBytes;  // until a header has declared the image's size
   refuse_special_file(path, "read_image: ");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail<IOError>("read_image: ", path, ": cannot open the file");
@@ -96,9 +126,17 @@ Tensor read_image(const std::string& path, int64_t channels) {
     fail<IOError>("read_image: ", path, ": ", width, " x ", height, " pixels is larger than cajal decodes (at most ",
                   kMaxImageSide, " pixels per side and ", kMaxImagePixels, " in all)");
   }
+  // Unknown sizes (no readable header) get only the base allowance; stb fails on them anyway.
+  const size_t declared_pixels = static_cast<size_t>(std::max(width, 0)) * static_cast<size_t>(std::max(height, 0));
+  stb_request_limit = kStbBaseBytes + kStbBytesPerPixel * declared_pixels;
+  stb_request_refused = false;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(stb_bytes(bytes), stb_size(bytes), &width, &height, &stored, static_cast<int>(channels)),
       stbi_image_free);
+  if (!pixels && stb_request_refused) {
+    fail<IOError>("read_image: ", path, ": corrupt image: decoding it would take more than the ", stb_request_limit,
+                  " bytes its ", declared_pixels, " pixels can need (a damaged file or a decompression bomb)");
+  }
   if (!pixels) {
     fail<IOError>("read_image: ", path, ": cannot decode the image: ", stbi_failure_reason(),
                   " (a damaged or truncated PNG, JPEG or BMP file)");
