@@ -257,6 +257,9 @@ TEST(OnnxExport, UnsupportedModulesAreNamedByPathAndType) {
   nn::Sequential model(nn::Linear(4, 4), nn::Sequential(nn::ReLU(), nn::Softplus()));
   test::expect_error<ValueError>([&] { onnx::export_model(*model, zeros({1, 4}), file_in(dir, "m.onnx")); },
                                  {"cannot export module '1.1' (Softplus)", "no emitter"});
+  nn::Softplus root;
+  test::expect_error<ValueError>([&] { onnx::export_model(*root, zeros({1, 4}), file_in(dir, "m.onnx")); },
+                                 {"cannot export the root module (Softplus)"});
   // Settings ONNX's operators cannot express.
   nn::LSTM projected(4, 8, {.batch_first = true, .proj_size = 2});
   test::expect_error<ValueError>([&] { onnx::export_model(*projected, zeros({1, 3, 4}), file_in(dir, "m.onnx")); },

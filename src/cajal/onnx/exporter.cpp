@@ -69,17 +69,16 @@ Exporter::Exporter(::onnx::GraphProto& graph, nn::Module& root, int64_t opset, c
 }
 
 Value Exporter::emit(nn::Module& module, const Value& x) {
-  auto path = module_paths_.find(&module);
-  const std::string where = path == module_paths_.end() || path->second.empty() ? "the root module" : "module '" + path->second + "'";
+  const std::string& path = module_paths_.at(&module);  // every module emitted is the root's
   auto emitter = emitters_.find(std::type_index(typeid(module)));
   if (emitter == emitters_.end()) {
-    fail<ValueError>("export_model: cannot export ", where, " (", module.name(),
-                     "): the ONNX exporter has no emitter for this module type (docs/onnx.md lists the supported ones)");
+    fail<ValueError>("export_model: cannot export ", path.empty() ? "the root module" : "module '" + path + "'", " (",
+                     module.name(), "): the ONNX exporter has no emitter for this module type (docs/onnx.md lists the supported ones)");
   }
   // Node names start with the module's path, so a node in the exported graph points back at
   // the module that made it.
   std::string outer = scope_;
-  scope_ = path == module_paths_.end() ? outer : path->second;
+  scope_ = path;
   std::string output = emitter->second(*this, module, x);
   scope_ = outer;
   return {output, module.forward(x.example)};
