@@ -142,10 +142,16 @@ std::vector<Case> cases() {
   // Layers a config cannot name, built in C++.
   all.push_back({"nn_modules",
                  nn::Sequential(nn::MaxPool2d(3, {.stride = 2, .ceil_mode = true}), nn::AdaptiveAvgPool2d({7, 7}),
-                                nn::Identity(), nn::Flatten(), nn::Linear(49, 16), nn::Hardtanh(-0.5, 0.5),
+                                nn::Identity(), nn::Flatten(), nn::Unflatten(1, Dims{7, 7}), nn::Flatten(), nn::Linear(49, 16), nn::Hardtanh(-0.5, 0.5),
                                 nn::GELU(GeluApprox::Tanh), nn::Linear(16, 10), nn::LogSoftmax(1), nn::Softmax(-1))
                      .ptr(),
                  images});
+  all.push_back({"nn_transformer_encoder",
+                 nn::TransformerEncoder(
+                     2, [] { return nn::TransformerEncoderLayer(6, 2, {.dim_feedforward = 12, .batch_first = true}); },
+                     nn::LayerNorm(6))
+                     .ptr(),
+                 sequences});
   all.push_back({"empty_sequential", nn::Sequential().ptr(), images});
   for (Case& c : all) {
     randomize(*c.model, gen);
@@ -267,6 +273,9 @@ TEST(OnnxExport, UnsupportedModulesAreNamedByPathAndType) {
   nn::GRU time_first(4, 8);
   test::expect_error<ValueError>([&] { onnx::export_model(*time_first, zeros({3, 1, 4}), file_in(dir, "m.onnx")); },
                                  {"GRU runs time first"});
+  nn::Flatten whole(0);
+  test::expect_error<ValueError>([&] { onnx::export_model(*whole, zeros({2, 4}), file_in(dir, "m.onnx")); },
+                                 {"Flatten turns a batch of shape [2, 4] into [8]"});
   nn::AdaptiveAvgPool2d uneven({3, 3});
   test::expect_error<ValueError>([&] { onnx::export_model(*uneven, zeros({1, 1, 8, 8}), file_in(dir, "m.onnx")); },
                                  {"AdaptiveAvgPool2d from 8x8 to 3x3"});

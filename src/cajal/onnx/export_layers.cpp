@@ -1,11 +1,12 @@
-// Emitters of the feed-forward layers (containers, linear, convolution, normalization,
-// pooling, activations, dropout) and of the ResNet preset built from them.
+// Emitters of the feed-forward layers (containers, reshapes, linear, convolution,
+// normalization, pooling, activations, dropout) and of the ResNet preset built from them.
 #include "cajal/onnx/export_layers.h"
 
 #include <cmath>
 
 #include "cajal/core/error.h"
 #include "cajal/models/resnet.h"
+#include "cajal/models/sequence.h"
 #include "cajal/nn/activation.h"
 #include "cajal/nn/container.h"
 #include "cajal/nn/conv.h"
@@ -60,16 +61,6 @@ std::string gelu(Exporter& g, const std::string& x, GeluApprox approximate) {
   return g.node("Mul", {g.node("Mul", {x, g.scalar(0.5)}), g.node("Add", {shape, g.scalar(1.0)})});
 }
 
-std::string reshape_keeping_batch(Exporter& g, const Value& x, const Dims& shape, const std::string& what) {
-  if (shape.empty() || shape[0] != x.example.size(0)) {
-    fail<ValueError>("export_model: ", what, " turns a batch of shape ", x.example.shape(), " into ", shape,
-                     "; the ONNX exporter keeps dim 0 as the batch");
-  }
-  std::vector<int64_t> target{0};  // Reshape's 0: this dim as in the input
-  target.insert(target.end(), shape.begin() + 1, shape.end());
-  return g.node("Reshape", {x.name, g.ints(target)});
-}
-
 namespace {
 
 // --- containers ---
@@ -83,8 +74,17 @@ std::string emit_sequential(Exporter& g, nn::Module& m, const Value& x) {
 // Dropout is the identity in eval mode, the mode the exporter runs in; so is Identity.
 std::string emit_identity(Exporter&, nn::Module&, const Value& x) { return x.name; }
 
-std::string emit_flatten(Exporter& g, nn::Module& m, const Value& x) {
-  return reshape_keeping_batch(g, x, m.forward(x.example).shape(), "Flatten");
+// Flatten, Unflatten, models::Reshape: a Reshape to the shape of the module's output on the
+// example, with the batch dim copied from the input (Reshape's 0) so that it stays dynamic.
+std::string emit_reshaping(Exporter& g, nn::Module& m, const Value& x) {
+  const Dims shape = m.forward(x.example).shape();
+  if (shape.empty() || shape[0] != x.example.size(0)) {
+    fail<ValueError>("export_model: ", m.name(), " turns a batch of shape ", x.example.shape(), " into ", shape,
+                     "; the ONNX exporter keeps dim 0 as the batch");
+  }
+  std::vector<int64_t> target{0};
+  target.insert(target.end(), shape.begin() + 1, shape.end());
+  return g.node("Reshape", {x.name, g.ints(target)});
 }
 
 // --- linear, convolution, normalization ---
@@ -260,7 +260,9 @@ void add_layer_emitters(EmitterTable& table) {
   add_emitter<nn::DropoutImpl>(table, emit_identity);
   add_emitter<nn::Dropout2dImpl>(table, emit_identity);
   add_emitter<nn::AlphaDropoutImpl>(table, emit_identity);
-  add_emitter<nn::FlattenImpl>(table, emit_flatten);
+  add_emitter<nn::FlattenImpl>(table, emit_reshaping);
+  add_emitter<nn::UnflattenImpl>(table, emit_reshaping);
+  add_emitter<models::ReshapeImpl>(table, emit_reshaping);
   add_emitter<nn::LinearImpl>(table, emit_linear);
   add_emitter<nn::Conv2dImpl>(table, emit_conv2d);
   add_emitter<nn::BatchNorm1dImpl>(table, emit_batch_norm);

@@ -21,9 +21,4 @@ std::string layer_norm(Exporter& g, const std::string& x, const nn::LayerNormImp
 // operator before opset 20).
 std::string gelu(Exporter& g, const std::string& x, GeluApprox approximate);
 
-// x reshaped to `shape` (an example's, batch first) with the batch dim left as the input's,
-// so that the batch stays dynamic. `what` names the module in the error when the reshape
-// would change the batch dim.
-std::string reshape_keeping_batch(Exporter& g, const Value& x, const Dims& shape, const std::string& what);
-
 }  // namespace cajal::onnx

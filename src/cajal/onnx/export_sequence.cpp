@@ -196,11 +196,19 @@ std::string emit_causal_encoder_layer(Exporter& g, nn::Module& m, const Value& x
   return encoder_layer(g, static_cast<nn::TransformerEncoderLayerImpl&>(m), x, true);
 }
 
-// --- models/sequence.h ---
-
-std::string emit_reshape(Exporter& g, nn::Module& m, const Value& x) {
-  return reshape_keeping_batch(g, x, m.forward(x.example).shape(), "Reshape");
+// As TransformerEncoderImpl::forward(src): every layer without a mask (the stack calls the
+// layers' forward with none, whatever their type), then the final norm when there is one.
+std::string emit_encoder(Exporter& g, nn::Module& m, const Value& x) {
+  auto& encoder = static_cast<nn::TransformerEncoderImpl&>(m);
+  Value h = x;
+  for (const nn::ModulePtr& child : *encoder.layers) {
+    auto& layer = static_cast<nn::TransformerEncoderLayerImpl&>(*child);
+    h = {encoder_layer(g, layer, h, false), layer.forward(h.example, {})};
+  }
+  return encoder.norm ? g.emit(*encoder.norm, h).name : h.name;
 }
+
+// --- models/sequence.h ---
 
 std::string emit_last_step(Exporter& g, nn::Module&, const Value& x) {
   // A 0-d index takes one step and drops the time dim: [N, T, F] -> [N, F].
@@ -222,7 +230,7 @@ void add_sequence_emitters(EmitterTable& table) {
   add_emitter<models::FinalStateImpl<nn::GRUImpl>>(table, emit_recurrent_final_state);
   add_emitter<nn::TransformerEncoderLayerImpl>(table, emit_encoder_layer);
   add_emitter<models::CausalEncoderLayerImpl>(table, emit_causal_encoder_layer);
-  add_emitter<models::ReshapeImpl>(table, emit_reshape);
+  add_emitter<nn::TransformerEncoderImpl>(table, emit_encoder);
   add_emitter<models::LastStepImpl>(table, emit_last_step);
 }
 
