@@ -1,0 +1,349 @@
+// Neural-network operators: Conv, ConvTranspose, MaxPool, AveragePool, the global pools,
+// Batch/Instance/LayerNormalization, MeanVarianceNormalization, Gemm, MatMul,
+// Softmax/LogSoftmax/Hardmax and the two losses (NegativeLogLikelihoodLoss,
+// SoftmaxCrossEntropyLoss).
+//
+// cajal's convolutions and pools are 2-D (with 1-D conv as well); a 1-D ONNX node runs as a
+// 2-D one over a height of 1, so one code path serves both. ONNX pads each side on its own
+// (and auto_pad asks for SAME padding); cajal pads symmetrically, so uneven padding is
+// applied to the input first with `pad`, which is differentiable too.
+#include <cmath>
+#include <limits>
+
+#include "cajal/onnx/import_ops.h"
+#include "cajal/ops/conv.h"
+#include "cajal/ops/creation.h"
+#include "cajal/ops/elementwise.h"
+#include "cajal/ops/linalg.h"
+#include "cajal/ops/loss.h"
+#include "cajal/ops/norm.h"
+#include "cajal/ops/pool.h"
+#include "cajal/ops/shape.h"
+
+namespace cajal::onnx {
+
+namespace {
+
+// ------------------------------------------------------------------ windows
+
+// A convolution's or pool's window over two spatial dims (a 1-D node gets a leading dim of
+// size 1): kernel, stride, dilation and the padding before and after each dim.
+struct Window {
+  std::array<int64_t, 2> kernel{1, 1}, stride{1, 1}, dilation{1, 1}, begin{0, 0}, end{0, 0};
+  bool lifted = false;  // a 1-D node run in 2-D
+
+  bool symmetric() const { return begin == end; }
+  Tensor to_2d(const Tensor& x) const { return lifted ? x.unsqueeze(2) : x; }
+  Tensor from_2d(const Tensor& y) const { return lifted ? y.squeeze(2) : y; }
+  // x (2-D form) with the padding applied as `value`; the window then needs no padding.
+  Tensor pad_input(const Tensor& x, double value) const {
+    return pad(x, {begin[1], end[1], begin[0], end[0]}, PadMode::Constant, value);
+  }
+};
+
+// The window of a node over input x ([N, C, spatial...]) with kernel size from the
+// attribute or, for convolutions, the weight. auto_pad SAME_* pads so the output has
+// ceil(input / stride) positions, the odd one after (UPPER) or before (LOWER).
+Window window_of(const Node& node, const Tensor& x, std::vector<int64_t> kernel) {
+  const int64_t spatial = x.dim() - 2;
+  if (spatial != 1 && spatial != 2) node.unsupported(std::to_string(spatial) + "-D spatial input");
+  if (node.has("kernel_shape")) kernel = node.get_ints("kernel_shape");
+  auto per_dim = [&](const char* name, int64_t fallback) {
+    std::vector<int64_t> v = node.get_ints(name);
+    if (v.empty()) v.assign(static_cast<size_t>(spatial), fallback);
+    if (static_cast<int64_t>(v.size()) != spatial) fail<ShapeError>(node.where(), ": ", name, " must have ", spatial, " values");
+    return v;
+  };
+  if (static_cast<int64_t>(kernel.size()) != spatial) fail<ShapeError>(node.where(), ": kernel_shape must have ", spatial, " values");
+  std::vector<int64_t> stride = per_dim("strides", 1), dilation = per_dim("dilations", 1);
+  std::vector<int64_t> pads = node.get_ints("pads");
+  if (pads.empty()) pads.assign(static_cast<size_t>(2 * spatial), 0);
+  if (static_cast<int64_t>(pads.size()) != 2 * spatial) fail<ShapeError>(node.where(), ": pads must have ", 2 * spatial, " values");
+  std::string auto_pad = node.get_string("auto_pad", "NOTSET");
+  Window w;
+  w.lifted = spatial == 1;
+  const size_t first = w.lifted ? 1 : 0;  // where the node's dims go in the 2-D window
+  for (size_t k = 0; k < static_cast<size_t>(spatial); ++k) {
+    size_t d = first + k;
+    w.kernel[d] = kernel[k];
+    w.stride[d] = stride[k];
+    w.dilation[d] = dilation[k];
+    if (kernel[k] < 1 || stride[k] < 1 || dilation[k] < 1) fail<ValueError>(node.where(), ": kernel, strides and dilations must be positive");
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      int64_t in = x.size(2 + static_cast<int64_t>(k));
+      int64_t out = (in + stride[k] - 1) / stride[k];
+      int64_t total = std::max<int64_t>(0, (out - 1) * stride[k] + (kernel[k] - 1) * dilation[k] + 1 - in);
+      w.begin[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      w.end[d] = total - w.begin[d];
+    } else if (auto_pad == "NOTSET") {
+      w.begin[d] = pads[k];
+      w.end[d] = pads[k + static_cast<size_t>(spatial)];
+    } else if (auto_pad != "VALID") {
+      fail<IOError>(node.where(), ": unknown auto_pad '", auto_pad, "'");
+    }
+  }
+  return w;
+}
+
+std::vector<int64_t> kernel_of_weight(const Tensor& weight) {
+  std::vector<int64_t> kernel;
+  for (int64_t d = 2; d < weight.dim(); ++d) kernel.push_back(weight.size(d));
+  return kernel;
+}
+
+// ------------------------------------------------------------------ convolutions
+
+TensorList run_conv(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  const Tensor& weight = in.at(1);
+  Window w = window_of(node, x, kernel_of_weight(weight));
+  Tensor input = w.to_2d(x);
+  Conv2dArgs args{.stride = {w.stride[0], w.stride[1]}, .padding = 0, .dilation = {w.dilation[0], w.dilation[1]},
+                  .groups = node.get_int("group", 1)};
+  if (w.symmetric()) args.padding = ExpandingArray<2>({w.begin[0], w.begin[1]});
+  else input = w.pad_input(input, 0.0);
+  return {w.from_2d(conv2d(input, w.to_2d(weight), optional_input(in, 2), args))};
+}
+
+// ConvTranspose: the transposed convolution without padding, then ONNX's pads (or the
+// padding that output_shape implies) cropped away and output_padding added after, in one
+// `pad` with negative amounts; the bias last.
+TensorList run_conv_transpose(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  const Tensor& weight = in.at(1);
+  Window w = window_of(node, x, kernel_of_weight(weight));
+  std::vector<int64_t> output_padding = node.get_ints("output_padding"), output_shape = node.get_ints("output_shape");
+  const size_t spatial = w.lifted ? 1 : 2, first = w.lifted ? 1 : 0;
+  std::array<int64_t, 2> extra{0, 0};
+  for (size_t k = 0; k < spatial; ++k) {
+    size_t d = first + k;
+    if (!output_padding.empty()) extra[d] = output_padding.at(k);
+    if (!output_shape.empty()) {
+      // The total padding that makes the requested size; split as auto_pad says.
+      int64_t in_size = x.size(2 + static_cast<int64_t>(k));
+      int64_t full = w.stride[d] * (in_size - 1) + extra[d] + (w.kernel[d] - 1) * w.dilation[d] + 1;
+      int64_t total = full - output_shape.at(k);
+      bool upper = node.get_string("auto_pad", "NOTSET") == "SAME_UPPER";
+      w.begin[d] = upper ? total / 2 : total - total / 2;
+      w.end[d] = total - w.begin[d];
+    } else if (node.get_string("auto_pad", "NOTSET") != "NOTSET" && node.get_string("auto_pad", "NOTSET") != "VALID") {
+      // SAME for a transposed convolution: output = input * stride.
+      int64_t in_size = x.size(2 + static_cast<int64_t>(k));
+      int64_t total = w.stride[d] * (in_size - 1) + extra[d] + (w.kernel[d] - 1) * w.dilation[d] + 1 - in_size * w.stride[d];
+      bool upper = node.get_string("auto_pad", "NOTSET") == "SAME_UPPER";
+      w.begin[d] = upper ? total / 2 : total - total / 2;
+      w.end[d] = total - w.begin[d];
+    }
+  }
+  ConvTranspose2dArgs args{.stride = {w.stride[0], w.stride[1]}, .padding = 0, .output_padding = 0,
+                           .groups = node.get_int("group", 1), .dilation = {w.dilation[0], w.dilation[1]}};
+  Tensor y = conv_transpose2d(w.to_2d(x), w.to_2d(weight), {}, args);
+  y = pad(y, {-w.begin[1], extra[1] - w.end[1], -w.begin[0], extra[0] - w.end[0]});
+  if (const Tensor& bias = optional_input(in, 2); bias.defined()) y = y + bias.reshape({1, -1, 1, 1});
+  return {w.from_2d(y)};
+}
+
+// ------------------------------------------------------------------ pools
+
+// MaxPool; its optional Indices output is the position of each maximum in the whole
+// input flattened, as ONNX defines it (cajal's is within each [H, W] plane).
+TensorList run_max_pool(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  Window w = window_of(node, x, {});
+  if (node.get_int("storage_order", 0) != 0) node.unsupported("storage_order=1");
+  bool ceil_mode = node.get_int("ceil_mode", 0) != 0;
+  Tensor input = w.to_2d(x);
+  bool padded_here = !w.symmetric() || w.begin[0] * 2 > w.kernel[0] || w.begin[1] * 2 > w.kernel[1];
+  MaxPool2dArgs args{.stride = ExpandingArray<2>({w.stride[0], w.stride[1]}), .padding = 0,
+                     .dilation = {w.dilation[0], w.dilation[1]}, .ceil_mode = ceil_mode};
+  if (padded_here) input = w.pad_input(input, -std::numeric_limits<double>::infinity());
+  else args.padding = ExpandingArray<2>({w.begin[0], w.begin[1]});
+  bool want_indices = node.outputs.size() > 1 && !node.outputs[1].empty();
+  if (!want_indices) return {w.from_2d(max_pool2d(input, {w.kernel[0], w.kernel[1]}, args))};
+  if (padded_here) node.unsupported("Indices with uneven padding");
+  ValuesIndices pooled = max_pool2d_with_indices(input, {w.kernel[0], w.kernel[1]}, args);
+  int64_t plane = input.size(2) * input.size(3);
+  Tensor offsets = arange(input.size(0) * input.size(1)).reshape({input.size(0), input.size(1), 1, 1}) * plane;
+  return {w.from_2d(pooled.values), w.from_2d(pooled.indices + offsets)};
+}
+
+// AveragePool: with count_include_pad=0 (ONNX's default) each window divides by the number
+// of input elements it covers, which is the same pool applied to a mask of ones.
+TensorList run_average_pool(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  Window w = window_of(node, x, {});
+  if (w.dilation != std::array<int64_t, 2>{1, 1}) node.unsupported("dilations");
+  bool include_pad = node.get_int("count_include_pad", 0) != 0;
+  bool ceil_mode = node.get_int("ceil_mode", 0) != 0;
+  AvgPool2dArgs args{.stride = ExpandingArray<2>({w.stride[0], w.stride[1]}), .padding = 0, .ceil_mode = ceil_mode,
+                     .count_include_pad = include_pad};
+  Tensor input = w.to_2d(x);
+  bool padded_here = !w.symmetric() || w.begin[0] * 2 > w.kernel[0] || w.begin[1] * 2 > w.kernel[1];
+  if (!padded_here) {
+    args.padding = ExpandingArray<2>({w.begin[0], w.begin[1]});
+    return {w.from_2d(avg_pool2d(input, {w.kernel[0], w.kernel[1]}, args))};
+  }
+  args.count_include_pad = true;
+  Tensor sums = avg_pool2d(w.pad_input(input, 0.0), {w.kernel[0], w.kernel[1]}, args);
+  if (include_pad) return {w.from_2d(sums)};
+  Tensor mask = w.pad_input(ones({1, 1, input.size(2), input.size(3)}, {.dtype = x.dtype()}), 0.0);
+  return {w.from_2d(sums / avg_pool2d(mask, {w.kernel[0], w.kernel[1]}, args))};
+}
+
+Dims spatial_dims(const Tensor& x) {
+  Dims dims;
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+
+TensorList run_global_average_pool(const Node&, const TensorList& in) {
+  return {mean(in.at(0), spatial_dims(in[0]), true)};
+}
+
+TensorList run_global_max_pool(const Node&, const TensorList& in) {
+  Tensor y = in.at(0);
+  for (int64_t d : spatial_dims(y)) y = max(y, d, true).values;
+  return {y};
+}
+
+// ------------------------------------------------------------------ normalization
+
+TensorList run_batch_norm(const Node& node, const TensorList& in) {
+  if (node.get_int("training_mode", 0) != 0) node.unsupported("training_mode=1");
+  return {batch_norm(in.at(0), in.at(3), in.at(4), in.at(1), in.at(2), false, 0.0, node.get_float("epsilon", 1e-5))};
+}
+
+// InstanceNormalization over any number of spatial dims: flattened to one.
+TensorList run_instance_norm(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  Tensor flat = x.reshape({x.size(0), x.size(1), -1});
+  Tensor y = instance_norm(flat, {}, {}, in.at(1), in.at(2), true, 0.1, node.get_float("epsilon", 1e-5));
+  return {y.reshape(x.sizes())};
+}
+
+// LayerNormalization over the dims from `axis` on. The scale and bias may be any shape that
+// broadcasts to those dims. The optional Mean and InvStdDev outputs are computed when asked.
+TensorList run_layer_norm(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  int64_t axis = onnx_axis(node, node.get_int("axis", -1), x.dim());
+  double eps = node.get_float("epsilon", 1e-5);
+  Dims normalized, dims;
+  for (int64_t d = axis; d < x.dim(); ++d) {
+    normalized.push_back(x.size(d));
+    dims.push_back(d);
+  }
+  auto full = [&](const Tensor& t) { return t.defined() && t.sizes() != normalized ? t.expand(normalized) : t; };
+  TensorList out = {layer_norm(x, normalized, full(in.at(1)), full(optional_input(in, 2)), eps)};
+  if (node.outputs.size() > 1) {
+    Tensor m = mean(x, dims, true);
+    Tensor centered = x - m;
+    out.push_back(m);
+    out.push_back(rsqrt(mean(centered * centered, dims, true) + eps));
+  }
+  return out;
+}
+
+// (x - mean) / (std + 1e-9) over `axes` (default N, H, W), the ONNX function's definition.
+TensorList run_mean_variance_norm(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  Dims dims;
+  for (int64_t a : node.get_ints("axes", {0, 2, 3})) dims.push_back(onnx_axis(node, a, x.dim()));
+  Tensor centered = x - mean(x, dims, true);
+  return {centered / (sqrt(mean(centered * centered, dims, true)) + 1e-9)};
+}
+
+// ------------------------------------------------------------------ products
+
+// Gemm: alpha * A' B' + beta * C, with A' and B' optionally transposed (views, no copies).
+TensorList run_gemm(const Node& node, const TensorList& in) {
+  Tensor a = node.get_int("transA", 0) ? in.at(0).t() : in.at(0);
+  Tensor b = node.get_int("transB", 0) ? in.at(1).t() : in.at(1);
+  double alpha = node.get_float("alpha", 1.0), beta = node.get_float("beta", 1.0);
+  Tensor y = matmul(a, b);
+  if (alpha != 1.0) y = y * alpha;
+  if (const Tensor& c = optional_input(in, 2); c.defined()) y = y + (beta == 1.0 ? c : c * beta);
+  return {y};
+}
+
+TensorList run_matmul(const Node&, const TensorList& in) { return {matmul(in.at(0), in.at(1))}; }
+
+// ------------------------------------------------------------------ softmax family
+
+// Before version 13 these ops flattened the input to a matrix at `axis` (default 1) and
+// worked on its rows; since 13 they work along the one dim `axis` (default -1).
+template <typename Along>
+Tensor along_axis(const Node& node, const Tensor& x, Along along) {
+  if (node.version >= 13) return along(x, onnx_axis(node, node.get_int("axis", -1), x.dim()));
+  int64_t axis = onnx_axis(node, node.get_int("axis", 1), x.dim());
+  int64_t rows = 1;
+  for (int64_t d = 0; d < axis; ++d) rows *= x.size(d);
+  return along(x.reshape({rows, rows == 0 ? 0 : x.numel() / std::max<int64_t>(rows, 1)}), 1).reshape(x.sizes());
+}
+
+TensorList run_softmax(const Node& node, const TensorList& in) {
+  return {along_axis(node, in.at(0), [](const Tensor& x, int64_t d) { return softmax(x, d); })};
+}
+
+TensorList run_log_softmax(const Node& node, const TensorList& in) {
+  return {along_axis(node, in.at(0), [](const Tensor& x, int64_t d) { return log_softmax(x, d); })};
+}
+
+// Hardmax: 1 at the first largest element along the axis, 0 elsewhere.
+TensorList run_hardmax(const Node& node, const TensorList& in) {
+  return {along_axis(node, in.at(0), [](const Tensor& x, int64_t d) {
+    Dims shape(static_cast<size_t>(x.dim()), 1);
+    shape[static_cast<size_t>(d)] = x.size(d);
+    return eq(argmax(x, d, true), arange(x.size(d)).reshape(shape)).to(x.dtype());
+  })};
+}
+
+// ------------------------------------------------------------------ losses
+
+Reduction reduction_of(const Node& node) {
+  std::string r = node.get_string("reduction", "mean");
+  if (r == "mean") return Reduction::Mean;
+  if (r == "sum") return Reduction::Sum;
+  if (r == "none") return Reduction::None;
+  fail<IOError>(node.where(), ": unknown reduction '", r, "'");
+}
+
+// NLL of log-probabilities; without ignore_index no target is ignored.
+Tensor onnx_nll(const Node& node, const Tensor& log_prob, const Tensor& target, const Tensor& weight) {
+  NLLLossOptions options{.weight = weight,
+                         .ignore_index = node.get_int("ignore_index", std::numeric_limits<int64_t>::min()),
+                         .reduction = reduction_of(node)};
+  return nll_loss(log_prob, target.to(DType::i64), options);
+}
+
+TensorList run_nll_loss(const Node& node, const TensorList& in) {
+  return {onnx_nll(node, in.at(0), in.at(1), optional_input(in, 2))};
+}
+
+TensorList run_softmax_cross_entropy(const Node& node, const TensorList& in) {
+  Tensor log_prob = log_softmax(in.at(0), 1);
+  return {onnx_nll(node, log_prob, in.at(1), optional_input(in, 2)), log_prob};
+}
+
+}  // namespace
+
+void register_nn_ops(OpTable& table) {
+  table["Conv"] = {run_conv, 1};
+  table["ConvTranspose"] = {run_conv_transpose, 1};
+  table["MaxPool"] = {run_max_pool, 8};
+  table["AveragePool"] = {run_average_pool, 7};
+  table["GlobalAveragePool"] = {run_global_average_pool, 1};
+  table["GlobalMaxPool"] = {run_global_max_pool, 1};
+  table["BatchNormalization"] = {run_batch_norm, 7};
+  table["InstanceNormalization"] = {run_instance_norm, 6};
+  table["LayerNormalization"] = {run_layer_norm, 17};
+  table["MeanVarianceNormalization"] = {run_mean_variance_norm, 9};
+  table["Gemm"] = {run_gemm, 7};
+  table["MatMul"] = {run_matmul, 1};
+  table["Softmax"] = {run_softmax, 1};
+  table["LogSoftmax"] = {run_log_softmax, 1};
+  table["Hardmax"] = {run_hardmax, 1};
+  table["NegativeLogLikelihoodLoss"] = {run_nll_loss, 12};
+  table["SoftmaxCrossEntropyLoss"] = {run_softmax_cross_entropy, 12};
+}
+
+}  // namespace cajal::onnx

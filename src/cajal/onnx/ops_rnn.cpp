@@ -1,0 +1,107 @@
+// The recurrent operators RNN, GRU and LSTM, run by cajal's fused recurrent layer
+// (ops/rnn.h), one call per direction.
+//
+// ONNX and PyTorch store the same weights with the gates in another order: ONNX's LSTM has
+// i, o, f, c where PyTorch has i, f, g, o, and ONNX's GRU z, r, h where PyTorch has r, z, n.
+// The gate blocks are reordered once per call (views and one cat). ONNX's GRU with
+// linear_before_reset=1 is PyTorch's GRU (what torch.onnx.export writes); the default 0
+// applies the reset gate before the recurrent product, a different cell, and is refused.
+#include "cajal/onnx/import_ops.h"
+#include "cajal/ops/creation.h"
+#include "cajal/ops/rnn.h"
+#include "cajal/ops/shape.h"
+
+namespace cajal::onnx {
+
+namespace {
+
+struct CellKind {
+  RecurrentCell cell;
+  std::vector<int64_t> torch_order;  // for each PyTorch gate, the ONNX gate block it is
+};
+
+CellKind cell_of(const Node& node) {
+  std::vector<std::string> activations;
+  if (const Attribute* a = node.find("activations", Attribute::Kind::Strings)) activations = a->strings;
+  if (node.op_type == "LSTM") {
+    if (!activations.empty() && activations != std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"} &&
+        activations != std::vector<std::string>{"Sigmoid", "Tanh", "Tanh", "Sigmoid", "Tanh", "Tanh"})
+      node.unsupported("activations other than Sigmoid, Tanh, Tanh");
+    if (node.get_int("input_forget", 0) != 0) node.unsupported("input_forget=1");
+    return {RecurrentCell::Lstm, {0, 2, 3, 1}};
+  }
+  if (node.op_type == "GRU") {
+    if (!activations.empty() && activations != std::vector<std::string>{"Sigmoid", "Tanh"} &&
+        activations != std::vector<std::string>{"Sigmoid", "Tanh", "Sigmoid", "Tanh"})
+      node.unsupported("activations other than Sigmoid, Tanh");
+    if (node.get_int("linear_before_reset", 0) == 0) node.unsupported("linear_before_reset=0 (PyTorch's GRU is 1)");
+    return {RecurrentCell::Gru, {1, 0, 2}};
+  }
+  bool relu = !activations.empty() && activations[0] == "Relu";
+  for (const std::string& a : activations)
+    if (a != activations[0] || (a != "Tanh" && a != "Relu")) node.unsupported("activations other than Tanh or Relu");
+  return {relu ? RecurrentCell::RnnRelu : RecurrentCell::RnnTanh, {0}};
+}
+
+// w ([G*H, ...]) with its G gate blocks in PyTorch's order.
+Tensor reorder_gates(const Tensor& w, const std::vector<int64_t>& order) {
+  if (order.size() == 1) return w;
+  TensorList blocks = chunk(w, static_cast<int64_t>(order.size()), 0), ordered;
+  for (int64_t g : order) ordered.push_back(blocks[static_cast<size_t>(g)]);
+  return cat(ordered, 0);
+}
+
+TensorList run_recurrent(const Node& node, const TensorList& in) {
+  CellKind kind = cell_of(node);
+  if (node.has("clip")) node.unsupported("clip");
+  if (optional_input(in, 7).defined()) node.unsupported("peephole weights (P)");
+  const bool batch_first = node.get_int("layout", 0) != 0;
+  Tensor x = batch_first ? in.at(0).transpose(0, 1) : in.at(0);  // [T, N, F]
+  const Tensor& w = in.at(1);                                     // [D, G*H, F]
+  const Tensor& r = in.at(2);                                     // [D, G*H, H]
+  const Tensor& b = optional_input(in, 3);                        // [D, 2*G*H]
+  Tensor lengths = optional_input(in, 4);
+  const Tensor& h0 = optional_input(in, 5);  // [D, N, H]
+  const Tensor& c0 = optional_input(in, 6);
+  const std::string direction = node.get_string("direction", "forward");
+  const int64_t dirs = direction == "bidirectional" ? 2 : 1;
+  if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+    fail<IOError>(node.where(), ": unknown direction '", direction, "'");
+  if (w.dim() != 3 || w.size(0) != dirs) fail<ShapeError>(node.where(), ": W must be [", dirs, ", gates * hidden, input]");
+  const int64_t hidden = r.size(2), batch = x.size(1);
+  if (lengths.defined()) lengths = lengths.to(DType::i64);
+  TensorList outputs, h_n, c_n;
+  for (int64_t d = 0; d < dirs; ++d) {
+    RecurrentWeights weights{.w_ih = reorder_gates(w[d], kind.torch_order), .w_hh = reorder_gates(r[d], kind.torch_order)};
+    if (b.defined()) {
+      TensorList halves = chunk(b[d], 2, 0);
+      weights.b_ih = reorder_gates(halves[0], kind.torch_order);
+      weights.b_hh = reorder_gates(halves[1], kind.torch_order);
+    }
+    Tensor h = h0.defined() ? h0[d] : zeros({batch, hidden}, {.dtype = x.dtype()});
+    Tensor c = kind.cell == RecurrentCell::Lstm ? (c0.defined() ? c0[d] : zeros({batch, hidden}, {.dtype = x.dtype()})) : Tensor();
+    bool reverse = direction == "reverse" || d == 1;
+    RecurrentResult result = recurrent_layer(kind.cell, x, h, c, weights, lengths, reverse, node.op_type.c_str());
+    outputs.push_back(result.output);
+    h_n.push_back(result.h_n);
+    if (result.c_n.defined()) c_n.push_back(result.c_n);
+  }
+  Tensor y = stack(outputs, 1);  // [T, D, N, H]
+  Tensor y_h = stack(h_n, 0), y_c = c_n.empty() ? Tensor() : stack(c_n, 0);
+  if (batch_first) {
+    y = y.permute({2, 0, 1, 3});  // [N, T, D, H]
+    y_h = y_h.transpose(0, 1);
+    if (y_c.defined()) y_c = y_c.transpose(0, 1);
+  }
+  return {y, y_h, y_c};
+}
+
+}  // namespace
+
+void register_rnn_ops(OpTable& table) {
+  table["RNN"] = {run_recurrent, 7};
+  table["GRU"] = {run_recurrent, 7};
+  table["LSTM"] = {run_recurrent, 7};
+}
+
+}  // namespace cajal::onnx
