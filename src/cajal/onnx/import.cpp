@@ -145,10 +145,12 @@ int64_t checked_numel(const google::protobuf::RepeatedField<int64_t>& dims, cons
   return n;
 }
 
-// The bytes of an external-data tensor: `location` must be a relative path that stays inside
-// the model's folder once symbolic links are resolved, and offset + length must lie in the file.
-std::string read_external(const ::onnx::TensorProto& proto, const std::string& model_dir, uint64_t expected_bytes,
-                          const std::string& where) {
+// Moves an external-data tensor's bytes into its raw_data. `location` must be a relative
+// path that stays inside the model's folder once symbolic links are resolved, and
+// offset + length must lie in the file. Done before onnx::checker runs, so the checker (which
+// would look for the file relative to the working folder) sees every tensor's data inline.
+void inline_external_data(::onnx::TensorProto& proto, const std::string& model_dir, const std::string& where) {
+  if (proto.data_location() != ::onnx::TensorProto::EXTERNAL) return;
   std::string location;
   uint64_t offset = 0;
   std::optional<uint64_t> length;
@@ -172,17 +174,20 @@ std::string read_external(const ::onnx::TensorProto& proto, const std::string& m
   refuse_special_file(file.string(), where + ": ");
   std::ifstream in(file, std::ios::binary);
   if (!in) fail<IOError>(where, ": cannot open external data file ", file.string());
+  const int64_t count = checked_numel(proto.dims(), where);
+  const uint64_t expected = static_cast<uint64_t>(count) * dtype_size(dtype_from_onnx(proto.data_type(), where));
   const uint64_t size = fs::file_size(file);
-  const uint64_t bytes = length.value_or(expected_bytes);
-  if (bytes != expected_bytes)
-    fail<IOError>(where, ": external data length ", bytes, " does not match the tensor's ", expected_bytes, " bytes");
+  const uint64_t bytes = length.value_or(expected);
+  if (bytes != expected) fail<IOError>(where, ": external data length ", bytes, " does not match the tensor's ", expected, " bytes");
   if (offset > size || bytes > size - offset)
     fail<IOError>(where, ": external data ", offset, "+", bytes, " runs past the end of ", file.string(), " (", size, " bytes)");
   std::string data(bytes, '\0');
   in.seekg(static_cast<std::streamoff>(offset));
   in.read(data.data(), static_cast<std::streamsize>(bytes));
   if (!in) fail<IOError>(where, ": cannot read external data from ", file.string());
-  return data;
+  proto.set_raw_data(std::move(data));
+  proto.clear_external_data();
+  proto.set_data_location(::onnx::TensorProto::DEFAULT);
 }
 
 // Copies `count` values of a typed field into t (whose element type may be narrower).
@@ -202,7 +207,8 @@ void copy_typed(const Field& field, const Tensor& t, int64_t count, const std::s
   });
 }
 
-Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& model_dir, const std::string& where) {
+// A cajal tensor with a TensorProto's values (held inline: see inline_external_data).
+Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& where) {
   using P = ::onnx::TensorProto;
   if (proto.has_segment()) fail<UnsupportedError>(where, ": segmented tensors are not supported");
   DType dtype = dtype_from_onnx(proto.data_type(), where);
@@ -211,12 +217,8 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& mo
   const uint64_t bytes = static_cast<uint64_t>(count) * dtype_size(dtype);
   // Every source of the values is checked against `bytes` before the tensor is allocated,
   // so a file cannot make cajal allocate more than the data it holds.
-  std::string external;
   const std::string* raw = nullptr;
-  if (proto.data_location() == P::EXTERNAL) {
-    external = read_external(proto, model_dir, bytes, where);
-    raw = &external;
-  } else if (proto.has_raw_data()) {
+  if (proto.has_raw_data()) {
     raw = &proto.raw_data();
     if (raw->size() != bytes) fail<IOError>(where, ": raw_data holds ", raw->size(), " bytes, its shape needs ", bytes);
   }
@@ -252,14 +254,14 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& mo
 
 // ------------------------------------------------------------------ the graph
 
-Attribute attribute_from_proto(const ::onnx::AttributeProto& proto, const std::string& model_dir, const std::string& where) {
+Attribute attribute_from_proto(const ::onnx::AttributeProto& proto, const std::string& where) {
   using A = ::onnx::AttributeProto;
   Attribute a;
   switch (proto.type()) {
     case A::FLOAT: a.kind = Attribute::Kind::Float; a.f = proto.f(); break;
     case A::INT: a.kind = Attribute::Kind::Int; a.i = proto.i(); break;
     case A::STRING: a.kind = Attribute::Kind::String; a.s = proto.s(); break;
-    case A::TENSOR: a.kind = Attribute::Kind::Tensor; a.t = tensor_from_proto(proto.t(), model_dir, where + " attribute " + proto.name()); break;
+    case A::TENSOR: a.kind = Attribute::Kind::Tensor; a.t = tensor_from_proto(proto.t(), where + " attribute " + proto.name()); break;
     case A::FLOATS: a.kind = Attribute::Kind::Floats; a.floats.assign(proto.floats().begin(), proto.floats().end()); break;
     case A::INTS: a.kind = Attribute::Kind::Ints; a.ints.assign(proto.ints().begin(), proto.ints().end()); break;
     case A::STRINGS: a.kind = Attribute::Kind::Strings; a.strings.assign(proto.strings().begin(), proto.strings().end()); break;
@@ -288,13 +290,17 @@ int64_t default_opset(const ::onnx::ModelProto& model, const std::string& path) 
   for (const auto& entry : model.opset_import()) {
     if (entry.domain().empty() || entry.domain() == "ai.onnx") opset = entry.version();
   }
-  if (!opset) fail<IOError>(path, ": the model imports no opset of the default ONNX domain");
+  if (!opset) {
+    std::string domains;
+    for (const auto& entry : model.opset_import()) domains += (domains.empty() ? "" : ", ") + entry.domain();
+    fail<UnsupportedError>(path, ": the model imports no opset of the default ONNX domain, only of ", domains.empty() ? "none" : domains);
+  }
   if (*opset < 1 || *opset > kMaxOpset)
     fail<UnsupportedError>(path, ": opset ", *opset, " is outside the supported range 1 to ", kMaxOpset);
   return *opset;
 }
 
-Node node_from_proto(const ::onnx::NodeProto& proto, int64_t opset, size_t index, const std::string& model_dir) {
+Node node_from_proto(const ::onnx::NodeProto& proto, int64_t opset, size_t index) {
   Node node;
   node.op_type = proto.op_type();
   node.name = proto.name().empty() ? "#" + std::to_string(index) : proto.name();
@@ -309,25 +315,30 @@ Node node_from_proto(const ::onnx::NodeProto& proto, int64_t opset, size_t index
   if (node.version < entry->second.min_version)
     fail<UnsupportedError>(node.where(), ": version ", node.version, " of ", node.op_type, " (opset ", opset,
                            ") is not supported; cajal implements version ", entry->second.min_version, " and later");
-  for (const auto& a : proto.attribute()) node.attributes[a.name()] = attribute_from_proto(a, model_dir, node.where());
+  for (const auto& a : proto.attribute()) node.attributes[a.name()] = attribute_from_proto(a, node.where());
   return node;
 }
 
-std::shared_ptr<Graph> graph_from_model(const ::onnx::ModelProto& model, const std::string& path) {
+std::shared_ptr<Graph> graph_from_model(::onnx::ModelProto& model, const std::string& path) {
   const int64_t opset = default_opset(model, path);
+  std::string model_dir = fs::path(path).parent_path().string();
+  if (model_dir.empty()) model_dir = ".";
+  for (auto& init : *model.mutable_graph()->mutable_initializer())
+    inline_external_data(init, model_dir, path + ": initializer '" + init.name() + "'");
+  for (auto& node : *model.mutable_graph()->mutable_node())
+    for (auto& a : *node.mutable_attribute())
+      if (a.has_t()) inline_external_data(*a.mutable_t(), model_dir, path + ": node '" + node.name() + "' attribute " + a.name());
   try {
     ::onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     fail<IOError>(path, ": not a valid ONNX model: ", e.what());
   }
   const ::onnx::GraphProto& g = model.graph();
-  std::string model_dir = fs::path(path).parent_path().string();
-  if (model_dir.empty()) model_dir = ".";
   auto graph = std::make_shared<Graph>();
   std::set<std::string> initializer_names;
   for (const auto& init : g.initializer()) {
     std::string where = path + ": initializer '" + init.name() + "'";
-    Tensor t = tensor_from_proto(init, model_dir, where);
+    Tensor t = tensor_from_proto(init, where);
     initializer_names.insert(init.name());
     (t.is_floating_point() ? graph->initializers : graph->constants).emplace_back(init.name(), t);
   }
@@ -337,10 +348,20 @@ std::shared_ptr<Graph> graph_from_model(const ::onnx::ModelProto& model, const s
     if (!initializer_names.count(input.name())) graph->inputs.push_back(value_info_from_proto(input, path + ": graph input"));
   }
   for (const auto& output : g.output()) graph->outputs.push_back(value_info_from_proto(output, path + ": graph output"));
+  // Every value a node reads, and every graph output, must be computed before: the checker
+  // does not ensure it for every model (a damaged name slips through), and forward relies on it.
+  std::set<std::string> defined = initializer_names;
+  for (const ValueInfo& input : graph->inputs) defined.insert(input.name);
   for (int k = 0; k < g.node_size(); ++k) {
-    graph->nodes.push_back(node_from_proto(g.node(k), opset, static_cast<size_t>(k), model_dir));
-    graph->runs.push_back(op_table().at(graph->nodes.back().op_type).run);
+    Node node = node_from_proto(g.node(k), opset, static_cast<size_t>(k));
+    for (const std::string& name : node.inputs)
+      if (!name.empty() && !defined.count(name)) fail<IOError>(path, ": ", node.where(), " reads '", name, "', which nothing before it computes");
+    defined.insert(node.outputs.begin(), node.outputs.end());
+    graph->runs.push_back(op_table().at(node.op_type).run);
+    graph->nodes.push_back(std::move(node));
   }
+  for (const ValueInfo& output : graph->outputs)
+    if (!defined.count(output.name)) fail<IOError>(path, ": graph output '", output.name, "' is computed by no node");
   // Free each intermediate value after its last reader, so a deep network holds only the
   // activations still needed (graph outputs are kept to the end).
   std::unordered_map<std::string, size_t> last_use;
@@ -478,7 +499,7 @@ TensorList GraphModule::forward(const TensorList& inputs) {
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     const Node& node = g.nodes[k];
     args.clear();
-    for (const std::string& name : node.inputs) args.push_back(name.empty() ? Tensor() : values.at(name));  // the checker saw every name defined
+    for (const std::string& name : node.inputs) args.push_back(name.empty() ? Tensor() : values.at(name));  // load checked every name is defined
     TensorList results;
     try {
       results = g.runs[k](node, args);
@@ -514,7 +535,8 @@ namespace {
 }  // namespace
 
 std::shared_ptr<GraphModule> load(const std::string& path) {
-  return std::make_shared<GraphModule>(graph_from_model(parse_model(path), path));
+  ::onnx::ModelProto model = parse_model(path);
+  return std::make_shared<GraphModule>(graph_from_model(model, path));
 }
 
 std::vector<std::string> read_op_types(const std::string& path) {
@@ -529,7 +551,8 @@ Tensor load_tensor(const std::string& path) {
   ::onnx::TensorProto proto;
   if (!proto.ParseFromString(bytes)) fail<IOError>(path, ": not an ONNX TensorProto");
   std::string folder = fs::path(path).parent_path().string();
-  return tensor_from_proto(proto, folder.empty() ? "." : folder, path);
+  inline_external_data(proto, folder.empty() ? "." : folder, path);
+  return tensor_from_proto(proto, path);
 }
 
 }  // namespace cajal::onnx

@@ -9,6 +9,7 @@
 // applied to the input first with `pad`, which is differentiable too.
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "cajal/onnx/import_ops.h"
 #include "cajal/ops/conv.h"
@@ -115,25 +116,22 @@ TensorList run_conv_transpose(const Node& node, const TensorList& in) {
   std::vector<int64_t> output_padding = node.get_ints("output_padding"), output_shape = node.get_ints("output_shape");
   const size_t spatial = w.lifted ? 1 : 2, first = w.lifted ? 1 : 0;
   std::array<int64_t, 2> extra{0, 0};
+  const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
   for (size_t k = 0; k < spatial; ++k) {
     size_t d = first + k;
     if (!output_padding.empty()) extra[d] = output_padding.at(k);
-    if (!output_shape.empty()) {
-      // The total padding that makes the requested size; split as auto_pad says.
-      int64_t in_size = x.size(2 + static_cast<int64_t>(k));
-      int64_t full = w.stride[d] * (in_size - 1) + extra[d] + (w.kernel[d] - 1) * w.dilation[d] + 1;
-      int64_t total = full - output_shape.at(k);
-      bool upper = node.get_string("auto_pad", "NOTSET") == "SAME_UPPER";
-      w.begin[d] = upper ? total / 2 : total - total / 2;
-      w.end[d] = total - w.begin[d];
-    } else if (node.get_string("auto_pad", "NOTSET") != "NOTSET" && node.get_string("auto_pad", "NOTSET") != "VALID") {
-      // SAME for a transposed convolution: output = input * stride.
-      int64_t in_size = x.size(2 + static_cast<int64_t>(k));
-      int64_t total = w.stride[d] * (in_size - 1) + extra[d] + (w.kernel[d] - 1) * w.dilation[d] + 1 - in_size * w.stride[d];
-      bool upper = node.get_string("auto_pad", "NOTSET") == "SAME_UPPER";
-      w.begin[d] = upper ? total / 2 : total - total / 2;
-      w.end[d] = total - w.begin[d];
-    }
+    int64_t in_size = x.size(2 + static_cast<int64_t>(k));
+    int64_t full = w.stride[d] * (in_size - 1) + extra[d] + (w.kernel[d] - 1) * w.dilation[d] + 1;
+    // The requested size (output_shape, or input * stride for SAME) fixes the total padding,
+    // which may be negative (the output grows); split with floor division as ONNX's formula.
+    std::optional<int64_t> target;
+    if (!output_shape.empty()) target = output_shape.at(k);
+    else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") target = in_size * w.stride[d];
+    if (!target) continue;
+    int64_t total = full - *target;
+    int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+    w.begin[d] = auto_pad == "SAME_UPPER" ? half : total - half;
+    w.end[d] = total - w.begin[d];
   }
   ConvTranspose2dArgs args{.stride = {w.stride[0], w.stride[1]}, .padding = 0, .output_padding = 0,
                            .groups = node.get_int("group", 1), .dilation = {w.dilation[0], w.dilation[1]}};
@@ -148,6 +146,12 @@ TensorList run_conv_transpose(const Node& node, const TensorList& in) {
 // MaxPool; its optional Indices output is the position of each maximum in the whole
 // input flattened, as ONNX defines it (cajal's is within each [H, W] plane).
 TensorList run_max_pool(const Node& node, const TensorList& in) {
+  // cajal pools floating point: integer inputs (uint8 images) go through float64, exactly.
+  if (!in.at(0).is_floating_point()) {
+    TensorList out = run_max_pool(node, {in[0].to(DType::f64)});
+    out[0] = out[0].to(in[0].dtype());
+    return out;
+  }
   const Tensor& x = in.at(0);
   Window w = window_of(node, x, {});
   if (node.get_int("storage_order", 0) != 0) node.unsupported("storage_order=1");
