@@ -120,6 +120,31 @@ def export_two_in_two_out(directory):
         np.save(os.path.join(directory, "two_in_two_out_%s.npy" % key), value.numpy())
 
 
+def export_cli_models(directory):
+    """For `cajal predict` and `cajal eval` on .onnx files (tests/cli/onnx_test.cpp): the mlp twin
+    as a classifier giving scores (output "output"), the same ending in softmax (output
+    "probabilities", as `cajal export` names it) and a regression (output "predictions"), with
+    five inputs, labels and PyTorch's probabilities and predictions."""
+    torch.manual_seed(0)
+    scores = PRESETS["mlp"]().eval()
+    regression = nn.Sequential(nn.Flatten(), nn.Linear(784, 3)).eval()
+    x = torch.rand(5, 1, 28, 28)
+    dynamic = {"input": {0: "batch"}}
+    for name, model, output in [("scores", scores, "output"), ("probabilities", nn.Sequential(scores, nn.Softmax(1)), "probabilities"),
+                                ("regression", regression, "predictions")]:
+        torch.onnx.export(model, (x,), os.path.join(directory, "cli_%s.onnx" % name), opset_version=17,
+                          input_names=["input"], output_names=[output], dynamic_axes=dict(dynamic, **{output: {0: "batch"}}))
+    with torch.no_grad():
+        probabilities = torch.softmax(scores(x), 1)
+        predictions = regression(x)
+    labels = torch.tensor([3, 1, 4, 1, 5])
+    np.save(os.path.join(directory, "cli_x.npy"), x.numpy())
+    np.save(os.path.join(directory, "cli_labels.npy"), labels.numpy())
+    np.save(os.path.join(directory, "cli_probabilities.npy"), probabilities.numpy())
+    np.save(os.path.join(directory, "cli_predictions.npy"), predictions.numpy())
+    np.save(os.path.join(directory, "cli_accuracy.npy"), (probabilities.argmax(1) == labels).double().mean().numpy())
+
+
 def small_model(nodes, initializers, opset=17, inputs=None, outputs=None):
     """x [2, 3] float -> y, through `nodes`."""
     graph = helper.make_graph(nodes, "g", inputs or [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
@@ -183,6 +208,8 @@ def main(directory, *cases):
             export_model(directory, case)
         elif case == "two_in_two_out":
             export_two_in_two_out(directory)
+        elif case == "cli":
+            export_cli_models(directory)
         elif case == "fixtures":
             write_fixtures(directory)
         else:

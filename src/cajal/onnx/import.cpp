@@ -284,7 +284,7 @@ ValueInfo value_info_from_proto(const ::onnx::ValueInfoProto& proto, const std::
   return info;
 }
 
-// The version of the default domain the model imports; UnsupportedError outside 1..kMaxOpset.
+// The version of the default domain the model imports; UnsupportedError outside 1..kMaxImportOpset.
 int64_t default_opset(const ::onnx::ModelProto& model, const std::string& path) {
   std::optional<int64_t> opset;
   for (const auto& entry : model.opset_import()) {
@@ -295,8 +295,8 @@ int64_t default_opset(const ::onnx::ModelProto& model, const std::string& path) 
     for (const auto& entry : model.opset_import()) domains += (domains.empty() ? "" : ", ") + entry.domain();
     fail<UnsupportedError>(path, ": the model imports no opset of the default ONNX domain, only of ", domains.empty() ? "none" : domains);
   }
-  if (*opset < 1 || *opset > kMaxOpset)
-    fail<UnsupportedError>(path, ": opset ", *opset, " is outside the supported range 1 to ", kMaxOpset);
+  if (*opset < 1 || *opset > kMaxImportOpset)
+    fail<UnsupportedError>(path, ": opset ", *opset, " is outside the supported range 1 to ", kMaxImportOpset);
   return *opset;
 }
 

@@ -28,8 +28,9 @@ class UnsupportedError : public ValueError {
   using ValueError::ValueError;
 };
 
-// The newest opset of the default ONNX domain the importer reads (ONNX 1.12's).
-constexpr int64_t kMaxOpset = 17;
+// The newest opset of the default ONNX domain the importer reads (ONNX 1.12's); models of
+// opset 1 up to it import, each operator at the version in force at the model's opset.
+constexpr int64_t kMaxImportOpset = 17;
 
 struct Graph;  // the imported graph (onnx/import_ops.h)
 
