@@ -200,6 +200,12 @@ TEST_F(OnnxImport, InputOfAnotherShapeOrDtypeIsRefusedAtRunTime) {
                                  {"input 'input'", "float32", "float64"});
 }
 
+TEST_F(OnnxImport, WeightsOfTheWrongShapeAreAShapeError) {
+  auto model = onnx::load(path("lstm_bad_weights.onnx"));
+  test::expect_error<ShapeError>([&] { model->forward(zeros({5, 1, 3})); },
+                                 {"LSTM node 'lstm'", "W must have shape [1, 8, 3], got [1, 6, 3]"});
+}
+
 TEST_F(OnnxImport, ExternalDataOutsideTheModelFolderIsRefused) {
   test::expect_error<IOError>([&] { onnx::load(path("external_outside.onnx")); },
                               {"'../outside.bin'", "outside the model's folder"});

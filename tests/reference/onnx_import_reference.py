@@ -195,6 +195,13 @@ def write_fixtures(directory):
     det_outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])]
     save(small_model([helper.make_node("Det", ["x"], ["y"], name="determinant")], [], inputs=det_inputs, outputs=det_outputs),
          "unsupported_op")
+    # An LSTM whose W has 3 gate blocks where LSTM has 4 (found by fuzz/onnx_fuzz).
+    lstm_inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 1, 3])]
+    lstm_outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5, 1, 1, 2])]
+    save(small_model([helper.make_node("LSTM", ["x", "W", "R"], ["y"], hidden_size=2, name="lstm")],
+                     [numpy_helper.from_array(np.ones((1, 6, 3), np.float32), "W"),
+                      numpy_helper.from_array(np.ones((1, 8, 2), np.float32), "R")], inputs=lstm_inputs, outputs=lstm_outputs),
+         "lstm_bad_weights")
     # Opset 18 is newer than ONNX 1.12 knows: written without the checker.
     model = add_weights(numpy_helper.from_array(WEIGHTS, "w"))
     model.opset_import[0].version = 18

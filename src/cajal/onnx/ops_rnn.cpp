@@ -51,6 +51,11 @@ Tensor reorder_gates(const Tensor& w, const std::vector<int64_t>& order) {
   return cat(ordered, 0);
 }
 
+// A ShapeError naming the node and input unless t (when given) has `shape`.
+void expect_shape(const Node& node, const char* name, const Tensor& t, const Dims& shape) {
+  if (t.defined() && t.sizes() != shape) fail<ShapeError>(node.where(), ": ", name, " must have shape ", shape, ", got ", t.sizes());
+}
+
 TensorList run_recurrent(const Node& node, const TensorList& in) {
   CellKind kind = cell_of(node);
   if (node.has("clip")) node.unsupported("clip");
@@ -67,8 +72,18 @@ TensorList run_recurrent(const Node& node, const TensorList& in) {
   const int64_t dirs = direction == "bidirectional" ? 2 : 1;
   if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
     fail<IOError>(node.where(), ": unknown direction '", direction, "'");
-  if (w.dim() != 3 || w.size(0) != dirs) fail<ShapeError>(node.where(), ": W must be [", dirs, ", gates * hidden, input]");
+  const int64_t gates = static_cast<int64_t>(kind.torch_order.size());
+  if (x.dim() != 3) fail<ShapeError>(node.where(), ": X must be 3-D, got shape ", x.sizes());
+  if (r.dim() != 3) fail<ShapeError>(node.where(), ": R must be 3-D, got shape ", r.sizes());
   const int64_t hidden = r.size(2), batch = x.size(1);
+  if (node.get_int("hidden_size", hidden) != hidden)
+    fail<ShapeError>(node.where(), ": hidden_size ", node.get_int("hidden_size", hidden), " does not match R's ", hidden);
+  // Every weight and state is checked before its gate blocks are taken apart.
+  expect_shape(node, "W", w, {dirs, gates * hidden, x.size(2)});
+  expect_shape(node, "R", r, {dirs, gates * hidden, hidden});
+  expect_shape(node, "B", b, {dirs, 2 * gates * hidden});
+  expect_shape(node, "initial_h", h0, {dirs, batch, hidden});
+  expect_shape(node, "initial_c", c0, {dirs, batch, hidden});
   if (lengths.defined()) lengths = lengths.to(DType::i64);
   TensorList outputs, h_n, c_n;
   for (int64_t d = 0; d < dirs; ++d) {
