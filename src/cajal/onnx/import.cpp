@@ -109,6 +109,7 @@ const OpTable& op_table() {
     register_shape_ops(t);
     register_nn_ops(t);
     register_rnn_ops(t);
+    register_resize_ops(t);
     return t;
   }();
   return table;

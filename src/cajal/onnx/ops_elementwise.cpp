@@ -209,11 +209,13 @@ TensorList run_cast(const Node& node, const TensorList& in) {
   return {in.at(0).to(to)};
 }
 
-// Dropout in inference: the identity, and an all-true mask when asked for. Training mode
-// (random) is refused, as it cannot match any other runtime's values.
+// Dropout in inference (or with ratio 0): the identity, and an all-true mask when asked for.
+// Training mode with a ratio is random and refused, as it cannot match another runtime's values.
 TensorList run_dropout(const Node& node, const TensorList& in) {
   const Tensor& training = optional_input(in, 2);
-  if (training.defined() && scalar_value(training) != 0) node.unsupported("training_mode=true");
+  const Tensor& ratio = optional_input(in, 1);
+  double p = ratio.defined() ? scalar_value(ratio) : node.get_float("ratio", 0.5);
+  if (training.defined() && scalar_value(training) != 0 && p != 0) node.unsupported("training_mode=true with a nonzero ratio");
   return {in.at(0), ones(in[0].sizes(), {.dtype = DType::boolean})};
 }
 

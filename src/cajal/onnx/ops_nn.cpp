@@ -154,7 +154,6 @@ TensorList run_max_pool(const Node& node, const TensorList& in) {
   }
   const Tensor& x = in.at(0);
   Window w = window_of(node, x, {});
-  if (node.get_int("storage_order", 0) != 0) node.unsupported("storage_order=1");
   bool ceil_mode = node.get_int("ceil_mode", 0) != 0;
   Tensor input = w.to_2d(x);
   bool padded_here = !w.symmetric() || w.begin[0] * 2 > w.kernel[0] || w.begin[1] * 2 > w.kernel[1];
@@ -166,9 +165,14 @@ TensorList run_max_pool(const Node& node, const TensorList& in) {
   if (!want_indices) return {w.from_2d(max_pool2d(input, {w.kernel[0], w.kernel[1]}, args))};
   if (padded_here) node.unsupported("Indices with uneven padding");
   ValuesIndices pooled = max_pool2d_with_indices(input, {w.kernel[0], w.kernel[1]}, args);
-  int64_t plane = input.size(2) * input.size(3);
-  Tensor offsets = arange(input.size(0) * input.size(1)).reshape({input.size(0), input.size(1), 1, 1}) * plane;
-  return {w.from_2d(pooled.values), w.from_2d(pooled.indices + offsets)};
+  const int64_t height = input.size(2), width = input.size(3);
+  Tensor index = pooled.indices;  // h * W + w within the plane
+  if (node.get_int("storage_order", 0) != 0) {  // column-major planes: w * H + h
+    Tensor row = floor(index.to(DType::f64) / static_cast<double>(width)).to(DType::i64);
+    index = (index - row * width) * height + row;
+  }
+  Tensor offsets = arange(input.size(0) * input.size(1)).reshape({input.size(0), input.size(1), 1, 1}) * (height * width);
+  return {w.from_2d(pooled.values), w.from_2d(index + offsets)};
 }
 
 // AveragePool: with count_include_pad=0 (ONNX's default) each window divides by the number
@@ -212,9 +216,19 @@ TensorList run_global_max_pool(const Node&, const TensorList& in) {
 
 // ------------------------------------------------------------------ normalization
 
+// BatchNormalization: with the given statistics, or with training_mode=1 the batch's own
+// (biased variance), returning also the updated running statistics, which in ONNX keep
+// `momentum` of the old value: running * momentum + batch * (1 - momentum).
 TensorList run_batch_norm(const Node& node, const TensorList& in) {
-  if (node.get_int("training_mode", 0) != 0) node.unsupported("training_mode=1");
-  return {batch_norm(in.at(0), in.at(3), in.at(4), in.at(1), in.at(2), false, 0.0, node.get_float("epsilon", 1e-5))};
+  const Tensor& x = in.at(0);
+  double eps = node.get_float("epsilon", 1e-5);
+  if (node.get_int("training_mode", 0) == 0) return {batch_norm(x, in.at(3), in.at(4), in.at(1), in.at(2), false, 0.0, eps)};
+  Dims dims{0};
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  double momentum = node.get_float("momentum", 0.9);
+  Tensor y = batch_norm(x, {}, {}, in.at(1), in.at(2), true, 0.0, eps);
+  Tensor batch_mean = mean(x, dims), batch_var = var(x, dims, false);
+  return {y, in.at(3) * momentum + batch_mean * (1 - momentum), in.at(4) * momentum + batch_var * (1 - momentum)};
 }
 
 // InstanceNormalization over any number of spatial dims: flattened to one.

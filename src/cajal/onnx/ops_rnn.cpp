@@ -4,10 +4,16 @@
 // ONNX and PyTorch store the same weights with the gates in another order: ONNX's LSTM has
 // i, o, f, c where PyTorch has i, f, g, o, and ONNX's GRU z, r, h where PyTorch has r, z, n.
 // The gate blocks are reordered once per call (views and one cat). ONNX's GRU with
-// linear_before_reset=1 is PyTorch's GRU (what torch.onnx.export writes); the default 0
-// applies the reset gate before the recurrent product, a different cell, and is refused.
+// linear_before_reset=1 is PyTorch's GRU (what torch.onnx.export writes).
+//
+// Two cells the fused kernel does not have run step by step with differentiable ops instead:
+// ONNX's default GRU (linear_before_reset=0: the reset gate applies to h before the recurrent
+// product) and the LSTM with peephole weights. Slower, but the same graph semantics.
 #include "cajal/onnx/import_ops.h"
+#include "cajal/ops/activation.h"
 #include "cajal/ops/creation.h"
+#include "cajal/ops/elementwise.h"
+#include "cajal/ops/linalg.h"
 #include "cajal/ops/rnn.h"
 #include "cajal/ops/shape.h"
 
@@ -34,7 +40,6 @@ CellKind cell_of(const Node& node) {
     if (!activations.empty() && activations != std::vector<std::string>{"Sigmoid", "Tanh"} &&
         activations != std::vector<std::string>{"Sigmoid", "Tanh", "Sigmoid", "Tanh"})
       node.unsupported("activations other than Sigmoid, Tanh");
-    if (node.get_int("linear_before_reset", 0) == 0) node.unsupported("linear_before_reset=0 (PyTorch's GRU is 1)");
     return {RecurrentCell::Gru, {1, 0, 2}};
   }
   bool relu = !activations.empty() && activations[0] == "Relu";
@@ -56,10 +61,57 @@ void expect_shape(const Node& node, const char* name, const Tensor& t, const Dim
   if (t.defined() && t.sizes() != shape) fail<ShapeError>(node.where(), ": ", name, " must have shape ", shape, ", got ", t.sizes());
 }
 
+// One direction of ONNX's GRU with linear_before_reset=0 or LSTM with peepholes, step by
+// step, in ONNX's gate order (GRU z, r, h; LSTM i, o, f, c; peepholes i, o, f). x [T, N, F],
+// w [G*H, F], r [G*H, H], b [2*G*H] or undefined, h and c [N, H], p [3*H] or undefined.
+// A step at or past a sequence's length leaves its state and writes a zero output.
+RecurrentResult stepped_layer(RecurrentCell cell, const Tensor& x, Tensor h, Tensor c, const Tensor& w, const Tensor& r,
+                              const Tensor& b, const Tensor& p, const Tensor& lengths, bool reverse) {
+  const int64_t hidden = r.size(1), steps = x.size(0);
+  Tensor projected = matmul(x, w.t());  // every step's input products at once: [T, N, G*H]
+  Tensor w_bias = b.defined() ? b.slice(0, 0, r.size(0)) : Tensor(), r_bias = b.defined() ? b.slice(0, r.size(0), 2 * r.size(0)) : Tensor();
+  if (w_bias.defined()) projected = projected + w_bias;
+  auto gate = [hidden](const Tensor& t, int64_t k) { return t.narrow(-1, k * hidden, hidden); };
+  TensorList outputs(static_cast<size_t>(steps));
+  for (int64_t k = 0; k < steps; ++k) {
+    int64_t t = reverse ? steps - 1 - k : k;
+    Tensor xt = projected[t];
+    Tensor new_h, new_c;
+    if (cell == RecurrentCell::Gru) {
+      // z and r from h; the candidate from r * h, each recurrent product with its own bias.
+      Tensor hz_hr = matmul(h, r.narrow(0, 0, 2 * hidden).t());
+      if (r_bias.defined()) hz_hr = hz_hr + r_bias.narrow(0, 0, 2 * hidden);
+      Tensor z = sigmoid(gate(xt, 0) + gate(hz_hr, 0)), reset = sigmoid(gate(xt, 1) + gate(hz_hr, 1));
+      Tensor hh = matmul(reset * h, r.narrow(0, 2 * hidden, hidden).t());
+      if (r_bias.defined()) hh = hh + r_bias.narrow(0, 2 * hidden, hidden);
+      Tensor candidate = tanh(gate(xt, 2) + hh);
+      new_h = (1.0 - z) * candidate + z * h;
+    } else {
+      Tensor gates = xt + matmul(h, r.t());
+      if (r_bias.defined()) gates = gates + r_bias;
+      Tensor pi = p.defined() ? p.narrow(0, 0, hidden) * c : zeros_like(c), pf = p.defined() ? p.narrow(0, 2 * hidden, hidden) * c : zeros_like(c);
+      Tensor i = sigmoid(gate(gates, 0) + pi), f = sigmoid(gate(gates, 2) + pf);
+      new_c = f * c + i * tanh(gate(gates, 3));
+      Tensor po = p.defined() ? p.narrow(0, hidden, hidden) * new_c : zeros_like(new_c);
+      new_h = sigmoid(gate(gates, 1) + po) * tanh(new_c);
+    }
+    if (lengths.defined()) {
+      Tensor active = gt(lengths, t).unsqueeze(1);  // [N, 1]
+      new_h = where(active, new_h, h);
+      if (new_c.defined()) new_c = where(active, new_c, c);
+      outputs[static_cast<size_t>(t)] = where(active, new_h, 0.0);
+    } else {
+      outputs[static_cast<size_t>(t)] = new_h;
+    }
+    h = new_h;
+    c = new_c;
+  }
+  return {stack(outputs, 0), h, c};
+}
+
 TensorList run_recurrent(const Node& node, const TensorList& in) {
   CellKind kind = cell_of(node);
   if (node.has("clip")) node.unsupported("clip");
-  if (optional_input(in, 7).defined()) node.unsupported("peephole weights (P)");
   const bool batch_first = node.get_int("layout", 0) != 0;
   Tensor x = batch_first ? in.at(0).transpose(0, 1) : in.at(0);  // [T, N, F]
   const Tensor& w = in.at(1);                                     // [D, G*H, F]
@@ -68,6 +120,7 @@ TensorList run_recurrent(const Node& node, const TensorList& in) {
   Tensor lengths = optional_input(in, 4);
   const Tensor& h0 = optional_input(in, 5);  // [D, N, H]
   const Tensor& c0 = optional_input(in, 6);
+  const Tensor& peepholes = optional_input(in, 7);  // [D, 3*H]
   const std::string direction = node.get_string("direction", "forward");
   const int64_t dirs = direction == "bidirectional" ? 2 : 1;
   if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
@@ -84,19 +137,27 @@ TensorList run_recurrent(const Node& node, const TensorList& in) {
   expect_shape(node, "B", b, {dirs, 2 * gates * hidden});
   expect_shape(node, "initial_h", h0, {dirs, batch, hidden});
   expect_shape(node, "initial_c", c0, {dirs, batch, hidden});
+  expect_shape(node, "P", peepholes, {dirs, 3 * hidden});
+  const bool stepped = (kind.cell == RecurrentCell::Gru && node.get_int("linear_before_reset", 0) == 0) || peepholes.defined();
   if (lengths.defined()) lengths = lengths.to(DType::i64);
   TensorList outputs, h_n, c_n;
   for (int64_t d = 0; d < dirs; ++d) {
-    RecurrentWeights weights{.w_ih = reorder_gates(w[d], kind.torch_order), .w_hh = reorder_gates(r[d], kind.torch_order)};
-    if (b.defined()) {
-      TensorList halves = chunk(b[d], 2, 0);
-      weights.b_ih = reorder_gates(halves[0], kind.torch_order);
-      weights.b_hh = reorder_gates(halves[1], kind.torch_order);
-    }
     Tensor h = h0.defined() ? h0[d] : zeros({batch, hidden}, {.dtype = x.dtype()});
     Tensor c = kind.cell == RecurrentCell::Lstm ? (c0.defined() ? c0[d] : zeros({batch, hidden}, {.dtype = x.dtype()})) : Tensor();
     bool reverse = direction == "reverse" || d == 1;
-    RecurrentResult result = recurrent_layer(kind.cell, x, h, c, weights, lengths, reverse, node.op_type.c_str());
+    RecurrentResult result;
+    if (stepped) {
+      result = stepped_layer(kind.cell, x, h, c, w[d], r[d], b.defined() ? b[d] : Tensor(), peepholes.defined() ? peepholes[d] : Tensor(),
+                             lengths, reverse);
+    } else {
+      RecurrentWeights weights{.w_ih = reorder_gates(w[d], kind.torch_order), .w_hh = reorder_gates(r[d], kind.torch_order)};
+      if (b.defined()) {
+        TensorList halves = chunk(b[d], 2, 0);
+        weights.b_ih = reorder_gates(halves[0], kind.torch_order);
+        weights.b_hh = reorder_gates(halves[1], kind.torch_order);
+      }
+      result = recurrent_layer(kind.cell, x, h, c, weights, lengths, reverse, node.op_type.c_str());
+    }
     outputs.push_back(result.output);
     h_n.push_back(result.h_n);
     if (result.c_n.defined()) c_n.push_back(result.c_n);
