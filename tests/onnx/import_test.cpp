@@ -54,15 +54,15 @@ TEST_F(OnnxImport, ModelsFromPyTorchGiveItsOutputs) {
 }
 
 TEST_F(OnnxImport, InitializersBecomeNamedParameters) {
-  auto model = onnx::load(path("resnet18.onnx"));
+  auto model = onnx::load(path("resnet20.onnx"));
   std::map<std::string, Tensor> params;
   for (const auto& [name, t] : model->named_parameters()) params[name] = t;
   // The classifier keeps PyTorch's names; the exporter folded batch norm into each
   // convolution, whose weights it renamed "onnx::Conv_<n>" (a name with no dot, kept as is).
   ASSERT_TRUE(params.count("fc.weight"));
-  EXPECT_EQ(params["fc.weight"].sizes(), Dims({10, 512}));
+  EXPECT_EQ(params["fc.weight"].sizes(), Dims({10, 64}));
   EXPECT_TRUE(params["fc.weight"].requires_grad());
-  EXPECT_EQ(params.size(), 2u + 2 * 20);  // fc's two, and a weight and bias for each of the 20 convolutions
+  EXPECT_EQ(params.size(), 2u + 2 * 21);  // fc's two, and a weight and bias for each of the 21 convolutions
   // The ONNX name "block.w" is a child "block" holding "w"; names that cannot nest stay flat.
   auto nested = onnx::load(path("nested_names.onnx"));
   std::set<std::string> names;
@@ -123,9 +123,9 @@ TEST_F(OnnxImport, LoadTensorReadsATensorProto) {
 }
 
 TEST_F(OnnxImport, ReadOpTypesListsTheNodes) {
-  std::vector<std::string> types = onnx::read_op_types(path("resnet18.onnx"));
+  std::vector<std::string> types = onnx::read_op_types(path("resnet20.onnx"));
   EXPECT_EQ(types.front(), "Conv");
-  EXPECT_EQ(std::count(types.begin(), types.end(), "Conv"), 20);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "Conv"), 21);
   EXPECT_EQ(onnx::read_op_types(path("unsupported_op.onnx")), std::vector<std::string>{"Det"});
 }
 
@@ -149,7 +149,7 @@ void write_bytes(const std::string& file, const std::string& bytes) {
 }
 
 TEST_F(OnnxImport, TruncatedFileIsAnIOError) {
-  std::string bytes = bytes_of(path("resnet18.onnx"));
+  std::string bytes = bytes_of(path("lenet5.onnx"));
   for (size_t keep : {size_t{0}, size_t{5}, bytes.size() / 2, bytes.size() - 1}) {
     SCOPED_TRACE(keep);
     write_bytes(path("truncated.onnx"), bytes.substr(0, keep));
@@ -193,10 +193,10 @@ TEST_F(OnnxImport, OpsetOutsideTheRangeIsRefused) {
 }
 
 TEST_F(OnnxImport, InputOfAnotherShapeOrDtypeIsRefusedAtRunTime) {
-  auto model = onnx::load(path("resnet18.onnx"));
-  test::expect_error<ShapeError>([&] { model->forward(zeros({1, 4, 32, 32})); },
-                                 {"input 'input'", "[1, 4, 32, 32]", "[batch, 3, 32, 32]"});
-  test::expect_error<DTypeError>([&] { model->forward(zeros({1, 3, 32, 32}, {.dtype = DType::f64})); },
+  auto model = onnx::load(path("lenet5.onnx"));
+  test::expect_error<ShapeError>([&] { model->forward(zeros({1, 2, 28, 28})); },
+                                 {"input 'input'", "[1, 2, 28, 28]", "[batch, 1, 28, 28]"});
+  test::expect_error<DTypeError>([&] { model->forward(zeros({1, 1, 28, 28}, {.dtype = DType::f64})); },
                                  {"input 'input'", "float32", "float64"});
 }
 
