@@ -214,7 +214,46 @@ TensorList run_global_max_pool(const Node&, const TensorList& in) {
   return {y};
 }
 
+// MaxUnpool: each value put back at the position its MaxPool Indices output recorded
+// (flattened over the whole unpooled tensor), zeros elsewhere. A larger output_shape adds
+// zeros after the unpooled tensor's positions, which keep their coordinates.
+TensorList run_max_unpool(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  Window w = window_of(node, x, {});
+  Dims shape{x.size(0), x.size(1)};
+  const size_t first = w.lifted ? 1 : 0;
+  for (int64_t k = 0; k < x.dim() - 2; ++k) {
+    size_t d = first + static_cast<size_t>(k);
+    shape.push_back((x.size(2 + k) - 1) * w.stride[d] - w.begin[d] - w.end[d] + w.kernel[d]);
+  }
+  Tensor flat = zeros({numel_of(shape)}, {.dtype = x.dtype()});
+  Tensor y = scatter(flat, 0, in.at(1).reshape({-1}), x.reshape({-1})).reshape(shape);
+  if (!optional_input(in, 2).defined()) return {y};
+  std::vector<int64_t> target = int_values(in[2]);
+  if (static_cast<int64_t>(target.size()) != y.dim()) fail<ShapeError>(node.where(), ": output_shape must have ", y.dim(), " values");
+  Dims pads;
+  for (int64_t d = y.dim() - 1; d >= 0; --d) {
+    pads.push_back(0);
+    pads.push_back(target[static_cast<size_t>(d)] - y.size(d));
+  }
+  return {pad(y, pads)};
+}
+
 // ------------------------------------------------------------------ normalization
+
+// LRN: x / (bias + alpha / size * sum of x^2 over `size` neighbouring channels)^beta. The
+// sums are an average pool of x^2 over a (size x 1) window of the channels (a fresh
+// dim 1 of one channel), times size.
+TensorList run_lrn(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  int64_t size = node.get_int("size", 0);
+  if (size < 1) fail<ValueError>(node.where(), ": size must be positive");
+  double alpha = node.get_float("alpha", 1e-4), beta = node.get_float("beta", 0.75), bias = node.get_float("bias", 1.0);
+  Tensor squares = (x * x).reshape({x.size(0), 1, x.size(1), -1});
+  Tensor padded = pad(squares, {0, 0, (size - 1) / 2, size / 2});
+  Tensor sums = avg_pool2d(padded, {size, 1}, {.stride = ExpandingArray<2>({1, 1})}) * static_cast<double>(size);
+  return {x / pow(sums.reshape(x.sizes()) * (alpha / static_cast<double>(size)) + bias, beta)};
+}
 
 // BatchNormalization: with the given statistics, or with training_mode=1 the batch's own
 // (biased variance), returning also the updated running statistics, which in ONNX keep
@@ -351,6 +390,8 @@ void register_nn_ops(OpTable& table) {
   table["AveragePool"] = {run_average_pool, 7};
   table["GlobalAveragePool"] = {run_global_average_pool, 1};
   table["GlobalMaxPool"] = {run_global_max_pool, 1};
+  table["MaxUnpool"] = {run_max_unpool, 9};
+  table["LRN"] = {run_lrn, 1};
   table["BatchNormalization"] = {run_batch_norm, 7};
   table["InstanceNormalization"] = {run_instance_norm, 6};
   table["LayerNormalization"] = {run_layer_norm, 17};

@@ -373,6 +373,94 @@ TensorList run_one_hot(const Node& node, const TensorList& in) {
   return {where(eq(index, classes), values[1], values[0])};
 }
 
+// Hann, Hamming and Blackman windows of `size` points: sums of cosines of 2 pi n / N, with
+// N = size (periodic, the default) or size - 1 (symmetric).
+TensorList run_window(const Node& node, const TensorList& in) {
+  int64_t size = static_cast<int64_t>(scalar_value(in.at(0)));
+  if (size < 0) fail<ValueError>(node.where(), ": size must not be negative");
+  double period = static_cast<double>(node.get_int("periodic", 1) ? size : size - 1);
+  Tensor phase = arange(size).to(DType::f64) * (2 * M_PI / period);
+  Tensor w;
+  if (node.op_type == "HannWindow") w = 0.5 - 0.5 * cos(phase);
+  else if (node.op_type == "HammingWindow") w = 25.0 / 46 - 21.0 / 46 * cos(phase);
+  else w = 0.42 - 0.5 * cos(phase) + 0.08 * cos(2.0 * phase);  // BlackmanWindow
+  return {w.to(dtype_from_onnx(static_cast<int32_t>(node.get_int("output_datatype", 1)), node.where()))};
+}
+
+// The offsets of GatherND's and ScatterND's index tuples (the last dim of `indices`, k long)
+// into the first k dims of `x` after its batch_dims, as rows of x viewed as [rows, rest...].
+Tensor nd_offsets(const Node& node, const Tensor& x, const Tensor& indices, int64_t batch_dims) {
+  const int64_t k = indices.size(-1);
+  if (batch_dims + k > x.dim()) fail<ShapeError>(node.where(), ": index tuples of ", k, " are longer than the data's dims");
+  Tensor offsets = zeros(Dims(indices.sizes().begin(), indices.sizes().end() - 1), {.dtype = DType::i64});
+  for (int64_t j = 0; j < k; ++j) {
+    int64_t size = x.size(batch_dims + j);
+    offsets = offsets * size + wrap_indices(indices.select(-1, j), size);
+  }
+  // Batch dims: each batch's tuples index its own block of rows.
+  int64_t rows = 1;
+  for (int64_t j = 0; j < k; ++j) rows *= x.size(batch_dims + j);
+  for (int64_t b = batch_dims - 1, stride = rows; b >= 0; stride *= x.size(b), --b) {
+    Dims shape(static_cast<size_t>(offsets.dim()), 1);
+    shape[static_cast<size_t>(b)] = x.size(b);
+    offsets = offsets + arange(x.size(b)).reshape(shape) * stride;
+  }
+  return offsets;
+}
+
+// x viewed as [rows, rest...]: its first `dims` dims flattened into one.
+Tensor rows_of(const Tensor& x, int64_t dims) {
+  Dims shape{-1};
+  for (int64_t d = dims; d < x.dim(); ++d) shape.push_back(x.size(d));
+  return x.reshape(shape);
+}
+
+TensorList run_gather_nd(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  const Tensor& indices = in.at(1);
+  int64_t batch_dims = node.get_int("batch_dims", 0);
+  const int64_t k = indices.size(-1);
+  Tensor offsets = nd_offsets(node, x, indices, batch_dims);
+  Tensor picked = index_select(rows_of(x, batch_dims + k), 0, offsets.reshape({-1}));
+  Dims shape(offsets.sizes());
+  for (int64_t d = batch_dims + k; d < x.dim(); ++d) shape.push_back(x.size(d));
+  return {picked.reshape(shape)};
+}
+
+// ScatterND: the data with the slices at each index tuple replaced by (or added to) updates.
+TensorList run_scatter_nd(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  const Tensor& indices = in.at(1);
+  std::string reduction = node.get_string("reduction", "none");
+  if (reduction != "none" && reduction != "add") node.unsupported("reduction '" + reduction + "'");
+  const int64_t k = indices.size(-1);
+  Tensor rows = rows_of(x, k);
+  Tensor offsets = nd_offsets(node, x, indices, 0).reshape({-1});
+  Dims update_shape{offsets.size(0)}, index_shape{offsets.size(0)};  // one row of updates per tuple
+  for (int64_t d = 1; d < rows.dim(); ++d) {
+    update_shape.push_back(rows.size(d));
+    index_shape.push_back(1);
+  }
+  Tensor updates = in.at(2).reshape(update_shape);
+  Tensor index = offsets.reshape(index_shape).expand(update_shape);
+  Tensor y = reduction == "add" ? scatter_add(rows, 0, index, updates) : scatter(rows, 0, index, updates);
+  return {y.reshape(x.sizes())};
+}
+
+// ReverseSequence: along time_axis, the first lengths[b] steps of batch b in reverse order.
+TensorList run_reverse_sequence(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  int64_t time = onnx_axis(node, node.get_int("time_axis", 0), x.dim());
+  int64_t batch = onnx_axis(node, node.get_int("batch_axis", 1), x.dim());
+  Tensor lengths = in.at(1).to(DType::i64);
+  Dims t_shape(static_cast<size_t>(x.dim()), 1), b_shape(static_cast<size_t>(x.dim()), 1);
+  t_shape[static_cast<size_t>(time)] = x.size(time);
+  b_shape[static_cast<size_t>(batch)] = x.size(batch);
+  Tensor t = arange(x.size(time)).reshape(t_shape), n = lengths.reshape(b_shape);
+  Tensor source = where(lt(t, n), n - 1 - t, t);
+  return {gather(x, time, source.expand(x.sizes()).contiguous())};
+}
+
 }  // namespace
 
 void register_shape_ops(OpTable& table) {
@@ -403,6 +491,11 @@ void register_shape_ops(OpTable& table) {
   table["Compress"] = {run_compress, 9};
   table["TopK"] = {run_topk, 10};
   table["OneHot"] = {run_one_hot, 9};
+  for (const char* name : {"HannWindow", "HammingWindow", "BlackmanWindow"}) table[name] = {run_window, 17};
+  table["GatherND"] = {run_gather_nd, 11};
+  table["ScatterND"] = {run_scatter_nd, 11};
+  table["Scatter"] = {run_scatter_elements, 9};  // ScatterElements' former name
+  table["ReverseSequence"] = {run_reverse_sequence, 10};
 }
 
 }  // namespace cajal::onnx
