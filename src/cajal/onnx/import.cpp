@@ -110,6 +110,7 @@ const OpTable& op_table() {
     register_nn_ops(t);
     register_rnn_ops(t);
     register_resize_ops(t);
+    register_detection_ops(t);
     return t;
   }();
   return table;
