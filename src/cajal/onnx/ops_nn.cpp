@@ -324,6 +324,95 @@ TensorList run_gemm(const Node& node, const TensorList& in) {
 
 TensorList run_matmul(const Node&, const TensorList& in) { return {matmul(in.at(0), in.at(1))}; }
 
+// Einsum, the general way: each operand's repeated letters become its diagonal, every operand
+// is laid out over all the equation's letters (size 1 where it lacks one), their broadcast
+// product is summed over the letters the output lacks and put in the output's order. An
+// ellipsis stands for the same broadcast dims in every term, named here by the characters
+// 1, 2, ... (not letters).
+TensorList run_einsum(const Node& node, const TensorList& in) {
+  std::string equation;
+  for (char c : node.get_string("equation", "")) if (c != ' ') equation += c;
+  size_t arrow = equation.find("->");
+  std::string lhs = equation.substr(0, arrow);
+  std::vector<std::string> terms;
+  for (size_t start = 0;;) {
+    size_t comma = lhs.find(',', start);
+    terms.push_back(lhs.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (terms.size() != in.size()) fail<ShapeError>(node.where(), ": the equation has ", terms.size(), " operands, the node ", in.size());
+  // Each term as one character per dim, its ellipsis expanded (right-aligned across terms).
+  int64_t ellipsis = 0;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    int64_t letters = static_cast<int64_t>(terms[k].size()) - (terms[k].find("...") != std::string::npos ? 3 : 0);
+    if (terms[k].find("...") != std::string::npos) ellipsis = std::max(ellipsis, in[k].dim() - letters);
+  }
+  auto expand = [&](const std::string& term, int64_t rank) {
+    size_t dots = term.find("...");
+    if (dots == std::string::npos) return term;
+    std::string named;
+    for (int64_t e = ellipsis - rank; e < ellipsis; ++e) named += static_cast<char>(1 + e);
+    return term.substr(0, dots) + named + term.substr(dots + 3);
+  };
+  std::string all;  // every dim name, the ellipsis's first
+  for (int64_t e = 0; e < ellipsis; ++e) all += static_cast<char>(1 + e);
+  TensorList laid_out;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    Tensor x = in[k];
+    int64_t letters = static_cast<int64_t>(terms[k].size()) - (terms[k].find("...") != std::string::npos ? 3 : 0);
+    std::string names = expand(terms[k], x.dim() - letters);
+    if (static_cast<int64_t>(names.size()) != x.dim()) fail<ShapeError>(node.where(), ": operand ", k, " has rank ", x.dim(), ", the equation says ", names.size());
+    // A letter given twice: keep the diagonal (multiply by the identity, sum one copy away).
+    for (size_t p = 0; p < names.size(); ++p) {
+      for (size_t q = names.size(); q-- > p + 1;) {
+        if (names[q] != names[p]) continue;
+        Dims shape(static_cast<size_t>(x.dim()), 1);
+        shape[p] = x.size(static_cast<int64_t>(p));
+        shape[q] = x.size(static_cast<int64_t>(q));
+        x = sum(x * eye(x.size(static_cast<int64_t>(p)), std::nullopt, {.dtype = x.dtype()}).reshape(shape), {static_cast<int64_t>(q)});
+        names.erase(q, 1);
+      }
+    }
+    for (char c : names) if (all.find(c) == std::string::npos) all += c;
+    laid_out.push_back(x);
+    terms[k] = names;
+  }
+  std::string output;
+  if (arrow != std::string::npos) {
+    output = expand(equation.substr(arrow + 2), ellipsis);
+  } else {  // implicit: the ellipsis, then the letters used once, in alphabetical order
+    for (int64_t e = 0; e < ellipsis; ++e) output += static_cast<char>(1 + e);
+    std::string once;
+    for (char c : all)
+      if (c > 32 && std::count(lhs.begin(), lhs.end(), c) == 1) once += c;
+    std::sort(once.begin(), once.end());
+    output += once;
+  }
+  Tensor product;
+  for (size_t k = 0; k < laid_out.size(); ++k) {
+    // Permute the operand's dims into `all`'s order, then give it a size-1 dim for each letter it lacks.
+    Dims order, shape;
+    for (char c : all) {
+      size_t at = terms[k].find(c);
+      if (at != std::string::npos) order.push_back(static_cast<int64_t>(at));
+    }
+    Tensor x = laid_out[k].permute(order);
+    for (size_t a = 0, next = 0; a < all.size(); ++a)
+      shape.push_back(terms[k].find(all[a]) != std::string::npos ? x.size(static_cast<int64_t>(next++)) : 1);
+    x = x.reshape(shape);
+    product = product.defined() ? product * x : x;
+  }
+  Dims summed, order;
+  for (size_t a = 0; a < all.size(); ++a)
+    if (output.find(all[a]) == std::string::npos) summed.push_back(static_cast<int64_t>(a));
+  Tensor y = summed.empty() ? product : sum(product, summed);
+  std::string remaining;
+  for (char c : all) if (output.find(c) != std::string::npos) remaining += c;
+  for (char c : output) order.push_back(static_cast<int64_t>(remaining.find(c)));
+  return {y.permute(order)};
+}
+
 // ------------------------------------------------------------------ softmax family
 
 // Before version 13 these ops flattened the input to a matrix at `axis` (default 1) and
@@ -398,6 +487,7 @@ void register_nn_ops(OpTable& table) {
   table["MeanVarianceNormalization"] = {run_mean_variance_norm, 9};
   table["Gemm"] = {run_gemm, 7};
   table["MatMul"] = {run_matmul, 1};
+  table["Einsum"] = {run_einsum, 12};
   table["Softmax"] = {run_softmax, 1};
   table["LogSoftmax"] = {run_log_softmax, 1};
   table["Hardmax"] = {run_hardmax, 1};
