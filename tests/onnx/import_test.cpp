@@ -64,6 +64,8 @@ TEST_F(OnnxImport, InitializersBecomeNamedParameters) {
   EXPECT_TRUE(params["fc.weight"].requires_grad());
   EXPECT_EQ(params.size(), 2u + 2 * 21);  // fc's two, and a weight and bias for each of the 21 convolutions
   // The ONNX name "block.w" is a child "block" holding "w"; names that cannot nest stay flat.
+  // Printed as PyTorch prints a module: the graph's size, then the parameter groups.
+  EXPECT_TRUE(model->to_string().starts_with("GraphModule(\n  inputs=1, outputs=1, nodes=")) << model->to_string();
   auto nested = onnx::load(path("nested_names.onnx"));
   std::set<std::string> names;
   for (const auto& [name, t] : nested->named_parameters()) names.insert(name);

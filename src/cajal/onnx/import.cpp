@@ -236,12 +236,13 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& wh
   Dims shape(proto.dims().begin(), proto.dims().end());
   Tensor t = empty(shape, {.dtype = dtype});
   if (raw) {
-    if (bytes > 0) std::memcpy(t.raw_data(), raw->data(), bytes);  // ONNX stores little-endian, as x86 and ARM
     if (dtype == DType::boolean) {
-      // A bool byte other than 0 or 1 is undefined behaviour in C++: normalize.
+      // A bool byte other than 0 or 1 is undefined behaviour in C++: each byte is tested instead.
       bool* b = t.data_ptr<bool>();
       const auto* src = reinterpret_cast<const uint8_t*>(raw->data());
       for (int64_t k = 0; k < count; ++k) b[k] = src[k] != 0;
+    } else if (bytes > 0) {
+      std::memcpy(t.raw_data(), raw->data(), bytes);  // ONNX stores little-endian, as x86 and ARM do
     }
     return t;
   }

@@ -3,7 +3,6 @@
 // import.cpp fills a Graph from the file; each ops_<family>.cpp adds its operators to the
 // table with a register_* function. Internal to onnx/: not part of the public headers.
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
