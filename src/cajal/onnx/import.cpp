@@ -111,6 +111,7 @@ const OpTable& op_table() {
     register_rnn_ops(t);
     register_resize_ops(t);
     register_detection_ops(t);
+    register_quantize_ops(t);
     return t;
   }();
   return table;
@@ -472,10 +473,11 @@ void check_input(const ValueInfo& info, const Tensor& t, std::map<std::string, i
   if (!ok) fail<ShapeError>("GraphModule: input '", info.name, "' has shape ", t.sizes(), ", the model expects ", declared());
 }
 
-// Rethrows an op's error with the node that raised it in front, keeping its class, so a
-// ShapeError inside the graph is still a ShapeError.
+// Rethrows an op's error with the node that raised it in front (unless the message already
+// starts with it), keeping its class, so a ShapeError inside the graph is still a ShapeError.
 [[noreturn]] void rethrow_with_node(const Error& e, const Node& node) {
-  std::string message = node.where() + ": " + e.what();
+  std::string what = e.what();
+  std::string message = what.starts_with(node.where()) ? what : node.where() + ": " + what;
   if (dynamic_cast<const ShapeError*>(&e)) throw ShapeError(message);
   if (dynamic_cast<const DTypeError*>(&e)) throw DTypeError(message);
   if (dynamic_cast<const IndexError*>(&e)) throw IndexError(message);

@@ -60,6 +60,7 @@ void register_nn_ops(OpTable& table);
 void register_rnn_ops(OpTable& table);
 void register_resize_ops(OpTable& table);
 void register_detection_ops(OpTable& table);
+void register_quantize_ops(OpTable& table);
 // All of them, built once.
 const OpTable& op_table();
 

@@ -94,6 +94,9 @@ std::vector<int64_t> kernel_of_weight(const Tensor& weight) {
 
 // ------------------------------------------------------------------ convolutions
 
+}  // namespace
+
+// Also run by ConvInteger and QLinearConv (ops_quantize.cpp) on dequantized values.
 TensorList run_conv(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
   const Tensor& weight = in.at(1);
@@ -105,6 +108,8 @@ TensorList run_conv(const Node& node, const TensorList& in) {
   else input = w.pad_input(input, 0.0);
   return {w.from_2d(conv2d(input, w.to_2d(weight), optional_input(in, 2), args))};
 }
+
+namespace {
 
 // ConvTranspose: the transposed convolution without padding, then ONNX's pads (or the
 // padding that output_shape implies) cropped away and output_padding added after, in one
