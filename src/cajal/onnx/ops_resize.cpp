@@ -1,5 +1,6 @@
 // Resize (and the older Upsample): resampling with every ONNX mode (nearest, linear,
-// cubic) and coordinate transformation, as ONNX's reference implementation defines them.
+// cubic) and coordinate transformation, as ONNX's reference implementation defines them; and
+// GridSample, sampling at the positions a grid gives, as PyTorch's grid_sample.
 //
 // Each of these is separable: along one axis, every output position is a fixed weighted sum
 // of a few input positions. So each resized axis becomes a small [out, in] weight matrix,
@@ -13,6 +14,7 @@
 #include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/linalg.h"
+#include "cajal/ops/shape.h"
 
 namespace cajal::onnx {
 
@@ -157,11 +159,99 @@ TensorList run_resize(const Node& node, const TensorList& in) {
   return {y};
 }
 
+// ------------------------------------------------------------------ GridSample
+
+struct GridAxis {
+  int64_t size;
+  bool align_corners;
+  std::string padding;
+
+  // A grid coordinate in [-1, 1] as a position in pixels.
+  Tensor unnormalize(const Tensor& g) const {
+    double n = static_cast<double>(size);
+    return align_corners ? (g + 1.0) * ((n - 1) / 2) : ((g + 1.0) * n - 1.0) / 2;
+  }
+  // Border clamps a position into the image; reflection mirrors it at the edges (at the edge
+  // pixels' centres with align_corners, at their outer borders without), then clamps.
+  Tensor pad(const Tensor& p) const {
+    double last = static_cast<double>(size - 1);
+    if (padding == "border") return clamp(p, 0.0, last);
+    if (padding != "reflection") return p;
+    double low = align_corners ? 0.0 : -0.5, span = align_corners ? last : static_cast<double>(size);
+    if (span <= 0) return zeros_like(p);
+    Tensor d = abs(p - low);
+    Tensor flips = floor(d / span);
+    Tensor extra = d - flips * span;
+    Tensor even = eq(flips - floor(flips / 2.0) * 2.0, 0.0);
+    return clamp(where(even, extra + low, (span - extra) + low), 0.0, last);
+  }
+};
+
+// GridSample on [N, C, H, W] input and an [N, H_out, W_out, 2] grid of (x, y) in [-1, 1]:
+// each output is the input read at its grid position, from the nearest pixel, the 2 x 2
+// (bilinear) or 4 x 4 (bicubic) around it with their interpolation weights. Reads outside the
+// image are zeros, or the padding mode's positions.
+TensorList run_grid_sample(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  const Tensor& grid = in.at(1);
+  if (x.dim() != 4 || grid.dim() != 4 || grid.size(3) != 2 || grid.size(0) != x.size(0))
+    fail<ShapeError>(node.where(), ": expects X [N, C, H, W] and grid [N, H_out, W_out, 2], got ", x.sizes(), " and ", grid.sizes());
+  const std::string mode = node.get_string("mode", "bilinear");
+  const bool align = node.get_int("align_corners", 0) != 0;
+  const std::string padding = node.get_string("padding_mode", "zeros");
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), ho = grid.size(1), wo = grid.size(2);
+  GridAxis ax{w, align, padding}, ay{h, align, padding};
+  Tensor px = ax.unnormalize(grid.select(3, 0)), py = ay.unnormalize(grid.select(3, 1));  // [N, H_out, W_out]
+  if (mode != "bicubic") {  // bicubic pads each of its 16 reads instead
+    px = ax.pad(px);
+    py = ay.pad(py);
+  }
+  Tensor flat = x.reshape({n, c, h * w});
+  // The input at whole-pixel positions (xi, yi), [N, C, H_out, W_out]; zero outside the image.
+  auto read = [&](Tensor xi, Tensor yi) {
+    if (mode == "bicubic") {
+      xi = ax.pad(xi);
+      yi = ay.pad(yi);
+    }
+    Tensor inside = logical_and(logical_and(ge(xi, 0.0), le(xi, static_cast<double>(w - 1))),
+                                logical_and(ge(yi, 0.0), le(yi, static_cast<double>(h - 1))));
+    Tensor index = (clamp(yi, 0.0, static_cast<double>(h - 1)) * static_cast<double>(w) + clamp(xi, 0.0, static_cast<double>(w - 1)))
+                       .to(DType::i64).reshape({n, 1, ho * wo}).expand({n, c, ho * wo});
+    Tensor values = gather(flat, 2, index).reshape({n, c, ho, wo});
+    return where(inside.unsqueeze(1), values, zeros_like(values));
+  };
+  if (mode == "nearest") return {read(round(px), round(py))};
+  Tensor x0 = floor(px), y0 = floor(py);
+  Tensor tx = (px - x0).unsqueeze(1), ty = (py - y0).unsqueeze(1);
+  if (mode == "bilinear") {
+    return {read(x0, y0) * (1.0 - tx) * (1.0 - ty) + read(x0 + 1.0, y0) * tx * (1.0 - ty) +
+            read(x0, y0 + 1.0) * (1.0 - tx) * ty + read(x0 + 1.0, y0 + 1.0) * tx * ty};
+  }
+  if (mode != "bicubic") node.unsupported("mode '" + mode + "'");
+  // Cubic convolution (A = -0.75) weights of the 4 taps at offsets -1, 0, 1, 2 from floor.
+  auto cubic = [](const Tensor& t) {
+    const double a = -0.75;
+    Tensor t1 = t + 1.0, s = 1.0 - t, s1 = s + 1.0;
+    return TensorList{((a * t1 - 5 * a) * t1 + 8 * a) * t1 - 4 * a, ((a + 2) * t - (a + 3)) * t * t + 1.0,
+                      ((a + 2) * s - (a + 3)) * s * s + 1.0, ((a * s1 - 5 * a) * s1 + 8 * a) * s1 - 4 * a};
+  };
+  TensorList wx = cubic(tx), wy = cubic(ty);
+  Tensor y;
+  for (int64_t j = 0; j < 4; ++j) {
+    for (int64_t i = 0; i < 4; ++i) {
+      Tensor term = read(x0 + static_cast<double>(i - 1), y0 + static_cast<double>(j - 1)) * wx[static_cast<size_t>(i)] * wy[static_cast<size_t>(j)];
+      y = y.defined() ? y + term : term;
+    }
+  }
+  return {y};
+}
+
 }  // namespace
 
 void register_resize_ops(OpTable& table) {
   table["Resize"] = {run_resize, 10};
   table["Upsample"] = {run_resize, 7};
+  table["GridSample"] = {run_grid_sample, 16};
 }
 
 }  // namespace cajal::onnx
