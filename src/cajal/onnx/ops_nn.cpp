@@ -329,6 +329,38 @@ TensorList run_gemm(const Node& node, const TensorList& in) {
 
 TensorList run_matmul(const Node&, const TensorList& in) { return {matmul(in.at(0), in.at(1))}; }
 
+// Det of each [M, M] matrix in the last two dims, by Gaussian elimination with partial
+// pivoting in float64. Plain loops: the result carries no gradient (cajal has no
+// determinant op to differentiate).
+TensorList run_det(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  if (x.dim() < 2 || x.size(-1) != x.size(-2)) fail<ShapeError>(node.where(), ": expects [..., M, M], got ", x.sizes());
+  const int64_t m = x.size(-1);
+  std::vector<double> a = x.contiguous().to_vector<double>();
+  std::vector<double> dets;
+  for (size_t base = 0; base < a.size(); base += static_cast<size_t>(m * m)) {
+    double det = 1;
+    auto at = [&](int64_t r, int64_t c) -> double& { return a[base + static_cast<size_t>(r * m + c)]; };
+    for (int64_t col = 0; col < m && det != 0; ++col) {
+      int64_t pivot = col;
+      for (int64_t r = col + 1; r < m; ++r)
+        if (std::abs(at(r, col)) > std::abs(at(pivot, col))) pivot = r;
+      if (pivot != col) {
+        for (int64_t c = 0; c < m; ++c) std::swap(at(pivot, c), at(col, c));
+        det = -det;
+      }
+      det *= at(col, col);
+      if (at(col, col) == 0) break;
+      for (int64_t r = col + 1; r < m; ++r) {
+        double f = at(r, col) / at(col, col);
+        for (int64_t c = col; c < m; ++c) at(r, c) -= f * at(col, c);
+      }
+    }
+    dets.push_back(det);
+  }
+  return {from_vector(dets, {static_cast<int64_t>(dets.size())}).reshape(Dims(x.sizes().begin(), x.sizes().end() - 2)).to(x.dtype())};
+}
+
 // Einsum, the general way: each operand's repeated letters become its diagonal, every operand
 // is laid out over all the equation's letters (size 1 where it lacks one), their broadcast
 // product is summed over the letters the output lacks and put in the output's order. An
@@ -493,6 +525,7 @@ void register_nn_ops(OpTable& table) {
   table["Gemm"] = {run_gemm, 7};
   table["MatMul"] = {run_matmul, 1};
   table["Einsum"] = {run_einsum, 12};
+  table["Det"] = {run_det, 11};
   table["Softmax"] = {run_softmax, 1};
   table["LogSoftmax"] = {run_log_softmax, 1};
   table["Hardmax"] = {run_hardmax, 1};

@@ -5,6 +5,7 @@
 // wherever cajal has one, so the graph copies only what ONNX's semantics need.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include "cajal/onnx/import_ops.h"
@@ -461,6 +462,48 @@ TensorList run_reverse_sequence(const Node& node, const TensorList& in) {
   return {gather(x, time, source.expand(x.sizes()).contiguous())};
 }
 
+// Unique: the distinct elements (or, with `axis`, distinct slices along it), sorted or in
+// the order they first appear, with the index of each one's first appearance, each input
+// position's unique id, and the counts. The values are picked from x with index_select.
+TensorList run_unique(const Node& node, const TensorList& in) {
+  const Tensor& x = in.at(0);
+  const bool flat = !node.has("axis");
+  const int64_t dim = flat ? 0 : onnx_axis(node, node.get_int("axis", 0), x.dim());
+  Tensor source = flat ? x.reshape({-1}) : x;
+  const int64_t count = source.size(dim);
+  // Slice k of `source` along dim, as a row of numbers to compare.
+  std::vector<double> values = source.transpose(0, dim).contiguous().to_vector<double>();
+  const size_t width = count == 0 ? 0 : values.size() / static_cast<size_t>(count);
+  auto row = [&](int64_t k) { return std::vector<double>(values.begin() + k * width, values.begin() + (k + 1) * width); };
+  std::vector<int64_t> first;  // first appearance of each distinct row, in order of appearance
+  std::vector<int64_t> inverse(static_cast<size_t>(count));
+  std::map<std::vector<double>, int64_t> seen;  // row -> its index in `first`
+  for (int64_t k = 0; k < count; ++k) {
+    auto [it, inserted] = seen.emplace(row(k), static_cast<int64_t>(first.size()));
+    if (inserted) first.push_back(k);
+    inverse[static_cast<size_t>(k)] = it->second;
+  }
+  // Sorted: renumber the distinct rows in the map's (lexicographic) order.
+  std::vector<int64_t> rank(first.size());
+  std::iota(rank.begin(), rank.end(), 0);
+  if (node.get_int("sorted", 1) != 0) {
+    int64_t next = 0;
+    std::vector<int64_t> sorted_first(first.size());
+    for (const auto& [key, id] : seen) {
+      rank[static_cast<size_t>(id)] = next;
+      sorted_first[static_cast<size_t>(next++)] = first[static_cast<size_t>(id)];
+    }
+    first = sorted_first;
+  }
+  std::vector<int64_t> counts(first.size(), 0);
+  for (int64_t& id : inverse) {
+    id = rank[static_cast<size_t>(id)];
+    ++counts[static_cast<size_t>(id)];
+  }
+  auto vec = [](const std::vector<int64_t>& v) { return from_vector(v, {static_cast<int64_t>(v.size())}); };
+  return {index_select(source, dim, vec(first)), vec(first), vec(inverse), vec(counts)};
+}
+
 }  // namespace
 
 void register_shape_ops(OpTable& table) {
@@ -496,6 +539,7 @@ void register_shape_ops(OpTable& table) {
   table["ScatterND"] = {run_scatter_nd, 11};
   table["Scatter"] = {run_scatter_elements, 9};  // ScatterElements' former name
   table["ReverseSequence"] = {run_reverse_sequence, 10};
+  table["Unique"] = {run_unique, 11};
 }
 
 }  // namespace cajal::onnx
