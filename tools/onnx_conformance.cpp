@@ -10,6 +10,9 @@
 // unsupported when the importer refuses it with an UnsupportedError (an operator, version,
 // attribute value or data type cajal does not implement), and fails otherwise.
 //
+// A few cases' expected outputs contradict their own model (kWrongExpectations, each with
+// the evidence); when such a case fails it is counted as disputed, not failed.
+//
 // --markdown writes the report (docs/onnx-conformance.md). --check makes the exit status
 // the verdict: non-zero when any case fails or fewer than MIN_PASSED pass.
 #include <algorithm>
@@ -32,7 +35,15 @@ namespace {
 constexpr double kRtol = 1e-3, kAtol = 1e-7;
 const char* kDefaultData = "/usr/include/onnx/backend/test/data/node";
 
-enum class Outcome { Passed, Failed, Unsupported };
+enum class Outcome { Passed, Failed, Unsupported, Disputed };
+
+// Cases whose expected outputs were computed with other settings than their model's.
+const std::map<std::string, std::string> kWrongExpectations = {
+    {"test_adam_multiple",
+     "ONNX 1.12's generator computes the expected values with epsilon 1e-2 but does not set epsilon on the node, "
+     "whose default is 1e-6 (x1: 1 - 0.1 * 1.85005 / (0.75810 + 1e-2) = 0.759136 expected, "
+     "1 - 0.1 * 1.85005 / (0.75810 + 1e-6) = 0.755959 by the node's definition)"},
+};
 
 struct CaseResult {
   std::string name, op, reason;
@@ -113,8 +124,9 @@ CaseResult run_case(const fs::path& dir) {
     result.outcome = Outcome::Unsupported;
     result.reason = e.what();
   } catch (const Error& e) {
-    result.outcome = Outcome::Failed;
-    result.reason = e.what();
+    auto wrong = kWrongExpectations.find(result.name);
+    result.outcome = wrong == kWrongExpectations.end() ? Outcome::Failed : Outcome::Disputed;
+    result.reason = std::string(e.what()) + (wrong == kWrongExpectations.end() ? "" : "; " + wrong->second);
   }
   return result;
 }
@@ -126,18 +138,21 @@ std::string short_reason(const std::string& reason, const fs::path& data) {
   std::string prefix = data.string() + "/";
   for (size_t at; (at = text.find(prefix)) != std::string::npos;) text.erase(at, prefix.size());
   std::replace(text.begin(), text.end(), '|', '/');
-  return text.size() > 200 ? text.substr(0, 200) + "..." : text;
+  return text.size() > 400 ? text.substr(0, 400) + "..." : text;
 }
 
 void write_markdown(const std::vector<CaseResult>& results, const fs::path& data, const std::string& path) {
   struct Counts {
-    int passed = 0, failed = 0, unsupported = 0;
+    int passed = 0, failed = 0, unsupported = 0, disputed = 0;
   };
   std::map<std::string, Counts> per_op;
   Counts total;
   for (const CaseResult& r : results) {
     Counts& c = per_op[r.op];
-    int Counts::*field = r.outcome == Outcome::Passed ? &Counts::passed : r.outcome == Outcome::Failed ? &Counts::failed : &Counts::unsupported;
+    int Counts::*field = r.outcome == Outcome::Passed        ? &Counts::passed
+                         : r.outcome == Outcome::Failed      ? &Counts::failed
+                         : r.outcome == Outcome::Unsupported ? &Counts::unsupported
+                                                             : &Counts::disputed;
     ++(c.*field);
     ++(total.*field);
   }
@@ -148,7 +163,8 @@ void write_markdown(const std::vector<CaseResult>& results, const fs::path& data
          "docs/onnx-conformance.md`. A case passes when every output has the expected dtype and shape and "
          "its values are within ONNX's backend-test tolerance (rtol 1e-3, atol 1e-7; integers exact). "
          "Unsupported: the importer refuses the model with an `UnsupportedError` naming what it lacks. "
-         "Failed: anything else (a wrong value or an error). `(expanded)` rows are the same tests with the "
+         "Failed: anything else (a wrong value or an error). Disputed: a case whose expected output "
+         "contradicts its own model (the evidence is listed below). `(expanded)` rows are the same tests with the "
          "operator written as its ONNX function, in other operators.\n\n";
   auto percent = [&](int n) {
     char text[16];
@@ -156,11 +172,12 @@ void write_markdown(const std::vector<CaseResult>& results, const fs::path& data
     return std::string(text);
   };
   out << "**Total: " << total.passed << " passed (" << percent(total.passed) << "), " << total.failed << " failed, "
-      << total.unsupported << " unsupported, of " << results.size() << " cases.**\n\n";
-  out << "| operator | passed | failed | unsupported |\n|---|---:|---:|---:|\n";
-  for (const auto& [op, c] : per_op) out << "| " << op << " | " << c.passed << " | " << c.failed << " | " << c.unsupported << " |\n";
-  for (Outcome kind : {Outcome::Failed, Outcome::Unsupported}) {
-    out << "\n## " << (kind == Outcome::Failed ? "Failed cases" : "Unsupported cases") << "\n\n";
+      << total.unsupported << " unsupported, " << total.disputed << " disputed, of " << results.size() << " cases.**\n\n";
+  out << "| operator | passed | failed | unsupported | disputed |\n|---|---:|---:|---:|---:|\n";
+  for (const auto& [op, c] : per_op)
+    out << "| " << op << " | " << c.passed << " | " << c.failed << " | " << c.unsupported << " | " << c.disputed << " |\n";
+  for (Outcome kind : {Outcome::Failed, Outcome::Disputed, Outcome::Unsupported}) {
+    out << "\n## " << (kind == Outcome::Failed ? "Failed cases" : kind == Outcome::Disputed ? "Disputed cases" : "Unsupported cases") << "\n\n";
     bool any = false;
     for (const CaseResult& r : results) {
       if (r.outcome != kind) continue;
@@ -202,16 +219,17 @@ int main(int argc, char** argv) {
     if (entry.is_directory() && entry.path().filename().string().find(filter) != std::string::npos) cases.push_back(entry.path());
   std::sort(cases.begin(), cases.end());
   std::vector<CaseResult> results;
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, disputed = 0;
   for (const fs::path& dir : cases) {
     results.push_back(run_case(dir));
     const CaseResult& r = results.back();
     passed += r.outcome == Outcome::Passed;
     failed += r.outcome == Outcome::Failed;
+    disputed += r.outcome == Outcome::Disputed;
     if (r.outcome == Outcome::Failed) std::cout << "FAILED " << r.name << " (" << r.op << "): " << short_reason(r.reason, data) << "\n";
   }
-  std::cout << passed << " passed, " << failed << " failed, " << results.size() - passed - failed << " unsupported, of "
-            << results.size() << " cases\n";
+  std::cout << passed << " passed, " << failed << " failed, " << results.size() - passed - failed - disputed << " unsupported, "
+            << disputed << " disputed, of " << results.size() << " cases\n";
   if (!markdown.empty()) write_markdown(results, data, markdown);
   if (min_passed >= 0 && (failed > 0 || passed < min_passed)) {
     if (passed < min_passed) std::cout << "expected at least " << min_passed << " passing cases\n";

@@ -112,6 +112,7 @@ const OpTable& op_table() {
     register_resize_ops(t);
     register_detection_ops(t);
     register_quantize_ops(t);
+    register_training_ops(t);
     return t;
   }();
   return table;
@@ -288,43 +289,44 @@ ValueInfo value_info_from_proto(const ::onnx::ValueInfoProto& proto, const std::
   return info;
 }
 
-// The version of the default domain the model imports; UnsupportedError outside 1..kMaxImportOpset.
-int64_t default_opset(const ::onnx::ModelProto& model, const std::string& path) {
-  std::optional<int64_t> opset;
-  for (const auto& entry : model.opset_import()) {
-    if (entry.domain().empty() || entry.domain() == "ai.onnx") opset = entry.version();
-  }
-  if (!opset) {
-    std::string domains;
-    for (const auto& entry : model.opset_import()) domains += (domains.empty() ? "" : ", ") + entry.domain();
-    fail<UnsupportedError>(path, ": the model imports no opset of the default ONNX domain, only of ", domains.empty() ? "none" : domains);
-  }
-  if (*opset < 1 || *opset > kMaxImportOpset)
-    fail<UnsupportedError>(path, ": opset ", *opset, " is outside the supported range 1 to ", kMaxImportOpset);
-  return *opset;
+// The operator domains the importer runs: ONNX's default one ("" or "ai.onnx") and the
+// training operators of "ai.onnx.preview.training" (optimizer steps written as a graph).
+constexpr const char* kTrainingDomain = "ai.onnx.preview.training";
+
+// The opset version the model imports for each domain ("ai.onnx" filed under ""). The default
+// domain's must be in 1..kMaxImportOpset (UnsupportedError); other domains are checked per node.
+std::map<std::string, int64_t> opsets_of(const ::onnx::ModelProto& model, const std::string& path) {
+  std::map<std::string, int64_t> opsets;
+  for (const auto& entry : model.opset_import()) opsets[entry.domain() == "ai.onnx" ? "" : entry.domain()] = entry.version();
+  if (auto it = opsets.find(""); it != opsets.end() && (it->second < 1 || it->second > kMaxImportOpset))
+    fail<UnsupportedError>(path, ": opset ", it->second, " is outside the supported range 1 to ", kMaxImportOpset);
+  return opsets;
 }
 
-Node node_from_proto(const ::onnx::NodeProto& proto, int64_t opset, size_t index) {
+Node node_from_proto(const ::onnx::NodeProto& proto, const std::map<std::string, int64_t>& opsets, size_t index) {
   Node node;
   node.op_type = proto.op_type();
   node.name = proto.name().empty() ? "#" + std::to_string(index) : proto.name();
   node.inputs.assign(proto.input().begin(), proto.input().end());
   node.outputs.assign(proto.output().begin(), proto.output().end());
-  if (!proto.domain().empty() && proto.domain() != "ai.onnx")
-    fail<UnsupportedError>(node.where(), ": operator domain '", proto.domain(), "' is not supported (only the default ONNX domain)");
-  const ::onnx::OpSchema* schema = ::onnx::OpSchemaRegistry::Schema(node.op_type, static_cast<int>(opset), "");
+  const std::string domain = proto.domain() == "ai.onnx" ? "" : proto.domain();
+  if (!domain.empty() && domain != kTrainingDomain)
+    fail<UnsupportedError>(node.where(), ": operator domain '", domain, "' is not supported (only ONNX's default one and ", kTrainingDomain, ")");
+  auto opset = opsets.find(domain);
+  if (opset == opsets.end()) fail<IOError>(node.where(), ": the model imports no opset of the node's domain '", domain, "'");
+  const ::onnx::OpSchema* schema = ::onnx::OpSchemaRegistry::Schema(node.op_type, static_cast<int>(opset->second), domain);
   auto entry = op_table().find(node.op_type);
   if (!schema || entry == op_table().end()) fail<UnsupportedError>("unsupported operator ", node.where());
   node.version = schema->since_version();
   if (node.version < entry->second.min_version)
-    fail<UnsupportedError>(node.where(), ": version ", node.version, " of ", node.op_type, " (opset ", opset,
+    fail<UnsupportedError>(node.where(), ": version ", node.version, " of ", node.op_type, " (opset ", opset->second,
                            ") is not supported; cajal implements version ", entry->second.min_version, " and later");
   for (const auto& a : proto.attribute()) node.attributes[a.name()] = attribute_from_proto(a, node.where());
   return node;
 }
 
 std::shared_ptr<Graph> graph_from_model(::onnx::ModelProto& model, const std::string& path) {
-  const int64_t opset = default_opset(model, path);
+  const std::map<std::string, int64_t> opsets = opsets_of(model, path);
   std::string model_dir = fs::path(path).parent_path().string();
   if (model_dir.empty()) model_dir = ".";
   for (auto& init : *model.mutable_graph()->mutable_initializer())
@@ -357,7 +359,7 @@ std::shared_ptr<Graph> graph_from_model(::onnx::ModelProto& model, const std::st
   std::set<std::string> defined = initializer_names;
   for (const ValueInfo& input : graph->inputs) defined.insert(input.name);
   for (int k = 0; k < g.node_size(); ++k) {
-    Node node = node_from_proto(g.node(k), opset, static_cast<size_t>(k));
+    Node node = node_from_proto(g.node(k), opsets, static_cast<size_t>(k));
     for (const std::string& name : node.inputs)
       if (!name.empty() && !defined.count(name)) fail<IOError>(path, ": ", node.where(), " reads '", name, "', which nothing before it computes");
     defined.insert(node.outputs.begin(), node.outputs.end());
