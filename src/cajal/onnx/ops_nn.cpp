@@ -458,9 +458,9 @@ template <typename Along>
 Tensor along_axis(const Node& node, const Tensor& x, Along along) {
   if (node.version >= 13) return along(x, onnx_axis(node, node.get_int("axis", -1), x.dim()));
   int64_t axis = onnx_axis(node, node.get_int("axis", 1), x.dim());
-  int64_t rows = 1;
-  for (int64_t d = 0; d < axis; ++d) rows *= x.size(d);
-  return along(x.reshape({rows, rows == 0 ? 0 : x.numel() / std::max<int64_t>(rows, 1)}), 1).reshape(x.sizes());
+  int64_t rows = 1, cols = 1;
+  for (int64_t d = 0; d < x.dim(); ++d) (d < axis ? rows : cols) *= x.size(d);
+  return along(x.reshape({rows, cols}), 1).reshape(x.sizes());
 }
 
 TensorList run_softmax(const Node& node, const TensorList& in) {

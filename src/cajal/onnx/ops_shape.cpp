@@ -42,13 +42,8 @@ TensorList run_flatten(const Node& node, const TensorList& in) {
   int64_t axis = node.get_int("axis", 1);
   axis = axis < 0 ? axis + x.dim() : axis;
   if (axis < 0 || axis > x.dim()) fail<IndexError>(node.where(), ": axis ", node.get_int("axis", 1), " is out of range for rank ", x.dim());
-  int64_t rows = 1;
-  for (int64_t d = 0; d < axis; ++d) rows *= x.size(d);
-  int64_t cols = rows == 0 ? 0 : x.numel() / rows;
-  if (rows == 0) {
-    cols = 1;
-    for (int64_t d = axis; d < x.dim(); ++d) cols *= x.size(d);
-  }
+  int64_t rows = 1, cols = 1;  // products, not numel / rows, so that empty tensors flatten too
+  for (int64_t d = 0; d < x.dim(); ++d) (d < axis ? rows : cols) *= x.size(d);
   return {x.reshape({rows, cols})};
 }
 
