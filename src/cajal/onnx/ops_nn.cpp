@@ -148,6 +148,54 @@ TensorList run_conv_transpose(const Node& node, const TensorList& in) {
 
 // ------------------------------------------------------------------ pools
 
+// Pools over 3 or more spatial dims, which cajal's pooling kernels (1-D and 2-D) lack: the
+// max (or the sum) over the kernel's offsets of strided slices of the padded input, one
+// slice per offset. Average pools divide by the count of input elements each window holds
+// (the same sum over a padded mask of ones) unless count_include_pad.
+Tensor pool_by_slices(const Node& node, const Tensor& x, bool is_max) {
+  const int64_t spatial = x.dim() - 2;
+  std::vector<int64_t> kernel = node.get_ints("kernel_shape"), strides = node.get_ints("strides"), dilations = node.get_ints("dilations"),
+                       pads = node.get_ints("pads");
+  if (strides.empty()) strides.assign(static_cast<size_t>(spatial), 1);
+  if (dilations.empty()) dilations.assign(static_cast<size_t>(spatial), 1);
+  if (pads.empty()) pads.assign(static_cast<size_t>(2 * spatial), 0);
+  if (static_cast<int64_t>(kernel.size()) != spatial || static_cast<int64_t>(strides.size()) != spatial ||
+      static_cast<int64_t>(dilations.size()) != spatial || static_cast<int64_t>(pads.size()) != 2 * spatial)
+    fail<ShapeError>(node.where(), ": kernel_shape, strides, dilations and pads must give each of the ", spatial, " spatial dims");
+  if (node.get_string("auto_pad", "NOTSET") != "NOTSET") node.unsupported("auto_pad on 3-D input");
+  if (node.get_int("ceil_mode", 0) != 0) node.unsupported("ceil_mode on 3-D input");
+  Dims torch_pads;  // (begin, end) from the last dim backwards
+  for (int64_t d = spatial - 1; d >= 0; --d) {
+    torch_pads.push_back(pads[static_cast<size_t>(d)]);
+    torch_pads.push_back(pads[static_cast<size_t>(d + spatial)]);
+  }
+  Tensor padded = pad(x, torch_pads, PadMode::Constant, is_max ? -std::numeric_limits<double>::infinity() : 0.0);
+  bool exclude_pad = !is_max && node.get_int("count_include_pad", 0) == 0;
+  Tensor mask = exclude_pad ? pad(ones(x.sizes(), {.dtype = x.dtype()}), torch_pads) : Tensor();
+  std::vector<int64_t> out(static_cast<size_t>(spatial));
+  int64_t offsets = 1;
+  for (int64_t d = 0; d < spatial; ++d) {
+    size_t k = static_cast<size_t>(d);
+    out[k] = (padded.size(2 + d) - ((kernel[k] - 1) * dilations[k] + 1)) / strides[k] + 1;
+    if (out[k] < 1 || kernel[k] < 1 || strides[k] < 1 || dilations[k] < 1) fail<ShapeError>(node.where(), ": the window does not fit the input");
+    offsets *= kernel[k];
+  }
+  Tensor result, count;
+  for (int64_t o = 0; o < offsets; ++o) {
+    Tensor window = padded, window_mask = mask;
+    for (int64_t d = spatial - 1, rest = o; d >= 0; rest /= kernel[static_cast<size_t>(d)], --d) {
+      size_t k = static_cast<size_t>(d);
+      int64_t start = (rest % kernel[k]) * dilations[k];
+      window = window.slice(2 + d, start, start + (out[k] - 1) * strides[k] + 1, strides[k]);
+      if (mask.defined()) window_mask = window_mask.slice(2 + d, start, start + (out[k] - 1) * strides[k] + 1, strides[k]);
+    }
+    result = !result.defined() ? window : is_max ? maximum(result, window) : result + window;
+    if (mask.defined()) count = count.defined() ? count + window_mask : window_mask;
+  }
+  if (is_max) return result;
+  return mask.defined() ? result / count : result / static_cast<double>(offsets);
+}
+
 // MaxPool; its optional Indices output is the position of each maximum in the whole
 // input flattened, as ONNX defines it (cajal's is within each [H, W] plane).
 TensorList run_max_pool(const Node& node, const TensorList& in) {
@@ -158,6 +206,10 @@ TensorList run_max_pool(const Node& node, const TensorList& in) {
     return out;
   }
   const Tensor& x = in.at(0);
+  if (x.dim() > 4) {
+    if (node.outputs.size() > 1 && !node.outputs[1].empty()) node.unsupported("Indices of a 3-D MaxPool");
+    return {pool_by_slices(node, x, true)};
+  }
   Window w = window_of(node, x, {});
   bool ceil_mode = node.get_int("ceil_mode", 0) != 0;
   Tensor input = w.to_2d(x);
@@ -184,6 +236,7 @@ TensorList run_max_pool(const Node& node, const TensorList& in) {
 // of input elements it covers, which is the same pool applied to a mask of ones.
 TensorList run_average_pool(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
+  if (x.dim() > 4) return {pool_by_slices(node, x, false)};
   Window w = window_of(node, x, {});
   if (w.dilation != std::array<int64_t, 2>{1, 1}) node.unsupported("dilations");
   bool include_pad = node.get_int("count_include_pad", 0) != 0;
