@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kModels = {"resnet18", "mobilenet_v2", "vit", "mlp", "lenet5", "cnn", "resnet20", "layers",
                                           "char_lstm", "char_transformer", "rnn_classifier_gru", "rnn_classifier_lstm",
-                                          "lstm_forecaster"};
+                                          "lstm_forecaster", "volumes"};
 
 // One run of the reference script for the whole file (it starts torch once).
 class OnnxImport : public ::testing::Test {

@@ -78,6 +78,11 @@ MODELS = {
                             lambda batch: torch.randn(batch, 1, 7, 5)),
     "lstm_forecaster": (lambda: sequence({"kind": "lstm_forecaster", "features": 1, "hidden": 8, "layers": 2,
                                           "horizon": 3}), lambda batch: torch.randn(batch, 9, 1)),
+    # 3-D layers, which the importer runs without 3-D kernels (strided slices per kernel offset).
+    "volumes": (lambda: nn.Sequential(nn.ConvTranspose3d(2, 3, 3, stride=2, padding=1, output_padding=1, dilation=1),
+                                      nn.MaxPool3d(3, stride=2, padding=1),
+                                      nn.AvgPool3d(2, stride=1, padding=1, count_include_pad=False)),
+                lambda batch: torch.randn(batch, 2, 3, 4, 5)),
 }
 
 

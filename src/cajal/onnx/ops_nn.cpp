@@ -111,12 +111,80 @@ TensorList run_conv(const Node& node, const TensorList& in) {
 
 namespace {
 
+// ConvTranspose over 3 or more spatial dims, which cajal's kernels (2-D) lack: each kernel
+// offset k contributes x's channels times w[:, :, k] (a matmul over channels), spread out by
+// the stride (zeros between) and shifted by k * dilation; the contributions add up to the
+// unpadded output, which is then cropped by the pads and extended by output_padding.
+Tensor conv_transpose_by_offsets(const Node& node, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const int64_t spatial = x.dim() - 2;
+  if (node.get_int("group", 1) != 1) node.unsupported("group on 3-D input");
+  if (node.has("output_shape") || node.get_string("auto_pad", "NOTSET") != "NOTSET") node.unsupported("output_shape or auto_pad on 3-D input");
+  auto per_dim = [&](const char* name, int64_t fallback, int64_t count) {
+    std::vector<int64_t> v = node.get_ints(name);
+    if (v.empty()) v.assign(static_cast<size_t>(count), fallback);
+    if (static_cast<int64_t>(v.size()) != count) fail<ShapeError>(node.where(), ": ", name, " must have ", count, " values");
+    return v;
+  };
+  std::vector<int64_t> strides = per_dim("strides", 1, spatial), dilations = per_dim("dilations", 1, spatial),
+                       pads = per_dim("pads", 0, 2 * spatial), extra = per_dim("output_padding", 0, spatial);
+  if (weight.dim() != x.dim() || weight.size(0) != x.size(1)) fail<ShapeError>(node.where(), ": W must be [C, M, k...] for X ", x.sizes());
+  Dims channels_last{0};
+  for (int64_t d = 2; d < x.dim(); ++d) channels_last.push_back(d);
+  channels_last.push_back(1);
+  Tensor xc = x.permute(channels_last);  // [N, spatial..., C]
+  int64_t offsets = 1;
+  for (int64_t d = 0; d < spatial; ++d) offsets *= weight.size(2 + d);
+  Tensor y;
+  for (int64_t o = 0; o < offsets; ++o) {
+    Tensor w = weight;  // w[:, :, k] for this offset k
+    std::vector<int64_t> k(static_cast<size_t>(spatial));
+    for (int64_t d = spatial - 1, rest = o; d >= 0; rest /= weight.size(2 + d), --d) k[static_cast<size_t>(d)] = rest % weight.size(2 + d);
+    for (int64_t d = spatial - 1; d >= 0; --d) w = w.select(2 + d, k[static_cast<size_t>(d)]);
+    Tensor t = matmul(xc, w);  // [N, spatial..., M]
+    Dims back{0, x.dim() - 1};
+    for (int64_t d = 1; d < x.dim() - 1; ++d) back.push_back(d);
+    t = t.permute(back);  // [N, M, spatial...]
+    for (int64_t d = 0; d < spatial; ++d) {
+      const size_t i = static_cast<size_t>(d);
+      const int64_t dim = 2 + d, in = t.size(dim), s = strides[i];
+      if (s > 1) {
+        // Stride: s - 1 zeros after each element (a new dim of s, flattened), the trailing ones dropped.
+        Tensor column = t.unsqueeze(dim + 1);
+        Dims zeros_shape(column.sizes());
+        zeros_shape[static_cast<size_t>(dim + 1)] = s - 1;
+        Dims merged(t.sizes());
+        merged[static_cast<size_t>(dim)] = in * s;
+        t = cat({column, zeros(zeros_shape, {.dtype = t.dtype()})}, dim + 1).reshape(merged).narrow(dim, 0, (in - 1) * s + 1);
+      }
+      int64_t full = s * (in - 1) + (weight.size(dim) - 1) * dilations[i] + 1, shift = k[i] * dilations[i];
+      Dims placement(static_cast<size_t>(2 * (t.dim() - 1 - dim)), 0);  // pads of the dims after `dim`
+      placement.push_back(shift);
+      placement.push_back(full - shift - t.size(dim));
+      t = pad(t, placement);
+    }
+    y = y.defined() ? y + t : t;
+  }
+  Dims crop;
+  for (int64_t d = spatial - 1; d >= 0; --d) {
+    crop.push_back(-pads[static_cast<size_t>(d)]);
+    crop.push_back(extra[static_cast<size_t>(d)] - pads[static_cast<size_t>(d + spatial)]);
+  }
+  y = pad(y, crop);
+  if (bias.defined()) {
+    Dims shape(static_cast<size_t>(y.dim()), 1);
+    shape[1] = -1;
+    y = y + bias.reshape(shape);
+  }
+  return y;
+}
+
 // ConvTranspose: the transposed convolution without padding, then ONNX's pads (or the
 // padding that output_shape implies) cropped away and output_padding added after, in one
 // `pad` with negative amounts; the bias last.
 TensorList run_conv_transpose(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
   const Tensor& weight = in.at(1);
+  if (x.dim() > 4) return {conv_transpose_by_offsets(node, x, weight, optional_input(in, 2))};
   Window w = window_of(node, x, kernel_of_weight(weight));
   std::vector<int64_t> output_padding = node.get_ints("output_padding"), output_shape = node.get_ints("output_shape");
   const size_t spatial = w.lifted ? 1 : 2, first = w.lifted ? 1 : 0;
