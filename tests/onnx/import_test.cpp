@@ -208,6 +208,11 @@ TEST_F(OnnxImport, WeightsOfTheWrongShapeAreAShapeError) {
                                  {"LSTM node 'lstm'", "W must have shape [1, 8, 3], got [1, 6, 3]"});
 }
 
+TEST_F(OnnxImport, IndicesOfTheWrongRankAreAShapeError) {
+  auto model = onnx::load(path("scatternd_scalar_indices.onnx"));
+  test::expect_error<ShapeError>([&] { model->forward(zeros({2, 3})); }, {"ScatterND node 'scatter'", "do not fit"});
+}
+
 TEST_F(OnnxImport, ExternalDataOutsideTheModelFolderIsRefused) {
   test::expect_error<IOError>([&] { onnx::load(path("external_outside.onnx")); },
                               {"'../outside.bin'", "outside the model's folder"});

@@ -207,6 +207,10 @@ def write_fixtures(directory):
                      [numpy_helper.from_array(np.ones((1, 6, 3), np.float32), "W"),
                       numpy_helper.from_array(np.ones((1, 8, 2), np.float32), "R")], inputs=lstm_inputs, outputs=lstm_outputs),
          "lstm_bad_weights")
+    # ScatterND whose indices are a scalar, not [..., k] tuples (found by fuzz/onnx_fuzz).
+    scatter_inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])]
+    save(small_model([helper.make_node("ScatterND", ["x", "i", "x"], ["y"], name="scatter")],
+                     [numpy_helper.from_array(np.array(1, np.int64), "i")], inputs=scatter_inputs), "scatternd_scalar_indices")
     # Opset 18 is newer than ONNX 1.12 knows: written without the checker.
     model = add_weights(numpy_helper.from_array(WEIGHTS, "w"))
     model.opset_import[0].version = 18

@@ -188,17 +188,19 @@ TensorList run_conv_transpose(const Node& node, const TensorList& in) {
   Window w = window_of(node, x, kernel_of_weight(weight));
   std::vector<int64_t> output_padding = node.get_ints("output_padding"), output_shape = node.get_ints("output_shape");
   const size_t spatial = w.lifted ? 1 : 2, first = w.lifted ? 1 : 0;
+  for (const auto* list : {&output_padding, &output_shape})
+    if (!list->empty() && list->size() != spatial) fail<ShapeError>(node.where(), ": output_padding and output_shape must have ", spatial, " values");
   std::array<int64_t, 2> extra{0, 0};
   const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
   for (size_t k = 0; k < spatial; ++k) {
     size_t d = first + k;
-    if (!output_padding.empty()) extra[d] = output_padding.at(k);
+    if (!output_padding.empty()) extra[d] = output_padding[k];
     int64_t in_size = x.size(2 + static_cast<int64_t>(k));
     int64_t full = w.stride[d] * (in_size - 1) + extra[d] + (w.kernel[d] - 1) * w.dilation[d] + 1;
     // The requested size (output_shape, or input * stride for SAME) fixes the total padding,
     // which may be negative (the output grows); split with floor division as ONNX's formula.
     std::optional<int64_t> target;
-    if (!output_shape.empty()) target = output_shape.at(k);
+    if (!output_shape.empty()) target = output_shape[k];
     else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") target = in_size * w.stride[d];
     if (!target) continue;
     int64_t total = full - *target;

@@ -348,7 +348,9 @@ TensorList run_compress(const Node& node, const TensorList& in) {
 TensorList run_topk(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
   int64_t dim = onnx_axis(node, node.get_int("axis", -1), x.dim());
-  int64_t k = int_values(in.at(1)).at(0);
+  std::vector<int64_t> k_values = int_values(in.at(1));
+  if (k_values.size() != 1) fail<ShapeError>(node.where(), ": K must hold one value");
+  int64_t k = k_values[0];
   ValuesIndices top = topk(x, k, dim, node.get_int("largest", 1) != 0, true);
   return {top.values, top.indices};
 }
@@ -386,6 +388,10 @@ TensorList run_window(const Node& node, const TensorList& in) {
 // The offsets of GatherND's and ScatterND's index tuples (the last dim of `indices`, k long)
 // into the first k dims of `x` after its batch_dims, as rows of x viewed as [rows, rest...].
 Tensor nd_offsets(const Node& node, const Tensor& x, const Tensor& indices, int64_t batch_dims) {
+  if (batch_dims < 0 || indices.dim() <= batch_dims || x.dim() < batch_dims)
+    fail<ShapeError>(node.where(), ": indices ", indices.sizes(), " and data ", x.sizes(), " do not fit batch_dims ", batch_dims);
+  for (int64_t b = 0; b < batch_dims; ++b)
+    if (indices.size(b) != x.size(b)) fail<ShapeError>(node.where(), ": batch dim ", b, " differs between data and indices");
   const int64_t k = indices.size(-1);
   if (batch_dims + k > x.dim()) fail<ShapeError>(node.where(), ": index tuples of ", k, " are longer than the data's dims");
   Tensor offsets = zeros(Dims(indices.sizes().begin(), indices.sizes().end() - 1), {.dtype = DType::i64});
@@ -415,8 +421,8 @@ TensorList run_gather_nd(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
   const Tensor& indices = in.at(1);
   int64_t batch_dims = node.get_int("batch_dims", 0);
-  const int64_t k = indices.size(-1);
   Tensor offsets = nd_offsets(node, x, indices, batch_dims);
+  const int64_t k = indices.size(-1);
   Tensor picked = index_select(rows_of(x, batch_dims + k), 0, offsets.reshape({-1}));
   Dims shape(offsets.sizes());
   for (int64_t d = batch_dims + k; d < x.dim(); ++d) shape.push_back(x.size(d));
@@ -429,9 +435,8 @@ TensorList run_scatter_nd(const Node& node, const TensorList& in) {
   const Tensor& indices = in.at(1);
   std::string reduction = node.get_string("reduction", "none");
   if (reduction != "none" && reduction != "add") node.unsupported("reduction '" + reduction + "'");
-  const int64_t k = indices.size(-1);
-  Tensor rows = rows_of(x, k);
   Tensor offsets = nd_offsets(node, x, indices, 0).reshape({-1});
+  Tensor rows = rows_of(x, indices.size(-1));
   Dims update_shape{offsets.size(0)}, index_shape{offsets.size(0)};  // one row of updates per tuple
   for (int64_t d = 1; d < rows.dim(); ++d) {
     update_shape.push_back(rows.size(d));
