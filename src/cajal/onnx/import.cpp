@@ -112,6 +112,7 @@ const OpTable& op_table() {
     register_resize_ops(t);
     register_detection_ops(t);
     register_quantize_ops(t);
+    register_signal_ops(t);
     register_training_ops(t);
     return t;
   }();

@@ -1,7 +1,7 @@
 // Shape and indexing operators: Reshape, Flatten, Transpose, Squeeze/Unsqueeze, Concat,
 // Split, Slice, Gather(Elements), Expand, Tile, Pad, Shape, Size, ConstantOfShape, Range,
 // Constant, EyeLike, Trilu, DepthToSpace/SpaceToDepth, NonZero, Compress, TopK,
-// ScatterElements, OneHot. Shape tensors are int64, as ONNX defines them; views are used
+// ScatterElements, OneHot, GatherND, ScatterND, ReverseSequence, Unique. Shape tensors are int64, as ONNX defines them; views are used
 // wherever cajal has one, so the graph copies only what ONNX's semantics need.
 #include <algorithm>
 #include <cmath>
@@ -371,20 +371,6 @@ TensorList run_one_hot(const Node& node, const TensorList& in) {
   return {where(eq(index, classes), values[1], values[0])};
 }
 
-// Hann, Hamming and Blackman windows of `size` points: sums of cosines of 2 pi n / N, with
-// N = size (periodic, the default) or size - 1 (symmetric).
-TensorList run_window(const Node& node, const TensorList& in) {
-  int64_t size = static_cast<int64_t>(scalar_value(in.at(0)));
-  if (size < 0) fail<ValueError>(node.where(), ": size must not be negative");
-  double period = static_cast<double>(node.get_int("periodic", 1) ? size : size - 1);
-  Tensor phase = arange(size).to(DType::f64) * (2 * M_PI / period);
-  Tensor w;
-  if (node.op_type == "HannWindow") w = 0.5 - 0.5 * cos(phase);
-  else if (node.op_type == "HammingWindow") w = 25.0 / 46 - 21.0 / 46 * cos(phase);
-  else w = 0.42 - 0.5 * cos(phase) + 0.08 * cos(2.0 * phase);  // BlackmanWindow
-  return {w.to(dtype_from_onnx(static_cast<int32_t>(node.get_int("output_datatype", 1)), node.where()))};
-}
-
 // The offsets of GatherND's and ScatterND's index tuples (the last dim of `indices`, k long)
 // into the first k dims of `x` after its batch_dims, as rows of x viewed as [rows, rest...].
 Tensor nd_offsets(const Node& node, const Tensor& x, const Tensor& indices, int64_t batch_dims) {
@@ -534,7 +520,6 @@ void register_shape_ops(OpTable& table) {
   table["Compress"] = {run_compress, 9};
   table["TopK"] = {run_topk, 10};
   table["OneHot"] = {run_one_hot, 9};
-  for (const char* name : {"HannWindow", "HammingWindow", "BlackmanWindow"}) table[name] = {run_window, 17};
   table["GatherND"] = {run_gather_nd, 11};
   table["ScatterND"] = {run_scatter_nd, 11};
   table["Scatter"] = {run_scatter_elements, 9};  // ScatterElements' former name
