@@ -113,6 +113,7 @@ const OpTable& op_table() {
     register_detection_ops(t);
     register_quantize_ops(t);
     register_signal_ops(t);
+    register_text_ops(t);
     register_training_ops(t);
     return t;
   }();

@@ -62,6 +62,7 @@ void register_resize_ops(OpTable& table);
 void register_detection_ops(OpTable& table);
 void register_quantize_ops(OpTable& table);
 void register_signal_ops(OpTable& table);
+void register_text_ops(OpTable& table);
 void register_training_ops(OpTable& table);  // ai.onnx.preview.training
 // All of them, built once.
 const OpTable& op_table();
