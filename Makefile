@@ -1,6 +1,8 @@
 # The front door. On a fresh Debian 12 machine:
 #   make run    installs what is missing, builds, and trains the example model
-#   make test   installs what is missing, builds, and runs every test
+#   make test   installs what is missing, builds, and runs every test: the suite, the suite
+#               again under AddressSanitizer + UndefinedBehaviorSanitizer, and every fuzzer briefly
+#   make test-quick   the suite alone, in the normal build (for iterating)
 #
 # Variables: BUILD_DIR (default build), CMAKE_ARGS (extra cmake options, e.g.
 # CMAKE_ARGS=-DCAJAL_NATIVE=OFF for a portable build), TEST_JOBS (parallel tests, default 2).
@@ -17,7 +19,7 @@ TSAN_DIR ?= build-tsan
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build test run bench clean sanitize-build test-sanitize test-tsan fuzz
+.PHONY: all setup build test test-quick test-asan run bench clean sanitize-build test-sanitize test-tsan fuzz
 
 all: build
 
@@ -28,15 +30,18 @@ build: setup
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAJAL_BUILD_BENCH=$(BENCH) $(CMAKE_ARGS)
 	ninja -C $(BUILD_DIR)
 
-test: build
+test: test-quick test-asan
+
+test-quick: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j$(TEST_JOBS)
 
 # One clang build with AddressSanitizer and UndefinedBehaviorSanitizer (a report stops the
-# program, leaks included) and libFuzzer's coverage: `make test-sanitize` runs the whole
-# suite in it and every fuzzer for FUZZ_SMOKE_SECONDS; `make fuzz` runs the fuzzers for
-# FUZZ_SECONDS each (fuzz/run prints executions, coverage edges and corpus size). -O1 keeps
-# the build and the instrumented runs quick. `make test-tsan` builds the data loader's and the
-# trainer's threaded tests with ThreadSanitizer in a second folder and runs them.
+# program, leaks included) and libFuzzer's coverage: `make test-asan` (part of `make test`)
+# runs the whole suite in it and every fuzzer for FUZZ_SMOKE_SECONDS; `make fuzz` runs the
+# fuzzers for FUZZ_SECONDS each (fuzz/run prints executions, coverage edges and corpus size).
+# -O1 keeps the build and the instrumented runs quick. `make test-tsan` builds the data
+# loader's and the trainer's threaded tests with ThreadSanitizer in a second folder and runs
+# them; `make test-sanitize` is both.
 FUZZ_SMOKE_SECONDS ?= 30
 SANITIZE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" -DCAJAL_BUILD_BENCH=OFF
 
@@ -45,9 +50,11 @@ sanitize-build: setup
 	  -DCAJAL_SANITIZE=address,undefined $(CMAKE_ARGS)
 	ninja -C $(FUZZ_DIR)
 
-test-sanitize: sanitize-build
+test-asan: sanitize-build
 	ctest --test-dir $(FUZZ_DIR) --output-on-failure --no-tests=error -j$(TEST_JOBS)
 	fuzz/run $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS)
+
+test-sanitize: test-asan test-tsan
 
 fuzz: sanitize-build
 	fuzz/run $(FUZZ_DIR) $(FUZZ_SECONDS)

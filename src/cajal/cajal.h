@@ -13,6 +13,7 @@
 #include "cajal/io/safetensors.h"
 #include "cajal/metrics/metrics.h"
 #include "cajal/nn/nn.h"
+#include "cajal/onnx/export.h"
 #include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/linalg.h"

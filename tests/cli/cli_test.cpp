@@ -191,39 +191,10 @@ TEST(ProbabilityScores, TwoClassesAndMore) {
 using test::cajal;
 using test::expect_failure;
 using test::read_file;
+using test::write_idx;
+using test::write_squares;
+using test::write_text;
 using Result = test::ProgramResult;
-
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-// An IDX file of uint8 values: magic 0 0 8 <dims>, big-endian sizes, then the bytes.
-void write_idx(const std::string& path, const std::vector<int64_t>& dims, const std::vector<uint8_t>& values) {
-  std::ofstream file(path, std::ios::binary);
-  file.put(0).put(0).put(8).put(static_cast<char>(dims.size()));
-  for (int64_t d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) file.put(static_cast<char>((d >> shift) & 0xff));
-  }
-  file.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size()));
-}
-
-// n 8x8 images of 4 classes: a bright 3x3 square in the quadrant of the class, over noise.
-void write_squares(const std::string& dir, const std::string& name, int64_t n, uint32_t seed) {
-  std::vector<uint8_t> images, labels;
-  uint32_t state = seed;
-  auto next = [&] { return state = state * 1664525u + 1013904223u; };
-  for (int64_t i = 0; i < n; ++i) {
-    int label = static_cast<int>((next() >> 16) % 4);
-    int top = (label / 2) * 4 + static_cast<int>((next() >> 16) % 2), left = (label % 2) * 4 + static_cast<int>((next() >> 16) % 2);
-    for (int r = 0; r < 8; ++r) {
-      for (int c = 0; c < 8; ++c) {
-        bool in_square = r >= top && r < top + 3 && c >= left && c < left + 3;
-        images.push_back(static_cast<uint8_t>(in_square ? 200 + (next() >> 16) % 56 : (next() >> 16) % 60));
-      }
-    }
-    labels.push_back(static_cast<uint8_t>(label));
-  }
-  write_idx(dir + "/" + name + "-images.idx", {n, 8, 8}, images);
-  write_idx(dir + "/" + name + "-labels.idx", {n}, labels);
-}
 
 const char* kSquares = R"(data:
   reader: idx
@@ -654,7 +625,9 @@ TEST_F(Program, WaitsPassivelyUnlessTold) {
     EXPECT_EQ(std::fscanf(pipe, "%d", &pid), 1);
     pclose(pipe);
     std::string policy = "(exited)";
-    for (int tries = 0; tries < 200; ++tries) {  // until the restart has happened, at most 2 s
+    // Until the restart has happened: at most 10 s, as a loaded machine (ctest -j2, or an
+    // AddressSanitizer build) can take seconds to start the program twice.
+    for (int tries = 0; tries < 1000; ++tries) {
       std::string environ = read_file("/proc/" + std::to_string(pid) + "/environ");
       if (environ.empty()) {  // gone, or in the middle of an exec (reads empty under load): look again
         usleep(10000);

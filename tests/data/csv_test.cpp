@@ -103,11 +103,11 @@ TEST_F(MalformedCsv, ErrorsNameFileLineAndColumn) {
                               {"table0.csv:3:2", "missing value in column 'b'"});
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,0\n3,NA,1\n")); }, {":3:2", "missing value"});
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,x7,0\n")); },
-                              {"table2.csv:2:2", "'x7' in column 'b' is not a number"});
+                              {"table2.csv:2:2: 'x7' in column 'b' is not a number"});
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,0\n1,inf,0\n")); },
                               {":3:2", "'inf'", "not a finite number"});
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,0\n1,2\n")); },
-                              {"table4.csv:3", "2 fields, expected 3 (as the header)"});
+                              {"table4.csv:3: 2 fields, expected 3 (as the header)"});
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,1.5\n")); },
                               {"table5.csv:2:3", "label '1.5'", "not a class index"});
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,-1\n")); }, {":2:3", "label '-1'"});
@@ -121,6 +121,12 @@ TEST_F(MalformedCsv, ErrorsNameFileLineAndColumn) {
                                  {"no column named 'class'", "'a', 'b', 'label'"});
   test::expect_error<ValueError>([&] { load_csv(write("a,b,label\n1,2,0\n"), {.label_column = 3}); },
                                  {"label column index 3 is out of range for 3 columns"});
+  // Ragged rows: more cells than the header (the line counts blank lines too), or than the
+  // first row without a header.
+  test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,0\n\n1,2,0,7\n")); },
+                              {".csv:4: 4 fields, expected 3 (as the header)"});
+  test::expect_error<IOError>([&] { load_csv(write("1,2,0\n1,2\n"), {.header = false}); },
+                              {".csv:2: 2 fields, expected 3 (as the first row)"});
   // Beyond float32's range a cell would become infinity: 1e39 in a feature or a regression target.
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,0\n1,1e39,0\n")); },
                               {":3:2", "'1e39' in column 'b' is out of range for float32"});

@@ -110,6 +110,12 @@ TEST_F(ImageFolder, ErrorsNameTheFolderOrFile) {
   const auto unresized = data::load_image_folder(dir_ + "/root");
   test::expect_error<ShapeError>([&] { data::collate({unresized->get(0), unresized->get(1)}); },
                                  {"collate: example 1 has input shape [3, 9, 11] but example 0 has [3, 4, 4]"});
+  // Each file's size as its header states it, for a check before loading (`cajal train`
+  // names the two files that differ).
+  EXPECT_EQ(unresized->image_info(0).height, 4);
+  EXPECT_EQ(unresized->image_info(0).width, 4);
+  EXPECT_EQ(unresized->image_info(1).height, 9);
+  EXPECT_EQ(unresized->image_info(1).width, 11);
 }
 
 // Found by fuzz/image_fuzz (UBSan: stb_image writes past its 257-entry code-size array): a

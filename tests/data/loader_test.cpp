@@ -1,8 +1,12 @@
 // DataLoader: batches, shuffling per epoch, identical results for any number of workers,
-// bounded prefetching, error propagation, clean shutdown, and the training thread's wait
+// bounded prefetching, error propagation (naming the example, never hanging), clean shutdown, and the training thread's wait
 // time with and without workers for a dataset whose get() is slow.
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
 #include <limits>
 #include <numeric>
 #include <thread>
@@ -167,11 +171,109 @@ TEST(DataLoader, ErrorsInWorkersReachTheTrainingThreadInOrder) {
     } catch (const ValueError& e) {
       message = e.what();
     }
-    EXPECT_EQ(message, "bad example 13");
+    EXPECT_EQ(message, "DataLoader: example 13: bad example 13");
     EXPECT_EQ(seen, range(12));  // batches 0-2 arrived; batch 3 (examples 12-15) failed
     // The loader is usable again: a new pass starts from the first batch.
     auto it = loader.begin();
     EXPECT_EQ(it->target.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3}));
+  }
+}
+
+// Runs `body` on another thread and ends the test program at once if it runs longer than
+// `seconds`: a loader that hangs would otherwise hang the suite, and a hung thread cannot be
+// abandoned (the future of std::async waits for it when destroyed), so the process exits.
+void within_seconds(const std::function<void()>& body, int seconds = 10) {
+  std::future<void> done = std::async(std::launch::async, body);
+  if (done.wait_for(std::chrono::seconds(seconds)) == std::future_status::timeout) {
+    std::fprintf(stderr, "FAILED: the DataLoader did not finish within %d seconds (a hang)\n", seconds);
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+  done.get();
+}
+
+// A transform that throws on one example, on the last, or on every one: with any number of
+// workers the error reaches the caller with its type, its message and the example's index,
+// after the batches before it; the pass ends, the next pass fails the same way, and the
+// loader is destroyed with its workers joined.
+TEST(DataLoader, TransformErrorsNameTheExampleAndNeverHang) {
+  struct Case {
+    const char* name;
+    std::function<bool(int64_t)> fails;
+    int64_t first_bad;
+  };
+  const std::vector<Case> cases = {{"one example", [](int64_t i) { return i == 13; }, 13},
+                                   {"the last example", [](int64_t i) { return i == 39; }, 39},
+                                   {"every example", [](int64_t) { return true; }, 0}};
+  for (const Case& c : cases) {
+    const DatasetPtr failing = data::transform(numbered(40), [fails = c.fails](Example e, Generator&) {
+      const int64_t i = e.target.item<int64_t>();
+      if (fails(i)) fail<ValueError>("cannot augment target ", i);
+      return e;
+    });
+    for (int64_t workers : {0, 1, 3}) {
+      SCOPED_TRACE(std::string(c.name) + ", " + std::to_string(workers) + " workers");
+      within_seconds([&] {
+        DataLoader loader(failing, {.batch_size = 4, .num_workers = workers, .prefetch = 2});
+        for (int pass = 0; pass < 2; ++pass) {
+          std::vector<int64_t> seen;
+          std::string message;
+          try {
+            for (Batch& batch : loader)
+              for (int64_t t : batch.target.to_vector<int64_t>()) seen.push_back(t);
+          } catch (const ValueError& e) {
+            message = e.what();
+          }
+          EXPECT_EQ(message, "DataLoader: example " + std::to_string(c.first_bad) + ": cannot augment target " +
+                                 std::to_string(c.first_bad));
+          EXPECT_EQ(seen, range(c.first_bad / 4 * 4));  // every batch before the failing one
+        }
+      });  // the loader, its workers joined, is gone
+    }
+  }
+}
+
+// A std::exception that is not a cajal::Error (from a user's code) arrives as a cajal::Error
+// with its message; the pass ends and a loop over the next pass works.
+TEST(DataLoader, OtherExceptionsArriveAsErrorsWithTheirMessage) {
+  const DatasetPtr flaky = data::lambda_dataset(10, [](int64_t i) {
+    if (i == 6) throw std::out_of_range("lookup table has no entry 6");
+    return Example{tensor({float(i)}), scalar_tensor(i, DType::i64)};
+  });
+  within_seconds([&] {
+    DataLoader loader(flaky, {.batch_size = 4, .num_workers = 2});
+    test::expect_error<Error>([&] { one_pass(loader); }, {"DataLoader: example 6: lookup table has no entry 6"});
+    auto it = loader.begin();  // the next pass starts from the first batch
+    EXPECT_EQ(it->target.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3}));
+  });
+}
+
+// Examples that cannot be stacked are named by their index in the dataset, not by their
+// place in the batch (shuffled here, so the two differ).
+TEST(DataLoader, ExamplesOfDifferentShapesAreNamedByTheirIndex) {
+  const DatasetPtr odd = data::lambda_dataset(8, [](int64_t i) {
+    return Example{i == 5 ? tensor({1.f, 2.f, 3.f}) : tensor({1.f, 2.f}), scalar_tensor(i, DType::i64)};
+  });
+  DataLoader loader(odd, {.batch_size = 8, .shuffle = true, .seed = 1});
+  const std::vector<int64_t> order = loader.batch_indices(0).front();
+  ASSERT_NE(order.front(), 5);
+  ASSERT_NE(order[1], 5);  // so "example 5" below is not a position
+  test::expect_error<ShapeError>([&] { one_pass(loader); },
+                                 {"collate: example 5 has input shape [3] but example " + std::to_string(order.front()) +
+                                  " has [2]"});
+}
+
+// Fewer examples than batch_size make one short batch, with or without workers. (With
+// drop_last they make none, SequentialBatchesAndDropLast, and Trainer::fit refuses such a
+// loader, tests/train/trainer_test.cpp BadOptionsAreClearErrors.)
+TEST(DataLoader, DatasetSmallerThanOneBatch) {
+  for (int64_t workers : {0, 2}) {
+    DataLoader loader(numbered(3), {.batch_size = 32, .num_workers = workers});
+    EXPECT_EQ(loader.num_batches(), 1);
+    const std::vector<Batch> batches = one_pass(loader);
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_EQ(batches[0].size, 3);
+    EXPECT_EQ(batches[0].input.sizes(), Dims({3, 2}));
   }
 }
 

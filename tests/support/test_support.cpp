@@ -27,8 +27,11 @@ namespace cajal::test {
   return ::testing::AssertionSuccess();
 }
 
-bool run_reference(const std::string& script, const std::string& args, std::string* output) {
-  std::string cmd = std::string(CAJAL_PYTHON) + " " + CAJAL_REFERENCE_DIR + "/" + script + " " + args + " 2>&1";
+namespace {
+
+// Runs `program` on tests/reference/<script> with `args`; a failure is recorded with its output.
+bool run_script(const std::string& program, const std::string& script, const std::string& args, std::string* output) {
+  std::string cmd = program + " " + CAJAL_REFERENCE_DIR + "/" + script + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return false;
   std::string out;
@@ -38,6 +41,16 @@ bool run_reference(const std::string& script, const std::string& args, std::stri
   if (output) *output = out;
   if (rc != 0) ADD_FAILURE() << "reference script " << script << " failed:\n" << out;
   return rc == 0;
+}
+
+}  // namespace
+
+bool run_reference(const std::string& script, const std::string& args, std::string* output) {
+  return run_script(CAJAL_PYTHON, script, args, output);
+}
+
+bool run_node_reference(const std::string& script, const std::string& args, std::string* output) {
+  return run_script(CAJAL_NODE, script, args, output);
 }
 
 std::string temp_dir() {

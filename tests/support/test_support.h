@@ -20,6 +20,8 @@ namespace cajal::test {
 // Runs tests/reference/<script> with /usr/bin/python3 and the given arguments; returns
 // false (and records the output) when torch or numpy is missing or the script fails.
 bool run_reference(const std::string& script, const std::string& args, std::string* output = nullptr);
+// The same with Node.js (Debian's nodejs), for the ONNX Runtime oracle (tests/reference/onnx_runtime.js).
+bool run_node_reference(const std::string& script, const std::string& args, std::string* output = nullptr);
 
 // A fresh empty directory under the system temp dir, removed at exit.
 std::string temp_dir();

@@ -73,6 +73,17 @@ const std::vector<Command>& commands() {
        "  --seed S          the random draws (default 0): the same seed gives the same text\n"
        "Every character of TEXT must be in the model's vocabulary.\n",
        generate_command},
+      {"export", "export a trained model as an ONNX file for other runtimes",
+       "usage: cajal export MODEL_OR_RUN [--format onnx] [--output FILE] [--opset N]\n"
+       "\n"
+       "Writes the model as ONNX (default RUN/model.onnx, beside the weights) for ONNX Runtime\n"
+       "and other servers. The graph takes the inputs `cajal predict` reads (input 'input',\n"
+       "float32 images scaled to [0, 1] or feature rows; int64 token ids for a language model),\n"
+       "applies the normalization of training, and gives what predict prints: 'probabilities'\n"
+       "for a classifier, 'predictions' for regression, per-step 'logits' for a language\n"
+       "model. The batch (dim 0) is dynamic.\n"
+       "  --opset N   the ONNX operator set, 13 to 17 (default 17)\n",
+       export_command},
   };
   return list;
 }

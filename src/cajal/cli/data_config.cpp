@@ -62,6 +62,36 @@ data::DatasetPtr tensor_split(Tensor inputs, Tensor targets) {
   return data::tensor_dataset(as_float_inputs(std::move(inputs)), t);
 }
 
+// NaN or infinity in the inputs (or regression targets) of a .npy file would surface as a NaN
+// loss steps later, far from its cause; the first one is named here with its file and example.
+// (The CSV reader refuses them cell by cell; IDX pairs hold integers.)
+void check_finite(const Tensor& values, const std::string& path, const char* what) {
+  if (!is_floating(values.dtype()) || values.numel() == 0) return;
+  const Tensor finite = isfinite(values).contiguous();
+  const bool* ok = finite.data_ptr<bool>();
+  const int64_t at = std::find(ok, ok + finite.numel(), false) - ok;
+  if (at == finite.numel()) return;
+  const int64_t per_example = finite.numel() / values.size(0);
+  const double value = values.contiguous().flatten().to(DType::f64)[at].item<double>();
+  fail<ValueError>(path, ": example ", at / per_example, " has ", value, " at element ", at % per_example, " of its ",
+                   per_example, " ", what, "; the data must be finite numbers (no NaN or infinity)");
+}
+
+// Images of different sizes cannot be stacked into a batch (nor fit one model's input), so
+// an image folder read without data.image_size must hold images of one size.
+void check_one_image_size(const data::ImageFolderDataset& folder) {
+  const data::ImageInfo& first = folder.image_info(0);
+  for (int64_t i = 1; i < folder.size(); ++i) {
+    const data::ImageInfo& info = folder.image_info(i);
+    if (info.height != first.height || info.width != first.width) {
+      fail<ValueError>("images of different sizes: ", folder.file(0), " is ", first.height, " x ", first.width,
+                       " pixels (height x width), ", folder.file(i), " is ", info.height, " x ", info.width,
+                       "; set data.image_size (e.g. [", first.height, ", ", first.width,
+                       "]) to resize every image to one size");
+    }
+  }
+}
+
 // Per-channel (images) or per-feature (tables) mean and std of the training examples.
 void compute_stats(const data::Dataset& train, std::vector<double>& mean, std::vector<double>& std) {
   data::Example first = train.get(0);
@@ -213,11 +243,11 @@ data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, s
   if (config.reader == "idx" || config.reader == "npy") {
     require_file(files.inputs, "inputs");
     require_file(files.targets, "targets");
-    if (config.reader == "idx") {
-      auto pair = std::dynamic_pointer_cast<const data::TensorDataset>(data::load_idx_pair(files.inputs, files.targets, {.scale = false}));
-      return tensor_split(pair->inputs(), pair->targets());
-    }
-    auto pair = std::dynamic_pointer_cast<const data::TensorDataset>(data::load_npy_pair(files.inputs, files.targets));
+    auto pair = std::dynamic_pointer_cast<const data::TensorDataset>(
+        config.reader == "idx" ? data::load_idx_pair(files.inputs, files.targets, {.scale = false})
+                               : data::load_npy_pair(files.inputs, files.targets));
+    check_finite(pair->inputs(), files.inputs, "inputs");
+    check_finite(pair->targets(), files.targets, "targets");
     return tensor_split(pair->inputs(), pair->targets());
   }
   require_file(files.path, config.reader == "csv" ? "a CSV table" : "an image folder");
@@ -234,6 +264,7 @@ data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, s
   }
   auto folder = data::load_image_folder(
       files.path, {.channels = config.channels, .height = config.image_size[0], .width = config.image_size[1]});
+  if (config.image_size[0] == 0) check_one_image_size(*folder);
   if (class_names.empty()) {
     class_names = folder->classes();
   } else if (folder->classes() != class_names) {

@@ -24,15 +24,20 @@ void check_index(const Dataset& dataset, int64_t index) {
 namespace {
 
 // Checks that every tensor of one field (input or target) has the first one's shape and dtype.
-void check_same_layout(const std::vector<Example>& examples, Tensor Example::*field, const char* name) {
+// Examples are named by indices[i] when indices are given, by their position i otherwise.
+void check_same_layout(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+                       Tensor Example::*field, const char* name) {
+  auto index = [&](size_t i) { return indices.empty() ? static_cast<int64_t>(i) : indices[i]; };
   const Tensor& first = examples.front().*field;
   for (size_t i = 0; i < examples.size(); ++i) {
     const Tensor& t = examples[i].*field;
-    if (!t.defined()) fail<ValueError>("collate: example ", i, " has no ", name);
+    if (!t.defined()) fail<ValueError>("collate: example ", index(i), " has no ", name);
     if (t.dtype() != first.dtype())
-      fail<DTypeError>("collate: example ", i, " has ", name, " dtype ", t.dtype(), " but example 0 has ", first.dtype());
+      fail<DTypeError>("collate: example ", index(i), " has ", name, " dtype ", t.dtype(), " but example ", index(0),
+                       " has ", first.dtype());
     if (t.sizes() != first.sizes())
-      fail<ShapeError>("collate: example ", i, " has ", name, " shape ", t.sizes(), " but example 0 has ", first.sizes());
+      fail<ShapeError>("collate: example ", index(i), " has ", name, " shape ", t.sizes(), " but example ", index(0),
+                       " has ", first.sizes());
   }
 }
 
@@ -52,10 +57,12 @@ std::string example_shape(const Tensor& batched) {
 
 }  // namespace
 
-Batch collate(const std::vector<Example>& examples) {
+Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices) {
   if (examples.empty()) fail<ValueError>("collate: no examples to stack");
-  check_same_layout(examples, &Example::input, "input");
-  check_same_layout(examples, &Example::target, "target");
+  if (!indices.empty() && indices.size() != examples.size())
+    fail<ValueError>("collate: ", indices.size(), " indices for ", examples.size(), " examples");
+  check_same_layout(examples, indices, &Example::input, "input");
+  check_same_layout(examples, indices, &Example::target, "target");
   return {stack_field(examples, &Example::input), stack_field(examples, &Example::target),
           static_cast<int64_t>(examples.size())};
 }

@@ -47,8 +47,10 @@ struct Batch {
 
 // Stacks examples into a batch (input [B, ...], target [B, ...]); every example must have
 // the same input shape and dtype, and the same target shape and dtype (a ShapeError or
-// DTypeError names the first example that differs).
-Batch collate(const std::vector<Example>& examples);
+// DTypeError names the first example that differs). `indices`, when given (the DataLoader
+// does), are the examples' dataset indices, and errors name examples by them rather than
+// by their position in the batch.
+Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices = {});
 
 // Checks 0 <= index < size and throws an IndexError naming the dataset otherwise.
 void check_index(const Dataset& dataset, int64_t index);

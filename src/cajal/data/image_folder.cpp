@@ -47,7 +47,7 @@ ImageFolderDataset::ImageFolderDataset(std::string root, ImageFolderOptions opti
     const std::vector<std::string> files = sorted_image_files(folder);
     if (files.empty()) fail<IOError>("ImageFolderDataset: ", folder.string(), ": no PNG, JPEG or BMP files for class '", classes_[k], "'");
     for (const std::string& file : files) {
-      read_image_info(file);  // throws for an unreadable image
+      infos_.push_back(read_image_info(file));  // throws for an unreadable image
       files_.push_back(file);
       labels_.push_back(static_cast<int64_t>(k));
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cajal/data/dataset.h"
+#include "cajal/data/image.h"
 
 namespace cajal::data {
 
@@ -34,6 +35,8 @@ class ImageFolderDataset : public Dataset {
   const std::vector<std::string>& classes() const { return classes_; }
   const std::string& file(int64_t index) const { return files_.at(static_cast<size_t>(index)); }
   int64_t label(int64_t index) const { return labels_.at(static_cast<size_t>(index)); }
+  // The file's size as its header states it (before any resize).
+  const ImageInfo& image_info(int64_t index) const { return infos_.at(static_cast<size_t>(index)); }
 
  private:
   std::string root_;
@@ -41,6 +44,7 @@ class ImageFolderDataset : public Dataset {
   std::vector<std::string> classes_;
   std::vector<std::string> files_;
   std::vector<int64_t> labels_;
+  std::vector<ImageInfo> infos_;
 };
 
 std::shared_ptr<const ImageFolderDataset> load_image_folder(const std::string& root, const ImageFolderOptions& options = {});

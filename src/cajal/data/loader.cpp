@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -15,11 +16,42 @@ namespace cajal::data {
 
 namespace {
 
+// Rethrows the exception being handled with `context` before its message, as the same cajal
+// error type, so a caller catching ValueError still catches it. Other std::exceptions (from a
+// user's transform) become a cajal::Error; anything else is rethrown as it is, having no message.
+[[noreturn]] void rethrow_with_context(const std::string& context) {
+  try {
+    throw;
+  } catch (const ShapeError& e) {
+    throw ShapeError(context + e.what());
+  } catch (const DTypeError& e) {
+    throw DTypeError(context + e.what());
+  } catch (const IndexError& e) {
+    throw IndexError(context + e.what());
+  } catch (const ValueError& e) {
+    throw ValueError(context + e.what());
+  } catch (const IOError& e) {
+    throw IOError(context + e.what());
+  } catch (const AutogradError& e) {
+    throw AutogradError(context + e.what());
+  } catch (const std::exception& e) {
+    throw Error(context + e.what());
+  }
+}
+
+// An example that fails to load (a transform that throws, a file that does not decode) is
+// named by its dataset index, which a message from deep inside a transform cannot know.
 Batch load_batch(const Dataset& dataset, const std::vector<int64_t>& indices, int64_t epoch) {
   std::vector<Example> examples;
   examples.reserve(indices.size());
-  for (int64_t index : indices) examples.push_back(dataset.get_in_epoch(index, epoch));
-  return collate(examples);
+  for (int64_t index : indices) {
+    try {
+      examples.push_back(dataset.get_in_epoch(index, epoch));
+    } catch (...) {
+      rethrow_with_context(detail::concat("DataLoader: example ", index, ": "));
+    }
+  }
+  return collate(examples, indices);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

@@ -12,7 +12,10 @@
 // num_workers gives the same batches in the same order. Workers load batches in order
 // into a bounded window (num_workers * prefetch batches ahead of the training thread).
 // An exception thrown while loading a batch is rethrown by the iterator when that batch
-// is due, after every earlier batch was delivered.
+// is due, after every earlier batch was delivered: the same cajal error type (another
+// std::exception becomes a cajal::Error) with "DataLoader: example I: " before its message,
+// I the example's index in the loader's dataset. The pass ends there; the loader can start
+// the next one (begin()) or be destroyed.
 #include <cstdint>
 #include <iterator>
 #include <memory>

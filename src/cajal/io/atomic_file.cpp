@@ -29,9 +29,11 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
       failed = "write";
       break;
     }
-  // fflush hands the data to the OS; fsync makes it reach the disk before the rename, so a
-  // crash cannot leave `path` naming a file whose data was never written.
-  if (!failed && (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0)) failed = "flush";
+  // fflush hands the data to the OS (it writes what stdio buffered, so a full disk often shows
+  // here: "write"); fsync makes it reach the disk before the rename, so a crash cannot leave
+  // `path` naming a file whose data was never written.
+  if (!failed && std::fflush(f) != 0) failed = "write";
+  if (!failed && ::fsync(::fileno(f)) != 0) failed = "fsync";
   int err = errno;
   if (std::fclose(f) != 0 && !failed) {
     failed = "close";

@@ -1,5 +1,7 @@
 #include "cajal/io/csv_log.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -165,7 +167,12 @@ void CsvLog::append_last_row() const {
   std::string line = row_line(rows_.back());
   std::FILE* f = std::fopen(path_.c_str(), "ab");
   if (!f) fail<IOError>("CsvLog: cannot open ", path_, " to append: ", std::strerror(errno));
-  bool written = std::fwrite(line.data(), 1, line.size(), f) == line.size();
+  // fsync'ed (once an epoch, cheap beside a checkpoint's two): the epoch's checkpoint, fsync'ed
+  // too, is written after this row (the trainer calls checkpoint writers last), and a resume
+  // needs every row its epochs_done counts, so after a power loss the row must be on disk if
+  // the checkpoint is.
+  bool written = std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fflush(f) == 0 &&
+                 ::fsync(::fileno(f)) == 0;
   int err = errno;
   if (std::fclose(f) != 0 && written) {
     written = false;

@@ -6,7 +6,7 @@
 // columns are appended to the header and the file is rewritten (atomically) with empty cells
 // for the rows that came before; a key missing from a later row leaves its cell empty. So the
 // file always has one header that names every column, and nobody has to declare the columns
-// up front. Rows whose keys are all known are appended and flushed at once.
+// up front. Rows whose keys are all known are appended and fsync'ed at once.
 //
 // Numbers are written in the shortest form that reads back as the same double ("0.1",
 // "3", "1e-300"); NaN and infinities as "nan", "inf" and "-inf" (as Python's float() and

@@ -267,13 +267,19 @@ class HeaderParser {
         {"; expected ']'", "expected ',' or ']'"},
         {"; expected end of input", "unexpected characters after the end"},
     };
-    std::string_view what = e.what();
+    // nlohmann's message quotes the text last read, which is the file's: only its own words
+    // are matched (fuzz/model_file_fuzz: a quoted "unexpected number literal" sent the
+    // leading-zero check below to a byte before the header).
+    std::string what = e.what();
+    const std::string quoted = "; last read: '" + token + "'";
+    if (size_t from = what.find(quoted); from != std::string::npos) what.erase(from, quoted.size());
     size_t at = position - 1;
     // No number ends just before a digit except "0" or "-0": "01" reads as 0, then 1.
-    if (what.find("unexpected number literal") != std::string_view::npos && text_[position - token.size() - 1] == '0')
+    if (what.find("unexpected number literal") != std::string::npos && position > token.size() &&
+        text_[position - token.size() - 1] == '0')
       error("integer with a leading zero", at);
     for (auto [theirs, ours] : kWords)
-      if (what.find(theirs) != std::string_view::npos) error(ours, at);
+      if (what.find(theirs) != std::string::npos) error(ours, at);
     mismatch(at);  // a value the parser could not read ("while parsing value", "number overflow")
   }
 

@@ -31,14 +31,6 @@ using LSTMFinalState = FinalStateImpl<nn::LSTMImpl>;
 using GRUFinalState = FinalStateImpl<nn::GRUImpl>;
 using RNNFinalState = FinalStateImpl<nn::RNNImpl>;
 
-// The encoder layer of a causal model: step t attends to steps 0..t only.
-class CausalEncoderLayerImpl : public nn::TransformerEncoderLayerImpl {
- public:
-  using nn::TransformerEncoderLayerImpl::TransformerEncoderLayerImpl;
-  std::string extra_repr() const override { return "causal=True"; }
-  Tensor forward(const Tensor& input) override { return TransformerEncoderLayerImpl::forward(input, {}, {}, true); }
-};
-
 // Either recurrent module (output sequence or final state) of kind R (nn::LSTMImpl, ...).
 template <typename R>
 nn::ModulePtr recurrent(bool final_state, int64_t input_size, int64_t hidden, typename R::Options options) {

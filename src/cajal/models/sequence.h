@@ -31,6 +31,7 @@
 #include "cajal/models/registry.h"
 #include "cajal/nn/container.h"
 #include "cajal/nn/rnn.h"
+#include "cajal/nn/transformer.h"
 
 namespace cajal::models {
 
@@ -70,6 +71,15 @@ class FinalStateImpl : public Recurrent {
     Tensor last = h_n.slice(0, (layers - 1) * directions, layers * directions);  // [D, N, H]
     return last.transpose(0, 1).reshape({last.size(1), directions * last.size(2)});
   }
+};
+
+// The encoder layer of a causal model (char_transformer, transformer_encoder with causal:
+// true): step t attends to steps 0..t only.
+class CausalEncoderLayerImpl : public nn::TransformerEncoderLayerImpl {
+ public:
+  using nn::TransformerEncoderLayerImpl::TransformerEncoderLayerImpl;
+  std::string extra_repr() const override { return "causal=True"; }
+  Tensor forward(const Tensor& input) override { return TransformerEncoderLayerImpl::forward(input, {}, {}, true); }
 };
 
 // The sequence layer kinds above: the module for `type`, with `out` set to its output shape

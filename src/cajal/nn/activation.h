@@ -51,6 +51,7 @@ class LeakyReLUImpl : public Module {
   std::string name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override { return "negative_slope=" + repr_float(negative_slope_); }
   Tensor forward(const Tensor& input) override { return leaky_relu(input, negative_slope_); }
+  double negative_slope() const { return negative_slope_; }
 
  private:
   double negative_slope_;
@@ -78,6 +79,7 @@ class ELUImpl : public Module {
   std::string name() const override { return "ELU"; }
   std::string extra_repr() const override { return "alpha=" + repr_float(alpha_); }
   Tensor forward(const Tensor& input) override { return elu(input, alpha_); }
+  double alpha() const { return alpha_; }
 
  private:
   double alpha_;
@@ -90,6 +92,7 @@ class GELUImpl : public Module {
   std::string name() const override { return "GELU"; }
   std::string extra_repr() const override;
   Tensor forward(const Tensor& input) override { return gelu(input, approximate_); }
+  GeluApprox approximate() const { return approximate_; }
 
  private:
   GeluApprox approximate_;
@@ -103,6 +106,7 @@ class SoftmaxImpl : public Module {
   std::string name() const override { return "Softmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim_); }
   Tensor forward(const Tensor& input) override;
+  int64_t dim() const { return dim_; }
 
  private:
   int64_t dim_;
@@ -115,6 +119,7 @@ class LogSoftmaxImpl : public Module {
   std::string name() const override { return "LogSoftmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim_); }
   Tensor forward(const Tensor& input) override;
+  int64_t dim() const { return dim_; }
 
  private:
   int64_t dim_;
@@ -127,6 +132,8 @@ class HardtanhImpl : public Module {
   std::string name() const override { return "Hardtanh"; }
   std::string extra_repr() const override;
   Tensor forward(const Tensor& input) override;
+  double min_val() const { return min_val_; }
+  double max_val() const { return max_val_; }
 
  private:
   double min_val_, max_val_;

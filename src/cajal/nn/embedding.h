@@ -29,6 +29,7 @@ class EmbeddingImpl : public Module {
   const Tensor& weight() const { return weight_; }
   // The padding row, made non-negative.
   std::optional<int64_t> padding_idx() const { return padding_idx_; }
+  std::optional<double> max_norm() const { return max_norm_; }
 
  private:
   int64_t num_embeddings_, embedding_dim_;

@@ -44,6 +44,8 @@ class MaxPool2dImpl : public Module {
   std::string name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
   Tensor forward(const Tensor& input) override { return max_pool2d(input, kernel_size_, options_); }
+  const ExpandingArray<2>& kernel_size() const { return kernel_size_; }
+  const MaxPool2dOptions& options() const { return options_; }
 
  private:
   ExpandingArray<2> kernel_size_;
@@ -84,6 +86,8 @@ class AvgPool2dImpl : public Module {
   std::string name() const override { return "AvgPool2d"; }
   std::string extra_repr() const override;
   Tensor forward(const Tensor& input) override { return avg_pool2d(input, kernel_size_, options_); }
+  const ExpandingArray<2>& kernel_size() const { return kernel_size_; }
+  const AvgPool2dOptions& options() const { return options_; }
 
  private:
   ExpandingArray<2> kernel_size_;
@@ -102,6 +106,7 @@ class AdaptiveAvgPool2dImpl : public Module {
   std::string name() const override { return "AdaptiveAvgPool2d"; }
   std::string extra_repr() const override;
   Tensor forward(const Tensor& input) override { return adaptive_avg_pool2d(input, output_size_); }
+  const ExpandingArray<2>& output_size() const { return output_size_; }
 
  private:
   ExpandingArray<2> output_size_;

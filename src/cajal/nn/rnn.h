@@ -72,6 +72,9 @@ class RecurrentLayer : public Module {
   int64_t hidden_size() const { return hidden_size_; }
   int64_t num_layers() const { return num_layers_; }
   int64_t num_directions() const { return bidirectional_ ? 2 : 1; }
+  RecurrentCell cell() const { return cell_; }
+  bool batch_first() const { return batch_first_; }
+  int64_t proj_size() const { return proj_size_; }
   // The weights of one layer and direction (0 forward, 1 reverse).
   const RecurrentWeights& weights(int64_t layer, int64_t direction) const;
 

@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 
 std::string Node::where() const { return op_type + " node '" + name + "'"; }
 
-const Attribute* Node::find(const std::string& attribute, Attribute::Kind kind) const {
+const NodeAttribute* Node::find(const std::string& attribute, NodeAttribute::Kind kind) const {
   auto it = attributes.find(attribute);
   if (it == attributes.end()) return nullptr;
   if (it->second.kind != kind) fail<IOError>(where(), ": attribute ", attribute, " has the wrong type");
@@ -37,27 +37,27 @@ const Attribute* Node::find(const std::string& attribute, Attribute::Kind kind) 
 }
 
 int64_t Node::get_int(const std::string& attribute, int64_t fallback) const {
-  const Attribute* a = find(attribute, Attribute::Kind::Int);
+  const NodeAttribute* a = find(attribute, NodeAttribute::Kind::Int);
   return a ? a->i : fallback;
 }
 
 double Node::get_float(const std::string& attribute, double fallback) const {
-  const Attribute* a = find(attribute, Attribute::Kind::Float);
+  const NodeAttribute* a = find(attribute, NodeAttribute::Kind::Float);
   return a ? a->f : fallback;
 }
 
 std::string Node::get_string(const std::string& attribute, const std::string& fallback) const {
-  const Attribute* a = find(attribute, Attribute::Kind::String);
+  const NodeAttribute* a = find(attribute, NodeAttribute::Kind::String);
   return a ? a->s : fallback;
 }
 
 std::vector<int64_t> Node::get_ints(const std::string& attribute, const std::vector<int64_t>& fallback) const {
-  const Attribute* a = find(attribute, Attribute::Kind::Ints);
+  const NodeAttribute* a = find(attribute, NodeAttribute::Kind::Ints);
   return a ? a->ints : fallback;
 }
 
 std::vector<double> Node::get_floats(const std::string& attribute) const {
-  const Attribute* a = find(attribute, Attribute::Kind::Floats);
+  const NodeAttribute* a = find(attribute, NodeAttribute::Kind::Floats);
   return a ? a->floats : std::vector<double>{};
 }
 
@@ -261,18 +261,18 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& wh
 
 // ------------------------------------------------------------------ the graph
 
-Attribute attribute_from_proto(const ::onnx::AttributeProto& proto, const std::string& where) {
+NodeAttribute attribute_from_proto(const ::onnx::AttributeProto& proto, const std::string& where) {
   using A = ::onnx::AttributeProto;
-  Attribute a;
+  NodeAttribute a;
   switch (proto.type()) {
-    case A::FLOAT: a.kind = Attribute::Kind::Float; a.f = proto.f(); break;
-    case A::INT: a.kind = Attribute::Kind::Int; a.i = proto.i(); break;
-    case A::STRING: a.kind = Attribute::Kind::String; a.s = proto.s(); break;
-    case A::TENSOR: a.kind = Attribute::Kind::Tensor; a.t = tensor_from_proto(proto.t(), where + " attribute " + proto.name()); break;
-    case A::FLOATS: a.kind = Attribute::Kind::Floats; a.floats.assign(proto.floats().begin(), proto.floats().end()); break;
-    case A::INTS: a.kind = Attribute::Kind::Ints; a.ints.assign(proto.ints().begin(), proto.ints().end()); break;
-    case A::STRINGS: a.kind = Attribute::Kind::Strings; a.strings.assign(proto.strings().begin(), proto.strings().end()); break;
-    default: a.kind = Attribute::Kind::Other; break;  // graphs, sparse tensors: no supported op reads them
+    case A::FLOAT: a.kind = NodeAttribute::Kind::Float; a.f = proto.f(); break;
+    case A::INT: a.kind = NodeAttribute::Kind::Int; a.i = proto.i(); break;
+    case A::STRING: a.kind = NodeAttribute::Kind::String; a.s = proto.s(); break;
+    case A::TENSOR: a.kind = NodeAttribute::Kind::Tensor; a.t = tensor_from_proto(proto.t(), where + " attribute " + proto.name()); break;
+    case A::FLOATS: a.kind = NodeAttribute::Kind::Floats; a.floats.assign(proto.floats().begin(), proto.floats().end()); break;
+    case A::INTS: a.kind = NodeAttribute::Kind::Ints; a.ints.assign(proto.ints().begin(), proto.ints().end()); break;
+    case A::STRINGS: a.kind = NodeAttribute::Kind::Strings; a.strings.assign(proto.strings().begin(), proto.strings().end()); break;
+    default: a.kind = NodeAttribute::Kind::Other; break;  // graphs, sparse tensors: no supported op reads them
   }
   return a;
 }

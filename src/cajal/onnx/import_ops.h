@@ -10,8 +10,9 @@
 
 namespace cajal::onnx {
 
-// One attribute of a node; `kind` says which field holds its value.
-struct Attribute {
+// One attribute of a node; `kind` says which field holds its value. (Not "Attribute": the
+// exporter's Attribute, another type, lives in the same namespace.)
+struct NodeAttribute {
   enum class Kind { Float, Int, String, Tensor, Floats, Ints, Strings, Other };
   Kind kind = Kind::Other;
   double f = 0;
@@ -28,7 +29,7 @@ struct Node {
   int64_t version = 0;               // the operator version in force (its schema's since_version)
   std::vector<std::string> inputs;   // "" marks an omitted optional input
   std::vector<std::string> outputs;  // "" marks an unused optional output
-  std::map<std::string, Attribute> attributes;
+  std::map<std::string, NodeAttribute> attributes;
 
   // "Conv node 'conv1'": how errors name the node.
   std::string where() const;
@@ -39,7 +40,7 @@ struct Node {
   std::string get_string(const std::string& attribute, const std::string& fallback) const;
   std::vector<int64_t> get_ints(const std::string& attribute, const std::vector<int64_t>& fallback = {}) const;
   std::vector<double> get_floats(const std::string& attribute) const;
-  const Attribute* find(const std::string& attribute, Attribute::Kind kind) const;
+  const NodeAttribute* find(const std::string& attribute, NodeAttribute::Kind kind) const;
   [[noreturn]] void unsupported(const std::string& what) const;
 };
 

@@ -28,7 +28,7 @@ struct CellKind {
 
 CellKind cell_of(const Node& node) {
   std::vector<std::string> activations;
-  if (const Attribute* a = node.find("activations", Attribute::Kind::Strings)) activations = a->strings;
+  if (const NodeAttribute* a = node.find("activations", NodeAttribute::Kind::Strings)) activations = a->strings;
   if (node.op_type == "LSTM") {
     if (!activations.empty() && activations != std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"} &&
         activations != std::vector<std::string>{"Sigmoid", "Tanh", "Tanh", "Sigmoid", "Tanh", "Tanh"})

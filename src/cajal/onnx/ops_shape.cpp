@@ -254,7 +254,7 @@ TensorList run_size(const Node&, const TensorList& in) { return {scalar_tensor(i
 // ConstantOfShape: the `value` attribute (a one-element tensor, float32 0 by default) everywhere.
 TensorList run_constant_of_shape(const Node& node, const TensorList& in) {
   Dims shape(int_values(in.at(0)));
-  const Attribute* value = node.find("value", Attribute::Kind::Tensor);
+  const NodeAttribute* value = node.find("value", NodeAttribute::Kind::Tensor);
   if (!value) return {zeros(shape)};
   if (value->t.numel() != 1) fail<ShapeError>(node.where(), ": value must hold one element");
   return {value->t.reshape({1}).expand(shape).contiguous().reshape(shape)};
@@ -272,14 +272,14 @@ TensorList run_range(const Node& node, const TensorList& in) {
 
 // Constant: the tensor in whichever value attribute the node has.
 TensorList run_constant(const Node& node, const TensorList&) {
-  if (const Attribute* a = node.find("value", Attribute::Kind::Tensor)) return {a->t};
-  if (const Attribute* a = node.find("value_float", Attribute::Kind::Float)) return {scalar_tensor(a->f)};
-  if (const Attribute* a = node.find("value_int", Attribute::Kind::Int)) return {scalar_tensor(a->i, DType::i64)};
-  if (const Attribute* a = node.find("value_floats", Attribute::Kind::Floats)) {
+  if (const NodeAttribute* a = node.find("value", NodeAttribute::Kind::Tensor)) return {a->t};
+  if (const NodeAttribute* a = node.find("value_float", NodeAttribute::Kind::Float)) return {scalar_tensor(a->f)};
+  if (const NodeAttribute* a = node.find("value_int", NodeAttribute::Kind::Int)) return {scalar_tensor(a->i, DType::i64)};
+  if (const NodeAttribute* a = node.find("value_floats", NodeAttribute::Kind::Floats)) {
     std::vector<float> v(a->floats.begin(), a->floats.end());
     return {from_vector(v, {static_cast<int64_t>(v.size())})};
   }
-  if (const Attribute* a = node.find("value_ints", Attribute::Kind::Ints)) return {from_vector(a->ints, {static_cast<int64_t>(a->ints.size())})};
+  if (const NodeAttribute* a = node.find("value_ints", NodeAttribute::Kind::Ints)) return {from_vector(a->ints, {static_cast<int64_t>(a->ints.size())})};
   node.unsupported("this kind of constant (strings, sparse tensors)");
 }
 
