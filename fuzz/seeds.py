@@ -114,6 +114,40 @@ def config_seeds(out):
         put(out, "config_fuzz", os.path.basename(path), open(path, "rb").read())
 
 
+def onnx_seeds(out):
+    """Small ONNX models of the operator families the importer runs, built with onnx.helper,
+    and a few of libonnx-testdata's node test models."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def model(nodes, inputs, initializers=()):
+        graph = helper.make_graph(nodes, "seed", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], list(initializers))
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+    w = numpy_helper.from_array(np.arange(24, dtype=np.float32).reshape(2, 3, 2, 2) / 24, "w")
+    put(out, "onnx_fuzz", "conv.onnx", model([helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 0, 0, 1], strides=[2, 1]),
+                                               helper.make_node("MaxPool", ["c"], ["y"], kernel_shape=[2, 2])],
+                                              [("x", [1, 3, 6, 6])], [w]))
+    shape = numpy_helper.from_array(np.array([3, -1], dtype=np.int64), "shape")
+    put(out, "onnx_fuzz", "reshape.onnx", model([helper.make_node("Reshape", ["x", "shape"], ["r"]),
+                                                  helper.make_node("Softmax", ["r"], ["y"], axis=1)], [("x", [2, 3, 4])], [shape]))
+    starts = numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "starts")
+    ends = numpy_helper.from_array(np.array([3, -4], dtype=np.int64), "ends")
+    put(out, "onnx_fuzz", "slice.onnx", model([helper.make_node("Slice", ["x", "starts", "ends"], ["s"]),
+                                                helper.make_node("ReduceSum", ["s"], ["y"], keepdims=0)], [("x", [4, 5])], [starts, ends]))
+    node = "/usr/include/onnx/backend/test/data/node"
+    for case in ["test_gemm_default_single_elem_vector_bias", "test_lstm_defaults", "test_layer_normalization_4d_axis1",
+                 "test_gather_0", "test_averagepool_2d_pads", "test_einsum_batch_diagonal", "test_unique_sorted_with_axis",
+                 "test_nonmaxsuppression_two_batches", "test_gridsample_bicubic", "test_scatternd", "test_gathernd_example_int32_batch_dim1",
+                 "test_resize_upsample_scales_cubic", "test_qlinearconv", "test_det_nd", "test_convtranspose_3d", "test_maxunpool_export_with_output_shape",
+                 "test_gru_seq_length", "test_adam", "test_reversesequence_batch", "test_slice_neg_steps", "test_pad",
+                 "test_stft_with_window", "test_dft_inverse", "test_tfidfvectorizer_tf_batch_uniandbigrams_skip5"]:
+        path = os.path.join(node, case, "model.onnx")
+        if os.path.exists(path):
+            put(out, "onnx_fuzz", case + ".onnx", open(path, "rb").read())
+
+
 def cajal_seeds(out, cajal):
     """A model file and checkpoints written by the cajal program on a small iris run."""
     with tempfile.TemporaryDirectory() as work:
@@ -139,7 +173,7 @@ def main():
     parser.add_argument("--cajal")
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
-    for make in (idx_seeds, npy_seeds, safetensors_seeds, csv_seeds, image_seeds, text_seeds, config_seeds):
+    for make in (idx_seeds, npy_seeds, safetensors_seeds, csv_seeds, image_seeds, text_seeds, config_seeds, onnx_seeds):
         make(args.out)
     if args.cajal:
         cajal_seeds(args.out, os.path.abspath(args.cajal))

@@ -14,6 +14,7 @@
 #include "cajal/metrics/metrics.h"
 #include "cajal/nn/nn.h"
 #include "cajal/onnx/export.h"
+#include "cajal/onnx/import.h"
 #include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/linalg.h"

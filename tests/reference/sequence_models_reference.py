@@ -145,5 +145,6 @@ def run(directory):
     np.save(os.path.join(directory, "output.npy"), out.numpy())
 
 
-for directory in sys.argv[1:]:
-    run(directory)
+if __name__ == "__main__":  # onnx_import_reference.py imports build()
+    for directory in sys.argv[1:]:
+        run(directory)

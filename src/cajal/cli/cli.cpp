@@ -36,7 +36,8 @@ const std::vector<Command>& commands() {
        "\n"
        "Prints accuracy, log loss, ROC AUC (two classes; more: one-vs-rest, macro average),\n"
        "macro precision/recall/F1 and each class's scores by name (classification), or MSE,\n"
-       "RMSE, MAE and R^2 (regression), of MODEL (a model.safetensors file, or a run folder) on:\n"
+       "RMSE, MAE and R^2 (regression), of MODEL (a model.safetensors file, a run folder, or an\n"
+       "ONNX model: MODEL.onnx) on:\n"
        "  no --data           the run's own test split (RUN/config.yaml)\n"
        "  --data CONFIG.yaml  that config's test split (or its train split without one)\n"
        "  --data TABLE.csv    a CSV table with a label column (--label-column, default the last)\n"
@@ -50,7 +51,8 @@ const std::vector<Command>& commands() {
        "column, if present, is ignored), a .npy file or an IDX file of inputs. Inputs are\n"
        "prepared as in training (resized, normalized). Writes one row per input: its name, the\n"
        "predicted label and each class's probability (CSV, or JSON for a .json name; without\n"
-       "--output, CSV on stdout).\n",
+       "--output, CSV on stdout). MODEL may be an ONNX model (MODEL.onnx): its graph gives the\n"
+       "input shape; inputs go in unnormalized, as `cajal export` bakes normalization in.\n",
        predict_command},
       {"info", "show a model file's architecture, parameters and metrics",
        "usage: cajal info MODEL_OR_RUN\n"

@@ -40,7 +40,7 @@ int eval_command(const std::vector<std::string>& argv) {
   };
   if (model.info.classification) {
     metrics::PrecisionRecallF1 scores = metrics::precision_recall_f1(outputs, target);
-    ProbabilityScores probability = probability_scores(outputs.softmax(1), target);
+    ProbabilityScores probability = probability_scores(class_probabilities(model.info, outputs), target);
     print("accuracy", metrics::accuracy(outputs, target));
     print("log loss", probability.log_loss);
     if (probability.class_without_examples < 0) print(probability.roc_auc_name, probability.roc_auc);

@@ -12,6 +12,7 @@
 #include "cajal/core/error.h"
 #include "cajal/io/safetensors.h"
 #include "cajal/nn/serialize.h"
+#include "cajal/onnx/import.h"
 
 namespace cajal::cli {
 
@@ -59,6 +60,36 @@ void check_built_model(nn::Module& model, const ModelConfig& config, const model
   models::check_model(model, input, config.preset.empty() ? "model.layers" : "model '" + config.preset + "'");
 }
 
+// An imported ONNX model and what its graph says about its inputs and outputs.
+LoadedModel load_onnx_model(const std::string& path) {
+  LoadedModel loaded;
+  loaded.path = path;
+  auto graph = onnx::load(path);
+  loaded.module = graph;
+  ModelInfo& info = loaded.info;
+  info.model_yaml = "{onnx: " + std::filesystem::path(path).filename().string() + "}";
+  if (graph->inputs().size() != 1 || graph->outputs().size() != 1)
+    fail<ValueError>(path, ": the model has ", graph->inputs().size(), " inputs and ", graph->outputs().size(),
+                     " outputs; cajal predict and eval run models with one of each");
+  const onnx::ValueInfo& input = graph->inputs()[0];
+  const onnx::ValueInfo& output = graph->outputs()[0];
+  if (!input.has_shape || input.shape.size() < 2)
+    fail<ValueError>(path, ": input '", input.name, "' must declare a shape [batch, ...]");
+  for (size_t k = 1; k < input.shape.size(); ++k)
+    if (input.shape[k] < 1) fail<ValueError>(path, ": input '", input.name, "' must have fixed sizes after the batch dim");
+  info.input.shape = Dims(input.shape.begin() + 1, input.shape.end());
+  if (input.dtype != DType::f32 && input.dtype != DType::i64)
+    fail<ValueError>(path, ": input '", input.name, "' is ", dtype_name(input.dtype), "; cajal feeds float32 values or int64 token ids");
+  info.input.dtype = input.dtype;
+  if (!output.has_shape || output.shape.size() != 2 || output.shape[1] < 1)
+    fail<ValueError>(path, ": output '", output.name, "' must have the shape [batch, outputs]");
+  info.input.num_classes = output.shape[1];
+  info.classification = output.name != "predictions";
+  info.outputs_probabilities = output.name == "probabilities";
+  graph->eval();
+  return loaded;
+}
+
 }  // namespace
 
 nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input) {
@@ -84,6 +115,7 @@ void save_model(const nn::Module& model, const ModelInfo& info, const std::strin
 }
 
 LoadedModel load_model(const std::string& path_or_run) {
+  if (path_or_run.ends_with(".onnx")) return load_onnx_model(path_or_run);
   std::string path = path_or_run;
   if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "model.safetensors").string();
   if (!std::filesystem::exists(path)) {
@@ -135,6 +167,10 @@ LoadedModel load_model(const std::string& path_or_run) {
   nn::load(*loaded.module, path);
   loaded.module->eval();
   return loaded;
+}
+
+Tensor class_probabilities(const ModelInfo& info, const Tensor& outputs) {
+  return info.outputs_probabilities ? outputs : outputs.softmax(1);
 }
 
 std::string class_name(const ModelInfo& info, int64_t k) {

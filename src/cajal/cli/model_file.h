@@ -29,6 +29,7 @@ struct ModelInfo {
   std::vector<std::string> class_names;
   std::vector<double> mean, std;
   std::vector<std::pair<std::string, std::string>> metrics;  // name, value as text
+  bool outputs_probabilities = false;  // the model ends in its own softmax (a classifier `cajal export` wrote)
 };
 
 // The model a config section describes, for `input`, checked on a batch of zeros.
@@ -44,7 +45,15 @@ struct LoadedModel {
 };
 // Reads a model file, or RUN/model.safetensors when given a run folder; rebuilds the model
 // from the metadata and loads the weights. IOErrors name the file and what is wrong.
+// An .onnx file is imported (onnx/import.h) and described by its graph: one input, whose dims
+// after the batch are the example shape (int64 inputs are token ids), and one output
+// [batch, outputs]. The output's name says the task, as `cajal export` names it:
+// "probabilities" (a classifier ending in softmax), "predictions" (regression); any other
+// name is a classifier's scores (logits), as most exported classifiers give.
 LoadedModel load_model(const std::string& path_or_run);
+
+// A classifier's class probabilities from its outputs: a softmax, unless the model has its own.
+Tensor class_probabilities(const ModelInfo& info, const Tensor& outputs);
 
 // The class name of index k: class_names[k], or "k" without names.
 std::string class_name(const ModelInfo& info, int64_t k);

@@ -35,7 +35,7 @@ int predict_command(const std::vector<std::string>& argv) {
   std::vector<std::string> names;
   Tensor inputs = predict_inputs(model, *args.value("--input"), args.value("--label-column").value_or(""), names);
   Tensor outputs = run_model(*model.module, inputs).to(DType::f64);
-  if (info.classification) outputs = outputs.softmax(1);
+  if (info.classification) outputs = class_probabilities(info, outputs);
   outputs = outputs.contiguous();
   const double* values = outputs.data_ptr<double>();
   int64_t rows = outputs.size(0), columns = outputs.numel() / std::max<int64_t>(rows, 1);
