@@ -50,8 +50,11 @@ TEST_F(OnnxImport, ModelsFromPyTorchGiveItsOutputs) {
     auto model = onnx::load(path(name + ".onnx"));
     Tensor input = load_npy(path(name + "_input.npy"));  // batch 3: the export traced batch 2
     Tensor expected = load_npy(path(name + "_output.npy"));
-    NoGradGuard no_grad;
+    Tensor before = input.clone();
+    NoGradGuard no_grad;  // lets Relu and Clip run in place on intermediate values
     EXPECT_TRUE(test::all_close(model->forward(input), expected, kTol, kTol));
+    EXPECT_TRUE(test::all_close(input, before, 0, 0)) << "forward overwrote its input";
+    EXPECT_TRUE(test::all_close(model->forward(input), expected, kTol, kTol)) << "a second forward differs";
   }
 }
 

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "cajal/autograd/grad_mode.h"
 #include "cajal/io/input_file.h"
 #include "cajal/onnx/import_ops.h"
 #include "cajal/ops/creation.h"
@@ -379,6 +380,16 @@ std::shared_ptr<Graph> graph_from_model(::onnx::ModelProto& model, const std::st
   graph->frees.resize(graph->nodes.size());
   for (const auto& [name, k] : last_use)
     if (!name.empty()) graph->frees[k].push_back(name);
+  // Activations that may overwrite their input: it is an intermediate value this node reads
+  // last, and only as its first input (forward also checks at run time that nothing shares it).
+  graph->in_place.assign(graph->nodes.size(), 0);
+  for (size_t k = 0; k < graph->nodes.size(); ++k) {
+    const Node& node = graph->nodes[k];
+    if ((node.op_type != "Relu" && node.op_type != "Clip") || node.inputs.empty() || node.inputs[0].empty()) continue;
+    auto last = last_use.find(node.inputs[0]);
+    bool read_once = std::count(node.inputs.begin(), node.inputs.end(), node.inputs[0]) == 1;
+    graph->in_place[k] = last != last_use.end() && last->second == k && read_once;
+  }
   return graph;
 }
 
@@ -490,6 +501,13 @@ void check_input(const ValueInfo& info, const Tensor& t, std::map<std::string, i
   throw Error(message);
 }
 
+// Whether a value can be overwritten: held only by forward's map of values and the node's
+// argument list (so by no other name, graph input or parameter) and sharing its storage
+// with no other tensor (no view of it exists).
+bool private_value(const Tensor& t) {
+  return t.defined() && t.impl_ptr().use_count() == 2 && t.impl()->storage.use_count() == 1 && !t.requires_grad();
+}
+
 }  // namespace
 
 TensorList GraphModule::forward(const TensorList& inputs) {
@@ -511,7 +529,11 @@ TensorList GraphModule::forward(const TensorList& inputs) {
     for (const std::string& name : node.inputs) args.push_back(name.empty() ? Tensor() : values.at(name));  // load checked every name is defined
     TensorList results;
     try {
-      results = g.runs[k](node, args);
+      if (g.in_place[k] && !autograd::GradMode::enabled() && private_value(args[0]) &&
+          run_activation_in_place(node, args))
+        results = {args[0]};
+      else
+        results = g.runs[k](node, args);
     } catch (const UnsupportedError&) {
       throw;  // already names the node
     } catch (const Error& e) {

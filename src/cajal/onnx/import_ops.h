@@ -76,7 +76,15 @@ struct Graph {
   std::vector<OpFunction> runs;  // runs[k] executes nodes[k]
   // For each node, the values whose last reader it is: freed once it has run.
   std::vector<std::vector<std::string>> frees;
+  // For each node, whether it is a Relu or Clip that may run in place (see forward).
+  std::vector<char> in_place;
 };
+
+// Relu or Clip (float, min <= max) on the tensor in[0] itself: what GraphModule::forward
+// runs instead of the node when recording is off and nothing else can see in[0] (the node
+// is its last reader, no other value or view shares its storage). False: not done, run
+// the node as usual.
+bool run_activation_in_place(const Node& node, const TensorList& in);
 
 // --- helpers shared by the op families ---
 

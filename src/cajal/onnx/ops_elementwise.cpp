@@ -197,10 +197,39 @@ TensorList run_clip(const Node& node, const TensorList& in) {
     if (optional_input(in, 2).defined()) hi = scalar_value(in[2]);
   }
   if (!lo && !hi) return {x};
+  // One pass where clamp takes the bounds (ReLU6 in every MobileNet: Clip(0, 6)).
+  bool is_float = x.dtype() == DType::f32 || x.dtype() == DType::f64;
+  if (is_float && (!lo || !hi || *lo <= *hi)) return {clamp(x, lo, hi)};
   // ONNX allows min > max (every value becomes max); clamp refuses it, so apply them in turn.
   Tensor y = lo ? maximum(x, scalar_like(*lo, x)) : x;
   return {hi ? minimum(y, scalar_like(*hi, x)) : y};
 }
+
+}  // namespace
+
+bool run_activation_in_place(const Node& node, const TensorList& in) {
+  Tensor x = in.at(0);
+  if (x.dtype() != DType::f32 && x.dtype() != DType::f64) return false;
+  if (node.op_type == "Relu") {
+    relu_(x);
+    return true;
+  }
+  if (node.op_type != "Clip") return false;
+  std::optional<double> lo, hi;
+  if (node.version < 11) {
+    lo = node.get_float("min", -std::numeric_limits<double>::infinity());
+    hi = node.get_float("max", std::numeric_limits<double>::infinity());
+  } else {
+    if (optional_input(in, 1).defined()) lo = scalar_value(in[1]);
+    if (optional_input(in, 2).defined()) hi = scalar_value(in[2]);
+  }
+  if (!lo && !hi) return true;  // the identity
+  if (lo && hi && *lo > *hi) return false;
+  clamp_(x, lo, hi);
+  return true;
+}
+
+namespace {
 
 TensorList run_where(const Node&, const TensorList& in) { return {where(in.at(0), in.at(1), in.at(2))}; }
 

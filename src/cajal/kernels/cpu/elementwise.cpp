@@ -87,12 +87,11 @@ void unary_typed(UnaryOp op, const Tensor& in, const Tensor& out, double p0, dou
     case UnaryOp::Clamp: {
       bool has_lo = !std::isnan(p0), has_hi = !std::isnan(p1);
       T lo = static_cast<T>(p0), hi = static_cast<T>(p1);
-      return unary_loop<T, T>(in, out, [=](T x) {
-        if constexpr (is_fp<T>) if (std::isnan(x)) return x;
-        if (has_lo && x < lo) x = lo;
-        if (has_hi && x > hi) x = hi;
-        return x;
-      });
+      // NaN fails both comparisons and passes through. Each case its own loop without
+      // branches, so that it vectorizes (ReLU6, Clip(0, 6), runs over whole activations).
+      if (has_lo && has_hi) return unary_loop<T, T>(in, out, [=](T x) { return x < lo ? lo : (x > hi ? hi : x); });
+      if (has_lo) return unary_loop<T, T>(in, out, [=](T x) { return x < lo ? lo : x; });
+      return unary_loop<T, T>(in, out, [=](T x) { return has_hi && x > hi ? hi : x; });
     }
     case UnaryOp::Floor:
     case UnaryOp::Ceil:
