@@ -19,8 +19,10 @@ struct StorageCacheStats {
 
 // The limit starts at the environment variable CAJAL_CACHE_LIMIT_MB (whole MiB; 0 turns the
 // cache off), read at the first allocation, or without it at kDefaultStorageCacheLimit.
-// Setting a lower limit frees cached blocks at once until the cache fits.
-constexpr size_t kDefaultStorageCacheLimit = size_t(256) << 20;
+// Setting a lower limit frees cached blocks at once until the cache fits. 1 GiB: one forward
+// of ResNet-18 at batch 32 (224 x 224) frees more than 256 MiB, and at that limit every call
+// faulted fresh pages in, 1.7x slower (bench/README.md, "ONNX inference").
+constexpr size_t kDefaultStorageCacheLimit = size_t(1) << 30;
 void set_storage_cache_limit(size_t bytes);
 StorageCacheStats storage_cache_stats();
 
