@@ -1,5 +1,7 @@
 // Tensor basics: creation, element access, copies and dtype handling of the handle.
 // Oracle: the values PyTorch gives for the same calls (noted beside each expectation).
+#include <limits>
+
 #include "support/test_support.h"
 
 using namespace cajal;
@@ -107,6 +109,18 @@ TEST(Creation, FromVectorCopies) {
   Tensor b = from_vector(std::vector<bool>{true, false});
   EXPECT_EQ(b.dtype(), DType::boolean);
   EXPECT_EQ(values(b), (std::vector<double>{1, 0}));
+}
+
+// NaN and values beyond int64 convert to INT64_MIN as on x86 (PyTorch there); a narrower
+// integer takes its low bits (0). Before, the cast was undefined (fuzz/onnx_fuzz, UBSan).
+TEST(Creation, NonFiniteFloatsConvertToIntegersWithoutUndefinedBehaviour) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor x = from_vector(std::vector<double>{nan, inf, -inf, 1e19, -2.5, 300});
+  const int64_t lowest = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(x.to(DType::i64).to_vector<int64_t>(), (std::vector<int64_t>{lowest, lowest, lowest, lowest, -2, 300}));
+  EXPECT_EQ(x.to(DType::u8).to(DType::i64).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 0, 0, 254, 44}));
+  EXPECT_EQ(x.to(DType::f32).to(DType::i32).to(DType::i64).to_vector<int64_t>(),
+            (std::vector<int64_t>{0, 0, 0, 0, -2, 300}));
 }
 
 TEST(Creation, FromBlobSharesMemory) {

@@ -157,5 +157,19 @@ TEST(ImageFuzzFindings, PngChunkDeclaringGigabytesIsRefusedBeforeAllocating) {
   }
 }
 
+// fuzz/image_fuzz: an 8 x 8 PNG whose first IDAT chunk is empty; stb_image copied it to a null
+// pointer (UBSan).
+TEST(ImageFuzzFindings, PngWithAnEmptyFirstImageChunkIsRefused) {
+  const std::string hex =
+      "89504e470d0a1a0a0000000d4948445200000008000000080800000000e1ffffff0000000049444154789c6364608100"
+      "46052883851406e303280300475802989b2588920000000049454e44ae426082";
+  std::string png;
+  for (size_t i = 0; i < hex.size(); i += 2) png += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  const std::string path = test::temp_dir() + "/empty_idat.png";
+  std::ofstream(path, std::ios::binary) << png;
+  test::expect_error<IOError>([&] { data::read_image(path, 1); },
+                              {"empty_idat.png", "corrupt PNG: its first image data chunk (IDAT) is empty"});
+}
+
 }  // namespace
 }  // namespace cajal

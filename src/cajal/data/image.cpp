@@ -98,6 +98,26 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path
   }
 }
 
+// Debian's stb_image copies a PNG's first IDAT chunk into a buffer it allocates only for a
+// chunk with bytes: an empty first IDAT is a memcpy to a null pointer, undefined behaviour
+// (fuzz/image_fuzz, UBSan). PNG writers put image data in every IDAT, so such a file is
+// refused before stb reads it.
+void check_png_first_image_chunk(const std::string& bytes, const std::string& path) {
+  static const std::string kSignature = "\x89PNG\r\n\x1a\n";
+  if (bytes.compare(0, kSignature.size(), kSignature) != 0) return;  // not a PNG
+  auto byte = [&](size_t i) -> uint32_t { return static_cast<unsigned char>(bytes[i]); };
+  for (size_t at = kSignature.size(); at + 8 <= bytes.size();) {
+    const uint32_t length = byte(at) << 24 | byte(at + 1) << 16 | byte(at + 2) << 8 | byte(at + 3);
+    const std::string type = bytes.substr(at + 4, 4);
+    if (type == "IDAT") {
+      if (length == 0) fail<IOError>("read_image: ", path, ": corrupt PNG: its first image data chunk (IDAT) is empty");
+      return;
+    }
+    if (type == "IEND") return;
+    at += size_t{12} + length;  // length, type, data, CRC
+  }
+}
+
 // The file's bytes, checked where stb_image cannot be trusted to.
 std::string image_bytes(const std::string& path) {
   stb_request_limit = kStbBaseBytes;  // until a header has declared the image's size
@@ -106,6 +126,7 @@ std::string image_bytes(const std::string& path) {
   if (!in) fail<IOError>("read_image: ", path, ": cannot open the file");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   check_jpeg_huffman_tables(bytes, path);
+  check_png_first_image_chunk(bytes, path);
   return bytes;
 }
 

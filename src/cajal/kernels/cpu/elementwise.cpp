@@ -254,10 +254,14 @@ D convert(S v) {
   else if constexpr (std::is_same_v<D, bf16>) return bf16(static_cast<float>(v));
   else if constexpr (std::is_same_v<D, bool>) return v != S(0);
   // Floats go through int64 so that narrow integers wrap (-1.0 -> uint8 255, as PyTorch
-  // gives) instead of the undefined behaviour of an out-of-range float-to-int cast.
-  else if constexpr (std::is_floating_point_v<S> && !std::is_same_v<D, int64_t> && std::is_integral_v<D>)
-    return static_cast<D>(static_cast<int64_t>(v));
-  else return static_cast<D>(v);
+  // gives) instead of the undefined behaviour of an out-of-range float-to-int cast. NaN and
+  // values beyond int64 (undefined behaviour too: fuzz/onnx_fuzz's Cast) give INT64_MIN, as
+  // x86's conversion and so PyTorch there do.
+  else if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D>) {
+    constexpr S kTwoTo63 = S(9223372036854775808.0);
+    const bool fits = v >= -kTwoTo63 && v < kTwoTo63;  // false for NaN
+    return static_cast<D>(fits ? static_cast<int64_t>(v) : std::numeric_limits<int64_t>::min());
+  } else return static_cast<D>(v);
 }
 }  // namespace
 
