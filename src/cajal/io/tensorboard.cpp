@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -191,7 +190,10 @@ SummaryWriter::SummaryWriter(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) fail<IOError>("SummaryWriter: cannot create log directory ", dir, ": ", ec.message());
   static std::atomic<uint64_t> counter{0};
-  std::string name = "events.out.tfevents." + std::to_string(std::time(nullptr)) + "." + host_name() + "." +
+  // The events' own clock: std::time reads a coarse clock that can lag a second boundary by a
+  // few milliseconds, naming a file a second before its first event (io.tensorboard saw it).
+  const auto seconds = static_cast<int64_t>(now_seconds());
+  std::string name = "events.out.tfevents." + std::to_string(seconds) + "." + host_name() + "." +
                      std::to_string(::getpid()) + "." + std::to_string(counter++);
   path_ = (std::filesystem::path(dir) / name).string();
   file_ = std::fopen(path_.c_str(), "wb");
