@@ -23,6 +23,23 @@ using data::DatasetPtr;
 using data::Example;
 using namespace std::chrono_literals;
 
+// One pass over the loader: the targets of the batches that arrived, and the message of the
+// ValueError that ended the pass ("" when none did).
+struct PassResult {
+  std::vector<int64_t> seen;
+  std::string message;
+};
+PassResult pass_until_value_error(DataLoader& loader) {
+  PassResult result;
+  try {
+    for (Batch& batch : loader)
+      for (int64_t t : batch.target.to_vector<int64_t>()) result.seen.push_back(t);
+  } catch (const ValueError& e) {
+    result.message = e.what();
+  }
+  return result;
+}
+
 // Example i: input [2] = {i, -i} (float32), target i (int64); `delay` per get().
 DatasetPtr numbered(int64_t n, std::chrono::microseconds delay = 0us) {
   return data::lambda_dataset(n, [delay](int64_t i) {
@@ -163,14 +180,7 @@ TEST(DataLoader, ErrorsInWorkersReachTheTrainingThreadInOrder) {
   for (int64_t workers : {0, 1, 3}) {
     SCOPED_TRACE(workers);
     DataLoader loader(failing, {.batch_size = 4, .num_workers = workers});
-    std::vector<int64_t> seen;
-    std::string message;
-    try {
-      for (Batch& batch : loader)
-        for (int64_t t : batch.target.to_vector<int64_t>()) seen.push_back(t);
-    } catch (const ValueError& e) {
-      message = e.what();
-    }
+    const auto [seen, message] = pass_until_value_error(loader);
     EXPECT_EQ(message, "DataLoader: example 13: bad example 13");
     EXPECT_EQ(seen, range(12));  // batches 0-2 arrived; batch 3 (examples 12-15) failed
     // The loader is usable again: a new pass starts from the first batch.
@@ -216,14 +226,7 @@ TEST(DataLoader, TransformErrorsNameTheExampleAndNeverHang) {
       within_seconds([&] {
         DataLoader loader(failing, {.batch_size = 4, .num_workers = workers, .prefetch = 2});
         for (int pass = 0; pass < 2; ++pass) {
-          std::vector<int64_t> seen;
-          std::string message;
-          try {
-            for (Batch& batch : loader)
-              for (int64_t t : batch.target.to_vector<int64_t>()) seen.push_back(t);
-          } catch (const ValueError& e) {
-            message = e.what();
-          }
+          const auto [seen, message] = pass_until_value_error(loader);
           EXPECT_EQ(message, "DataLoader: example " + std::to_string(c.first_bad) + ": cannot augment target " +
                                  std::to_string(c.first_bad));
           EXPECT_EQ(seen, range(c.first_bad / 4 * 4));  // every batch before the failing one
