@@ -39,6 +39,8 @@ images = {
     "b_dog/img_rgb.png": (random_pixels(5, 7, 3), "PNG"),
     "b_dog/gray.png": (random_pixels(5, 7, 1), "PNG"),
     "b_dog/photo.jpg": (smooth_pixels(16, 16), "JPEG"),
+    # Progressive: Huffman tables come between its scans, each scan uses only some of them.
+    "b_dog/progressive.jpg": (smooth_pixels(16, 24), "JPEG"),
     "b_dog/nested/deep.bmp": (random_pixels(6, 3, 3), "BMP"),
     "a_cat/rgba.png": (random_pixels(4, 4, 4), "PNG"),
     "a_cat/z.bmp": (random_pixels(9, 11, 3), "BMP"),
@@ -46,7 +48,7 @@ images = {
 for relative, (pixels, kind) in images.items():
     path = os.path.join(root, relative)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    options = {"quality": 95} if kind == "JPEG" else {}
+    options = {"quality": 95, "progressive": "progressive" in relative} if kind == "JPEG" else {}
     Image.fromarray(pixels).save(path, kind, **options)
 with open(os.path.join(root, "a_cat", "notes.txt"), "w") as f:
     f.write("not an image\n")

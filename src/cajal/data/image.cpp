@@ -6,6 +6,7 @@
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <tuple>
 
 #include "cajal/ops/pool.h"
 
@@ -60,18 +61,22 @@ namespace cajal::data {
 
 namespace {
 
-// Debian's stb_image writes past a 257-entry array when a JPEG Huffman table lists more than
-// 256 codes (found by fuzz/image_fuzz under UBSan; newer stb refuses such tables), in its
-// header parser too. So a JPEG's tables are checked here before stb sees the file: every
-// marker segment, skipping the entropy-coded data after each scan header (tables may come
-// between the scans of a progressive JPEG).
+// Debian's stb_image trusts a JPEG's Huffman tables where newer versions check them (both
+// found by fuzz/image_fuzz): it writes past a 257-entry array when a table lists more than 256
+// codes, in its header parser too, and it decodes a scan with a table no DHT segment defined
+// from uninitialised memory (an assertion fails or garbage comes out, depending on what the
+// heap held). So a JPEG's tables are checked here before stb sees the file: every marker
+// segment, skipping the entropy-coded data after each scan header (tables may come between
+// the scans of a progressive JPEG).
 void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path) {
-  auto byte = [&](size_t i) -> unsigned { return static_cast<unsigned char>(bytes[i]); };
+  auto byte = [&](size_t i) -> unsigned { return i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0; };
   // A JPEG starts with its SOI marker, FF D8; stb skips fill bytes (more FFs) before it too.
   size_t at = 0;
   while (at < bytes.size() && byte(at) == 0xFF) ++at;
   if (at == 0 || at == bytes.size() || byte(at) != 0xD8) return;  // not a JPEG
   ++at;
+  bool defined[2][4] = {};  // [class: 0 DC, 1 AC][table id], as DHT segments define them
+  bool progressive = false;
   while (at + 4 <= bytes.size()) {
     if (byte(at) != 0xFF) {  // entropy-coded data: on to the next marker that is not a stuffed 0 or a restart
       ++at;
@@ -85,14 +90,33 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path
     if (marker == 0xD9) return;  // end of image
     const size_t length = byte(at + 2) << 8 | byte(at + 3);
     const size_t end = std::min(bytes.size(), at + 2 + length);
+    if (marker == 0xC2) progressive = true;
     // As stb reads them: a table starts wherever bytes of the segment remain, and its 16
     // counts are read even past the segment's end (0 past the file's end).
     for (size_t table = at + 4; marker == 0xC4 && table < end;) {
       size_t codes = 0;
-      for (size_t i = 1; i <= 16; ++i) codes += table + i < bytes.size() ? byte(table + i) : 0;
+      for (size_t i = 1; i <= 16; ++i) codes += byte(table + i);
       if (codes > 256)
         fail<IOError>("read_image: ", path, ": corrupt JPEG: a Huffman table lists ", codes, " codes (at most 256)");
+      const unsigned table_class = byte(table) >> 4, id = byte(table) & 15;
+      if (table_class <= 1 && id <= 3) defined[table_class][id] = true;  // stb refuses other ids itself
       table += 17 + codes;
+    }
+    if (marker == 0xDA) {  // scan header: each component names its DC and AC table
+      const size_t components = byte(at + 4);
+      const size_t spectral_start = byte(at + 5 + 2 * components);
+      const bool refines = (byte(at + 7 + 2 * components) >> 4) != 0;
+      // A baseline scan decodes with both tables; a progressive one with its DC table when it
+      // is a first DC scan, its AC table when it is an AC scan, none when it refines DC.
+      const bool uses_dc = !progressive || (spectral_start == 0 && !refines);
+      const bool uses_ac = !progressive || spectral_start != 0;
+      for (size_t c = 0; c < components; ++c) {
+        const unsigned tables = byte(at + 6 + 2 * c), dc = tables >> 4, ac = tables & 15;
+        for (auto [uses, table_class, id] : {std::tuple{uses_dc, 0, dc}, std::tuple{uses_ac, 1, ac}})
+          if (uses && id <= 3 && !defined[table_class][id])
+            fail<IOError>("read_image: ", path, ": corrupt JPEG: a scan uses ", table_class == 0 ? "DC" : "AC",
+                          " Huffman table ", id, ", which no DHT segment defines");
+      }
     }
     at += 2 + length;
   }
