@@ -9,7 +9,10 @@
 
 #include "cajal/models/registry.h"
 #include "cajal/onnx/export.h"
+#include "cajal/kernels/cpu/conv_onednn.h"
+#include "cajal/onnx/fast_inference.h"
 #include "cajal/onnx/import.h"
+#include "cajal/onnx/import_ops.h"
 #include "cajal/optim/sgd.h"
 #include "support/test_support.h"
 
@@ -85,6 +88,94 @@ TEST(OnnxRoundTrip, CajalPresetsComeBackTheSame) {
     NoGradGuard no_grad;
     EXPECT_TRUE(test::all_close(onnx::load(file)->forward(c.batch), model->forward(c.batch), 1e-5, 1e-5));
   }
+}
+
+// Inference on oneDNN's blocked layouts, fused (onnx/fast_inference.h), against the usual
+// node-by-node run of the same model: the same outputs for every model (and both agree
+// with PyTorch, above).
+TEST_F(OnnxImport, FastInferenceGivesTheUsualRunsOutputs) {
+  if (!kernels::onednn::available()) GTEST_SKIP() << "built without oneDNN";
+  NoGradGuard no_grad;
+  for (const std::string& name : kModels) {
+    SCOPED_TRACE(name);
+    auto model = onnx::load(path(name + ".onnx"));
+    Tensor input = load_npy(path(name + "_input.npy"));
+    Tensor fast = model->forward(input);
+    model->set_fast_inference(false);
+    EXPECT_TRUE(test::all_close(fast, model->forward(input), 1e-5, 1e-5));
+  }
+}
+
+// Which nodes run as one oneDNN convolution: every Conv, with the Relu (ResNet) or Clip
+// (MobileNetV2's ReLU6) and the residual Add that follow it alone. In a ResNet block with a
+// downsampling convolution, both convolutions feed the Add: the first claims it, the
+// downsampling one (which runs in between and reads another value) stays alone.
+TEST_F(OnnxImport, FastInferenceFusesWhatFollowsEachConvolution) {
+  struct Expected {
+    std::string model;
+    size_t groups, with_add, with_activation;
+  };
+  for (const Expected& e : {Expected{"resnet18", 20, 8, 17}, Expected{"mobilenet_v2", 52, 10, 35}}) {
+    SCOPED_TRACE(e.model);
+    auto model = onnx::load(path(e.model + ".onnx"));
+    const onnx::FastPlan& plan = model->fast_plan();
+    EXPECT_EQ(plan.groups.size(), e.groups);
+    EXPECT_EQ(std::count_if(plan.groups.begin(), plan.groups.end(), [](const onnx::ConvGroup& g) { return g.add.has_value(); }),
+              static_cast<std::ptrdiff_t>(e.with_add));
+    EXPECT_EQ(std::count_if(plan.groups.begin(), plan.groups.end(), [](const onnx::ConvGroup& g) { return g.activation.has_value(); }),
+              static_cast<std::ptrdiff_t>(e.with_activation));
+    size_t members = 0;
+    for (const onnx::ConvGroup& g : plan.groups) members += g.nodes().size() - 1;
+    EXPECT_EQ(static_cast<size_t>(std::count(plan.in_group.begin(), plan.in_group.end(), 1)), members);
+  }
+}
+
+// The weights oneDNN keeps reordered, and the batch norms folded into convolutions, follow
+// every change: after a training step, and after a batch norm's statistics are overwritten,
+// fast inference still gives what the usual run gives, and not what it gave before.
+TEST_F(OnnxImport, FastInferenceSeesEveryChangeOfTheWeights) {
+  if (!kernels::onednn::available()) GTEST_SKIP() << "built without oneDNN";
+  auto fast_and_usual = [](onnx::GraphModule& model, const Tensor& input) {
+    NoGradGuard no_grad;
+    model.set_fast_inference(true);
+    Tensor fast = model.forward(input);
+    model.set_fast_inference(false);
+    Tensor usual = model.forward(input);
+    model.set_fast_inference(true);
+    return std::pair{fast, usual};
+  };
+  auto resnet = onnx::load(path("resnet18.onnx"));
+  Tensor images = load_npy(path("resnet18_input.npy"));
+  auto [before, unused] = fast_and_usual(*resnet, images);
+  optim::SGD sgd(resnet->parameters(), {.lr = 0.05});
+  Tensor loss = cross_entropy(resnet->forward(images), tensor({3, 7, 1}));
+  loss.backward();
+  sgd.step();
+  auto [after, usual] = fast_and_usual(*resnet, images);
+  EXPECT_TRUE(test::all_close(after, usual, 1e-5, 1e-5));
+  EXPECT_FALSE(test::all_close(after, before, 1e-3, 1e-3)) << "the step changed nothing the test can see";
+
+  // cajal's cnn preset exports Conv, BatchNormalization, Relu: folded into one convolution.
+  manual_seed(5);
+  nn::ModulePtr cnn = models::make_model("cnn", models::Options(), {.shape = {1, 28, 28}, .num_classes = 10});
+  cnn->eval();
+  const std::string file = test::temp_dir() + "/cnn_bn.onnx";
+  Tensor x = rand({4, 1, 28, 28});
+  onnx::export_model(*cnn, x.narrow(0, 0, 1), file);
+  auto imported = onnx::load(file);
+  ASSERT_GT(std::count_if(imported->fast_plan().groups.begin(), imported->fast_plan().groups.end(),
+                          [](const onnx::ConvGroup& g) { return g.batch_norm.has_value(); }),
+            0);
+  auto [first, first_usual] = fast_and_usual(*imported, x);
+  EXPECT_TRUE(test::all_close(first, first_usual, 1e-5, 1e-5));
+  for (const auto& [name, t] : imported->named_parameters())
+    if (name.ends_with("running_var")) {
+      NoGradGuard no_grad;
+      Tensor(t).mul_(4.0);
+    }
+  auto [second, second_usual] = fast_and_usual(*imported, x);
+  EXPECT_TRUE(test::all_close(second, second_usual, 1e-5, 1e-5));
+  EXPECT_FALSE(test::all_close(second, first, 1e-3, 1e-3)) << "the new statistics changed nothing the test can see";
 }
 
 TEST_F(OnnxImport, InitializersBecomeNamedParameters) {

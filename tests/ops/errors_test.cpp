@@ -69,6 +69,8 @@ TEST(Errors, ViewAndReshape) {
   expect_error<ShapeError>([&] { x.view({-1, -1}); }, {"view", "only one dimension can be -1"});
   expect_error<ShapeError>([&] { x.reshape({5}); }, {"reshape", "[5]", "size 6"});
   expect_error<ShapeError>([&] { x.view({-2, 3}); }, {"view", "invalid size -2"});
+  // fuzz/onnx_fuzz: a Reshape whose shape multiplies past int64 (signed overflow, UBSan).
+  expect_error<ShapeError>([&] { x.reshape({13616352015155203, 645788, -1}); }, {"reshape", "more elements than int64 can count"});
   expect_error<ShapeError>([&] { x.unflatten(1, {2, 2}); }, {"unflatten", "[2, 2]", "size 3"});
   expect_error<ShapeError>([&] { x.expand({4, 3}); }, {"expand", "size 2", "cannot be expanded to 4", "[2, 3]", "[4, 3]"});
   expect_error<ShapeError>([&] { x.expand({3}); }, {"expand", "[3]", "[2, 3]"});

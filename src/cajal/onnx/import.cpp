@@ -19,6 +19,8 @@
 
 #include "cajal/autograd/grad_mode.h"
 #include "cajal/io/input_file.h"
+#include "cajal/kernels/cpu/conv_onednn.h"
+#include "cajal/onnx/fast_inference.h"
 #include "cajal/onnx/import_ops.h"
 #include "cajal/ops/creation.h"
 
@@ -429,7 +431,10 @@ class ParameterGroup : public nn::Module {
 
 // ------------------------------------------------------------------ GraphModule
 
-GraphModule::GraphModule(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {
+GraphModule::GraphModule(std::shared_ptr<const Graph> graph)
+    : graph_(std::move(graph)),
+      fast_plan_(std::make_shared<const FastPlan>(plan_fast_inference(*graph_))),
+      inference_cache_(std::make_shared<InferenceCache>()) {
   // A ParameterGroup's registration logic, applied to this module through a temporary
   // group whose children and parameters are moved here.
   auto root = std::make_shared<ParameterGroup>();
@@ -514,40 +519,50 @@ TensorList GraphModule::forward(const TensorList& inputs) {
   const Graph& g = *graph_;
   if (inputs.size() != g.inputs.size())
     fail<ValueError>("GraphModule: the model takes ", g.inputs.size(), " inputs, got ", inputs.size());
-  std::unordered_map<std::string, Tensor> values;
+  GraphValues values;
   std::map<std::string, int64_t> named_dims;
   for (size_t k = 0; k < inputs.size(); ++k) {
     check_input(g.inputs[k], inputs[k], named_dims);
-    values[g.inputs[k].name] = inputs[k];
+    values.set(g.inputs[k].name, inputs[k]);
   }
-  for (const auto& [name, t] : g.constants) values[name] = t;
-  for (const auto& [name, t] : parameters_) values[name] = t;
+  for (const auto& [name, t] : g.constants) values.set(name, t);
+  for (const auto& [name, t] : parameters_) values.set(name, t);
+  const bool fast = fast_inference_ && !autograd::GradMode::enabled() && kernels::onednn::available();
   TensorList args;
-  for (size_t k = 0; k < g.nodes.size(); ++k) {
+  auto run_node = [&](size_t k) {
     const Node& node = g.nodes[k];
     args.clear();
-    for (const std::string& name : node.inputs) args.push_back(name.empty() ? Tensor() : values.at(name));  // load checked every name is defined
+    for (const std::string& name : node.inputs) args.push_back(name.empty() ? Tensor() : values.tensor(name));
     TensorList results;
-    try {
-      if (g.in_place[k] && !autograd::GradMode::enabled() && private_value(args[0]) &&
-          run_activation_in_place(node, args))
-        results = {args[0]};
-      else
-        results = g.runs[k](node, args);
-    } catch (const UnsupportedError&) {
-      throw;  // already names the node
-    } catch (const Error& e) {
-      rethrow_with_node(e, node);
-    }
+    if (g.in_place[k] && !autograd::GradMode::enabled() && private_value(args[0]) && run_activation_in_place(node, args))
+      results = {args[0]};
+    else
+      results = g.runs[k](node, args);
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o].empty()) continue;
       if (o >= results.size() || !results[o].defined()) node.unsupported("output " + std::to_string(o));
-      values[node.outputs[o]] = results[o];
+      values.set(node.outputs[o], results[o]);
     }
-    for (const std::string& name : g.frees[k]) values.erase(name);
+  };
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    size_t failing = k;  // the node an error names
+    try {
+      if (!fast) {
+        run_node(k);
+      } else if (!fast_plan_->in_group[k] && !run_fast(g, *fast_plan_, k, values, *inference_cache_)) {
+        // A group oneDNN cannot run (shapes, dtypes): its nodes one by one.
+        const std::vector<size_t> nodes = fast_plan_->group_at[k] ? fast_plan_->groups[*fast_plan_->group_at[k]].nodes() : std::vector<size_t>{k};
+        for (size_t m : nodes) run_node(failing = m);
+      }
+    } catch (const UnsupportedError&) {
+      throw;  // already names the node
+    } catch (const Error& e) {
+      rethrow_with_node(e, g.nodes[failing]);
+    }
+    for (const std::string& name : (fast ? fast_plan_->frees : g.frees)[k]) values.erase(name);
   }
   TensorList outputs;
-  for (const ValueInfo& output : g.outputs) outputs.push_back(values.at(output.name));
+  for (const ValueInfo& output : g.outputs) outputs.push_back(values.tensor(output.name));
   return outputs;
 }
 

@@ -32,7 +32,9 @@ class UnsupportedError : public ValueError {
 // opset 1 up to it import, each operator at the version in force at the model's opset.
 constexpr int64_t kMaxImportOpset = 17;
 
-struct Graph;  // the imported graph (onnx/import_ops.h)
+struct Graph;      // the imported graph (onnx/import_ops.h)
+struct FastPlan;        // how inference runs it on oneDNN (onnx/fast_inference.h)
+struct InferenceCache;  // what that keeps between calls (same file)
 
 // A declared graph input or output: its name, element type and shape, with -1 for a
 // dynamic dim (named by dim_params, "" where the file gives no name).
@@ -61,8 +63,19 @@ class GraphModule : public nn::Module {
   const std::vector<ValueInfo>& inputs() const;
   const std::vector<ValueInfo>& outputs() const;
 
+  // When nothing records gradients (NoGradGuard) and cajal has oneDNN, forward runs
+  // convolutions, pools and what follows them (batch norm, a residual Add, Relu, Clip) on
+  // oneDNN's blocked layouts, fused, with weights reordered once per version; the results
+  // agree with the usual run to float rounding. False runs every node as usual.
+  void set_fast_inference(bool enabled) { fast_inference_ = enabled; }
+  // Which nodes that runs together (for tests and tools; the type is in onnx/fast_inference.h).
+  const FastPlan& fast_plan() const { return *fast_plan_; }
+
  private:
   std::shared_ptr<const Graph> graph_;
+  std::shared_ptr<const FastPlan> fast_plan_;
+  std::shared_ptr<InferenceCache> inference_cache_;
+  bool fast_inference_ = true;
   // The graph's float initializers by their ONNX names: handles to the registered parameters.
   std::vector<std::pair<std::string, Tensor>> parameters_;
 };

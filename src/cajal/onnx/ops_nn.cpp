@@ -11,6 +11,8 @@
 #include <limits>
 #include <optional>
 
+#include "cajal/kernels/cpu/conv_onednn.h"
+#include "cajal/onnx/fast_inference.h"
 #include "cajal/onnx/import_ops.h"
 #include "cajal/ops/conv.h"
 #include "cajal/ops/creation.h"
@@ -45,8 +47,8 @@ struct Window {
 // The window of a node over input x ([N, C, spatial...]) with kernel size from the
 // attribute or, for convolutions, the weight. auto_pad SAME_* pads so the output has
 // ceil(input / stride) positions, the odd one after (UPPER) or before (LOWER).
-Window window_of(const Node& node, const Tensor& x, std::vector<int64_t> kernel) {
-  const int64_t spatial = x.dim() - 2;
+Window window_of(const Node& node, const Dims& x, std::vector<int64_t> kernel) {
+  const int64_t spatial = static_cast<int64_t>(x.size()) - 2;
   if (spatial != 1 && spatial != 2) node.unsupported(std::to_string(spatial) + "-D spatial input");
   if (node.has("kernel_shape")) kernel = node.get_ints("kernel_shape");
   auto per_dim = [&](const char* name, int64_t fallback) {
@@ -71,7 +73,7 @@ Window window_of(const Node& node, const Tensor& x, std::vector<int64_t> kernel)
     w.dilation[d] = dilation[k];
     if (kernel[k] < 1 || stride[k] < 1 || dilation[k] < 1) fail<ValueError>(node.where(), ": kernel, strides and dilations must be positive");
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      int64_t in = x.size(2 + static_cast<int64_t>(k));
+      int64_t in = x[2 + k];
       int64_t out = (in + stride[k] - 1) / stride[k];
       int64_t total = std::max<int64_t>(0, (out - 1) * stride[k] + (kernel[k] - 1) * dilation[k] + 1 - in);
       w.begin[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
@@ -100,7 +102,7 @@ std::vector<int64_t> kernel_of_weight(const Tensor& weight) {
 TensorList run_conv(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
   const Tensor& weight = in.at(1);
-  Window w = window_of(node, x, kernel_of_weight(weight));
+  Window w = window_of(node, x.sizes(), kernel_of_weight(weight));
   Tensor input = w.to_2d(x);
   Conv2dArgs args{.stride = {w.stride[0], w.stride[1]}, .padding = 0, .dilation = {w.dilation[0], w.dilation[1]},
                   .groups = node.get_int("group", 1)};
@@ -185,7 +187,7 @@ TensorList run_conv_transpose(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
   const Tensor& weight = in.at(1);
   if (x.dim() > 4) return {conv_transpose_by_offsets(node, x, weight, optional_input(in, 2))};
-  Window w = window_of(node, x, kernel_of_weight(weight));
+  Window w = window_of(node, x.sizes(), kernel_of_weight(weight));
   std::vector<int64_t> output_padding = node.get_ints("output_padding"), output_shape = node.get_ints("output_shape");
   const size_t spatial = w.lifted ? 1 : 2, first = w.lifted ? 1 : 0;
   for (const auto* list : {&output_padding, &output_shape})
@@ -280,7 +282,7 @@ TensorList run_max_pool(const Node& node, const TensorList& in) {
     if (node.outputs.size() > 1 && !node.outputs[1].empty()) node.unsupported("Indices of a 3-D MaxPool");
     return {pool_by_slices(node, x, true)};
   }
-  Window w = window_of(node, x, {});
+  Window w = window_of(node, x.sizes(), {});
   bool ceil_mode = node.get_int("ceil_mode", 0) != 0;
   Tensor input = w.to_2d(x);
   bool padded_here = !w.symmetric() || w.begin[0] * 2 > w.kernel[0] || w.begin[1] * 2 > w.kernel[1];
@@ -307,7 +309,7 @@ TensorList run_max_pool(const Node& node, const TensorList& in) {
 TensorList run_average_pool(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
   if (x.dim() > 4) return {pool_by_slices(node, x, false)};
-  Window w = window_of(node, x, {});
+  Window w = window_of(node, x.sizes(), {});
   if (w.dilation != std::array<int64_t, 2>{1, 1}) node.unsupported("dilations");
   bool include_pad = node.get_int("count_include_pad", 0) != 0;
   bool ceil_mode = node.get_int("ceil_mode", 0) != 0;
@@ -347,7 +349,7 @@ TensorList run_global_max_pool(const Node&, const TensorList& in) {
 // zeros after the unpooled tensor's positions, which keep their coordinates.
 TensorList run_max_unpool(const Node& node, const TensorList& in) {
   const Tensor& x = in.at(0);
-  Window w = window_of(node, x, {});
+  Window w = window_of(node, x.sizes(), {});
   Dims shape{x.size(0), x.size(1)};
   const size_t first = w.lifted ? 1 : 0;
   for (int64_t k = 0; k < x.dim() - 2; ++k) {
@@ -631,6 +633,61 @@ TensorList run_softmax_cross_entropy(const Node& node, const TensorList& in) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ oneDNN's view (fast_inference.h)
+
+std::optional<kernels::ConvGeometry> conv2d_geometry(const Node& node, const Dims& x, const Dims& weight) {
+  if (x.size() != 4 || weight.size() != 4) return std::nullopt;
+  try {
+    const Window w = window_of(node, x, {weight[2], weight[3]});
+    kernels::ConvGeometry g;
+    g.batch = x[0];
+    g.in_channels = x[1];
+    g.out_channels = weight[0];
+    g.groups = node.get_int("group", 1);
+    if (g.groups < 1 || g.in_channels != weight[1] * g.groups || g.out_channels % g.groups != 0) return std::nullopt;
+    for (size_t d = 0; d < 2; ++d) {
+      g.in_size[d] = x[2 + d];
+      g.kernel[d] = w.kernel[d];
+      g.stride[d] = w.stride[d];
+      g.dilation[d] = w.dilation[d];
+      g.pad[d] = w.begin[d];
+      g.out_size[d] = (g.in_size[d] + w.begin[d] + w.end[d] - (g.kernel[d] - 1) * g.dilation[d] - 1) / g.stride[d] + 1;
+      if (g.out_size[d] < 1) return std::nullopt;
+    }
+    if (!kernels::onednn::supports(g, DType::f32)) return std::nullopt;
+    return g;
+  } catch (const Error&) {
+    return std::nullopt;  // the node's usual run says what is wrong
+  }
+}
+
+std::optional<kernels::onednn::PoolWindow> pool2d_window(const Node& node, const Dims& x) {
+  if (x.size() != 4) return std::nullopt;
+  kernels::onednn::PoolWindow p;
+  if (node.op_type == "GlobalAveragePool" || node.op_type == "GlobalMaxPool") {
+    p.max = node.op_type == "GlobalMaxPool";
+    p.kernel = {x[2], x[3]};
+    p.stride = {1, 1};
+    return p;
+  }
+  if (node.get_int("ceil_mode", 0) != 0 || node.outputs.size() > 1) return std::nullopt;  // no Indices output
+  try {
+    const Window w = window_of(node, x, {});
+    if (w.dilation != std::array<int64_t, 2>{1, 1}) return std::nullopt;
+    p.max = node.op_type == "MaxPool";
+    p.count_padding = node.get_int("count_include_pad", 0) != 0;
+    p.kernel = w.kernel;
+    p.stride = w.stride;
+    p.pad_before = w.begin;
+    p.pad_after = w.end;
+    for (size_t d = 0; d < 2; ++d)
+      if (x[2 + d] + w.begin[d] + w.end[d] < w.kernel[d] || w.begin[d] >= w.kernel[d] || w.end[d] >= w.kernel[d]) return std::nullopt;
+    return p;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
 
 void register_nn_ops(OpTable& table) {
   table["Conv"] = {run_conv, 1};

@@ -35,8 +35,8 @@ Dims infer_shape(const Dims& shape, int64_t numel, const char* op, const Dims& f
       infer = static_cast<int>(i);
     } else if (out[i] < 0) {
       fail<ShapeError>(op, ": invalid size ", out[i], " in shape ", shape);
-    } else {
-      known *= out[i];
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      fail<ShapeError>(op, ": shape ", shape, " has more elements than int64 can count");
     }
   }
   if (infer >= 0) {

@@ -2,51 +2,23 @@
 
 #ifdef CAJAL_WITH_ONEDNN
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "cajal/kernels/cpu/onednn_common.h"
 
 namespace cajal::kernels::onednn {
 
 namespace {
 
-using dnnl::memory;
-using Tag = memory::format_tag;
-
-dnnl::engine& engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-
-// Scratch memory comes from cajal's allocator (user mode), so that one primitive can run on
-// several threads at once and its buffers are reused between calls.
-dnnl::primitive_attr user_scratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
-// One tensor argument of a primitive: cajal's plain layout and the one the primitive chose,
-// with a reorder between them when they differ.
+// One tensor argument of a primitive: cajal's plain layout and the one the primitive chose
+// (reordered between, when they differ).
 struct Operand {
   int arg;      // DNNL_ARG_SRC, ...
   bool output;  // written by the primitive (reordered back to plain afterwards)
   memory::desc plain, chosen;
-  dnnl::reorder reorder;  // plain -> chosen for inputs, chosen -> plain for outputs
-  memory::desc reorder_scratchpad;
-
-  Operand(int arg, bool output, const memory::desc& plain, const memory::desc& chosen)
-      : arg(arg), output(output), plain(plain), chosen(chosen) {
-    if (plain == chosen) return;
-    auto pd = output ? dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain, user_scratchpad())
-                     : dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen, user_scratchpad());
-    reorder = dnnl::reorder(pd);
-    reorder_scratchpad = pd.scratchpad_desc();
-  }
 };
 
 // A ready primitive and its operands.
@@ -56,20 +28,9 @@ struct Primitive {
   std::vector<Operand> operands;
 };
 
-memory::desc plain_activation(int64_t n, int64_t c, const std::array<int64_t, 2>& hw) {
-  return memory::desc({n, c, hw[0], hw[1]}, memory::data_type::f32, Tag::nchw);
-}
 memory::desc any_activation(int64_t n, int64_t c, const std::array<int64_t, 2>& hw) {
   return memory::desc({n, c, hw[0], hw[1]}, memory::data_type::f32, Tag::any);
 }
-// Weights [O, C/G, kH, kW]; with groups, oneDNN sees the same memory as [G, O/G, C/G, kH, kW].
-memory::desc weights_desc(const ConvGeometry& g, bool any_layout) {
-  int64_t c = g.in_channels / g.groups, kh = g.kernel[0], kw = g.kernel[1];
-  if (g.groups == 1) return memory::desc({g.out_channels, c, kh, kw}, memory::data_type::f32, any_layout ? Tag::any : Tag::oihw);
-  return memory::desc({g.groups, g.out_channels / g.groups, c, kh, kw}, memory::data_type::f32, any_layout ? Tag::any : Tag::goihw);
-}
-memory::desc bias_desc(const ConvGeometry& g) { return memory::desc({g.out_channels}, memory::data_type::f32, Tag::x); }
-
 // The convolution's descriptors: layouts left to oneDNN (`any`), so it picks its fastest kernel.
 struct ConvDescs {
   memory::desc src, weights, bias, dst;
@@ -107,7 +68,7 @@ Primitive make_primitive(const ConvGeometry& g, Kind kind) {
       Primitive p{dnnl::convolution_forward(pd), pd.scratchpad_desc(),
                   {{DNNL_ARG_SRC, false, x, pd.src_desc()}, {DNNL_ARG_WEIGHTS, false, w, pd.weights_desc()},
                    {DNNL_ARG_DST, true, y, pd.dst_desc()}}};
-      if (kind == Kind::ForwardWithBias) p.operands.emplace_back(DNNL_ARG_BIAS, false, d.bias, pd.bias_desc());
+      if (kind == Kind::ForwardWithBias) p.operands.push_back({DNNL_ARG_BIAS, false, d.bias, pd.bias_desc()});
       return p;
     }
     case Kind::BackwardData: {
@@ -129,40 +90,29 @@ Primitive make_primitive(const ConvGeometry& g, Kind kind) {
       Primitive p{dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(),
                   {{DNNL_ARG_SRC, false, x, pd.src_desc()}, {DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()},
                    {DNNL_ARG_DIFF_WEIGHTS, true, w, pd.diff_weights_desc()}}};
-      if (with_bias) p.operands.emplace_back(DNNL_ARG_DIFF_BIAS, true, d.bias, pd.diff_bias_desc());
+      if (with_bias) p.operands.push_back({DNNL_ARG_DIFF_BIAS, true, d.bias, pd.diff_bias_desc()});
       return p;
     }
   }
   fail<ValueError>("conv (oneDNN): unknown primitive kind");
 }
 
-// Primitives by geometry and kind, created on first use. Creating one costs far more than
-// running a small convolution, so they are kept: up to kCachedPrimitives, the oldest
-// dropped first (a program that sees ever new shapes must not grow without bound). Shared
-// pointers keep a primitive alive for a call on another thread while it is dropped.
-constexpr size_t kCachedPrimitives = 256;
-
+// Primitives by geometry and kind, created on first use and kept (PrimitiveCache).
 std::shared_ptr<const Primitive> primitive_for(const ConvGeometry& g, Kind kind) {
-  struct Entry {
+  struct Key {
     ConvGeometry geometry;
     Kind kind;
-    std::shared_ptr<const Primitive> primitive;
+    bool operator==(const Key&) const = default;
   };
-  static std::mutex mu;
-  static std::vector<Entry> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  for (const Entry& e : cache)
-    if (e.kind == kind && e.geometry == g) return e.primitive;
-  std::shared_ptr<const Primitive> p;
-  try {
-    p = std::make_shared<const Primitive>(make_primitive(g, kind));
-  } catch (const dnnl::error& e) {
-    fail<ValueError>("conv (oneDNN): no primitive for this convolution (", e.what(),
-                     "); set_conv_backend(ConvBackend::Im2col) computes it without oneDNN");
-  }
-  if (cache.size() == kCachedPrimitives) cache.erase(cache.begin());
-  cache.push_back({g, kind, p});
-  return p;
+  static PrimitiveCache<Key, Primitive> cache;
+  return cache.get({g, kind}, [&] {
+    try {
+      return make_primitive(g, kind);
+    } catch (const dnnl::error& e) {
+      fail<ValueError>("conv (oneDNN): no primitive for this convolution (", e.what(),
+                       "); set_conv_backend(ConvBackend::Im2col) computes it without oneDNN");
+    }
+  });
 }
 
 // The primitives of one kernel call. Each runs with tensors[i] bound to its operands[i]
@@ -183,42 +133,27 @@ class Call {
     for (const Operand& op : p.operands) {
       const Tensor* t = *tensor++;
       if (op.plain == op.chosen) args.emplace(op.arg, memory(op.plain, engine(), t->raw_data()));
-      else if (op.output) args.emplace(op.arg, buffer(op.chosen));
+      else if (op.output) args.emplace(op.arg, buffers_.make(op.chosen));
       else args.emplace(op.arg, reordered(op, *t));
       if (op.output && op.plain != op.chosen) outputs.emplace_back(&op, t);
     }
-    if (p.scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, buffer(p.scratchpad));
+    if (p.scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, buffers_.make(p.scratchpad));
     p.primitive.execute(stream(), args);
-    for (auto [op, t] : outputs) reorder(*op, args.at(op->arg), memory(op->plain, engine(), t->raw_data()));
+    for (auto [op, t] : outputs) reorder(args.at(op->arg), memory(op->plain, engine(), t->raw_data()), buffers_);
   }
 
  private:
-  static dnnl::stream& stream() {
-    thread_local dnnl::stream s(engine());
-    return s;
-  }
-  // Fresh memory of the given layout from cajal's allocator, kept until the call ends.
-  memory buffer(const memory::desc& desc) {
-    buffers_.push_back(make_tensor({static_cast<int64_t>((desc.get_size() + 3) / 4)}, DType::f32));
-    return memory(desc, engine(), buffers_.back().raw_data());
-  }
   // t's values in op's chosen layout.
   memory reordered(const Operand& op, const Tensor& t) {
     for (const auto& [data, m] : reordered_)
       if (data == t.raw_data() && m.get_desc() == op.chosen) return m;
-    memory chosen = buffer(op.chosen);
-    reorder(op, memory(op.plain, engine(), t.raw_data()), chosen);
+    memory chosen = buffers_.make(op.chosen);
+    reorder(memory(op.plain, engine(), t.raw_data()), chosen, buffers_);
     reordered_.emplace_back(t.raw_data(), chosen);
     return chosen;
   }
-  // Runs op's reorder from one memory to the other.
-  void reorder(const Operand& op, const memory& from, const memory& to) {
-    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    if (op.reorder_scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, buffer(op.reorder_scratchpad));
-    op.reorder.execute(stream(), args);
-  }
 
-  std::vector<Tensor> buffers_;
+  CallBuffers buffers_;
   std::vector<std::pair<const void*, memory>> reordered_;
 };
 
