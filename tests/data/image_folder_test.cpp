@@ -207,3 +207,36 @@ TEST(ImageFuzzFindings, PngWithAnEmptyFirstImageChunkIsRefused) {
 
 }  // namespace
 }  // namespace cajal
+
+namespace cajal {
+namespace {
+
+// write_png: read back by read_image (whose decoding the tests above check against PIL), the
+// values come back rounded to 8 bits; out-of-range values are clamped.
+TEST(ImageWrite, PngRoundTripsThroughEightBits) {
+  const std::string path = test::temp_dir() + "/written.png";
+  for (int64_t channels : {1, 3}) {
+    SCOPED_TRACE(channels);
+    Tensor image = rand({channels, 5, 7});
+    data::write_png(image, path);
+    EXPECT_TRUE(test::all_close(data::read_image(path, channels), round(image * 255.0) / 255.0, 0, 1e-6));
+  }
+  data::write_png(tensor({-1.f, 2.f}, {1, 1, 2}), path);
+  EXPECT_TRUE(test::all_close(data::read_image(path, 1), tensor({0.f, 1.f}, {1, 1, 2})));
+  test::expect_error<ShapeError>([&] { data::write_png(zeros({2, 4, 4}), path); }, {"write_png", "written.png", "C 1 or 3"});
+}
+
+// image_grid: images row by row, padding of the background around each.
+TEST(ImageWrite, GridTilesImagesRowByRow) {
+  Tensor images = arange(0, 5, 1, DType::f32).reshape({5, 1, 1, 1}).expand({5, 1, 2, 3}).contiguous();
+  Tensor grid = data::image_grid(images, 3, 1, -1.0);
+  EXPECT_EQ(grid.sizes(), Dims({1, 2 * 3 + 1, 3 * 4 + 1}));
+  EXPECT_EQ(grid.at<float>({0, 0, 0}), -1.f);                 // padding
+  EXPECT_EQ(grid.at<float>({0, 1, 1}), 0.f);                  // image 0 at row 0, column 0
+  EXPECT_EQ(grid.at<float>({0, 2, 3 + 1 + 1 + 2}), 1.f);      // image 1's last pixel
+  EXPECT_EQ(grid.at<float>({0, 4, 4 + 1}), 4.f);              // image 4 at row 1, column 1
+  EXPECT_EQ(grid.at<float>({0, 4, 2 * 4 + 1}), -1.f);         // no sixth image
+}
+
+}  // namespace
+}  // namespace cajal

@@ -30,4 +30,12 @@ struct ImageInfo {
 // Reads only the header; an IOError names the file when it is not a PNG, JPEG or BMP image.
 ImageInfo read_image_info(const std::string& path);
 
+// Writes [C, H, W] (C = 1 gray, 3 RGB) with values in [0, 1] (clamped, rounded to 8 bits) as
+// a PNG file, atomically (image_write.cpp, through stb_image_write).
+void write_png(const Tensor& image, const std::string& path);
+
+// Tiles images [N, C, H, W] into one [C, rows * (H + padding) + padding, columns * (W +
+// padding) + padding] image, row by row, with `padding` pixels of `background` around each.
+Tensor image_grid(const Tensor& images, int64_t columns, int64_t padding = 2, double background = 1.0);
+
 }  // namespace cajal::data
