@@ -130,6 +130,32 @@ TEST_F(OnnxImport, FastInferenceFusesWhatFollowsEachConvolution) {
   }
 }
 
+// Every path of fast inference on a graph made for it (onnx_import_reference.py,
+// fast_paths.onnx): a group whose Add broadcasts runs node by node, a convolution read by a
+// pool and by Sigmoid (which gets a plain tensor), a blocked map as a graph output, Conv +
+// Clip with uneven padding and stride, average pools with and without counted padding.
+TEST_F(OnnxImport, FastInferenceTakesEveryPathToTheUsualRunsOutputs) {
+  if (!kernels::onednn::available()) GTEST_SKIP() << "built without oneDNN";
+  auto model = onnx::load(path("fast_paths.onnx"));
+  const onnx::FastPlan& plan = model->fast_plan();
+  ASSERT_EQ(plan.groups.size(), 3u);
+  EXPECT_TRUE(plan.groups[0].add && plan.groups[0].activation);    // conv1 + broadcast Add + Relu
+  EXPECT_FALSE(plan.groups[1].add || plan.groups[1].activation);   // conv2: two readers
+  EXPECT_TRUE(plan.groups[2].activation && !plan.groups[2].add);   // conv3 + Clip
+  Generator gen(2);
+  Tensor x = randn({2, 16, 8, 8}, {}, &gen);
+  NoGradGuard no_grad;
+  TensorList fast = model->forward(TensorList{x});
+  model->set_fast_inference(false);
+  TensorList usual = model->forward(TensorList{x});
+  ASSERT_EQ(fast.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_EQ(fast[k].sizes(), usual[k].sizes());
+    EXPECT_TRUE(test::all_close(fast[k], usual[k], 1e-5, 1e-5));
+  }
+}
+
 // The weights oneDNN keeps reordered, and the batch norms folded into convolutions, follow
 // every change: after a training step, and after a batch norm's statistics are overwritten,
 // fast inference still gives what the usual run gives, and not what it gave before.

@@ -208,6 +208,32 @@ def write_fixtures(directory):
     scatter_inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])]
     save(small_model([helper.make_node("ScatterND", ["x", "i", "x"], ["y"], name="scatter")],
                      [numpy_helper.from_array(np.array(1, np.int64), "i")], inputs=scatter_inputs), "scatternd_scalar_indices")
+    # For fast inference (onnx/fast_inference.h), each path a graph can take: a Conv + Add +
+    # Relu group whose Add broadcasts (so it runs node by node), a convolution read by a pool
+    # and by an operator oneDNN does not run (Sigmoid), a blocked map as a graph output, a
+    # Conv + Clip group with its bounds as inputs, and average pools with and without padding.
+    rng = np.random.default_rng(5)
+    weight = lambda *shape: numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.2)  # noqa: E731
+    named = lambda tensor, name: (tensor.__setattr__("name", name), tensor)[1]  # noqa: E731
+    fast_nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        helper.make_node("Add", ["c1", "shift"], ["a1"], name="broadcast_add"),
+        helper.make_node("Relu", ["a1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2"),
+        helper.make_node("MaxPool", ["c2"], ["pooled"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Sigmoid", ["c2"], ["s2"]),
+        helper.make_node("Conv", ["s2", "w3", "b3"], ["c3"], pads=[0, 1, 2, 1], strides=[2, 1], name="conv3"),
+        helper.make_node("Clip", ["c3", "lo", "hi"], ["clipped"]),
+        helper.make_node("AveragePool", ["clipped"], ["avg"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1),
+        helper.make_node("AveragePool", ["avg"], ["avg2"], kernel_shape=[2, 2], pads=[0, 0, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["avg2"], ["y"]),
+    ]
+    fast_initializers = [named(weight(16, 16, 3, 3), "w1"), named(weight(16), "b1"), named(weight(1, 16, 1, 1), "shift"),
+                         named(weight(16, 16, 1, 1), "w2"), named(weight(32, 16, 3, 3), "w3"), named(weight(32), "b3"),
+                         numpy_helper.from_array(np.array(-0.3, np.float32), "lo"), numpy_helper.from_array(np.array(0.4, np.float32), "hi")]
+    save(small_model(fast_nodes, fast_initializers, inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16, 8, 8])],
+                     outputs=[helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [2, 16, 4, 4]),
+                              helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 32, 1, 1])]), "fast_paths")
     # Opset 18 is newer than ONNX 1.12 knows: written without the checker.
     model = add_weights(numpy_helper.from_array(WEIGHTS, "w"))
     model.opset_import[0].version = 18
