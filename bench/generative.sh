@@ -11,11 +11,9 @@ build=${BUILD_DIR:-build}
 rounds=${ROUNDS:-3}
 ninja -C "$build" bench_generative >/dev/null
 out=$(mktemp -d)
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), cajal $(git rev-parse --short HEAD 2>/dev/null)"
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average before: $(load)"
-OMP_NUM_THREADS=2 "$build/bench/bench_generative" --peak |
-  awk '/peak_avx2/ { a = $3 } /peak_avx512/ { b = $3 } END { printf "FMA peak measured (2 threads): AVX2 %.0f GFLOP/s, AVX-512 %.0f GFLOP/s\n", a, b }'
+trap 'rm -rf "$out"' EXIT
+source bench/machine.sh
+machine_header "$build/bench/bench_generative"
 for ((round = 1; round <= rounds; round++)); do
   OMP_NUM_THREADS=2 "$build/bench/bench_generative" >"$out/cajal@$round.txt"
   for threads in 1 2; do

@@ -18,11 +18,8 @@ dir=$build/onnx-bench
 results=$dir/results
 rm -rf "$dir" && mkdir -p "$results"
 
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), cajal $(git rev-parse --short HEAD 2>/dev/null)"
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average before: $(load)"
-OMP_NUM_THREADS=2 "$build/bench/bench_onnx_inference" --peak | tee "$results/cajal@peak.txt" |
-  awk '/peak_avx2/ { a = $3 } /peak_avx512/ { b = $3 } END { printf "FMA peak measured (2 threads): AVX2 %.0f GFLOP/s, AVX-512 %.0f GFLOP/s\n", a, b }'
+source bench/machine.sh
+machine_header "$build/bench/bench_onnx_inference" | tee "$results/cajal@peak.txt"
 
 # The models: cajal's cnn preset exported by cajal, torchvision's by torch.onnx.export.
 "$build/bench/bench_onnx_inference" --export-cnn "$dir" >/dev/null
