@@ -441,6 +441,71 @@ TEST(Report, RocCurveOfABinaryTask) {
   EXPECT_GT(count_near(img, 0xff, 0x7f, 0x0e), 300u) << "the chance diagonal (orange)";
 }
 
+// A generative run's sections: warnings, figures of images, a scatter plot coloured by class.
+ReportData generative_data() {
+  ReportData d;
+  d.title = "gan";
+  d.history = {{{"epoch", 1}, {"d_loss", 1.2}, {"g_loss", 0.9}}, {{"epoch", 2}, {"d_loss", 0.01}, {"g_loss", 6.0}}};
+  d.chart_metrics = {"loss"};
+  d.warnings = {"epoch 2: the GAN looks collapsed: D loss / G loss 0.0017 < 0.05 <b>"};
+  ReportFigure grids{.title = "Samples by epoch", .description = "fixed noise", .images = {}, .scale = 3};
+  for (int epoch = 1; epoch <= 2; ++epoch) {
+    ReportImage image{.height = 20, .width = 30, .channels = 1, .pixels = {}, .caption = "epoch " + std::to_string(epoch)};
+    for (int i = 0; i < 600; ++i) image.pixels.push_back(static_cast<uint8_t>((i * 7 + epoch * 50) % 256));
+    grids.images.push_back(image);
+  }
+  d.figures = {grids, ReportFigure{.title = "Empty", .description = "", .images = {}, .scale = 2}};
+  LinePlot map{.title = "latent map", .x_label = "z[0]", .y_label = "z[1]", .series = {}};
+  for (int k = 0; k < 3; ++k) {
+    PlotSeries series{.name = "class " + std::to_string(k), .x = {}, .y = {}};
+    for (int i = 0; i < 200; ++i) {
+      series.x.push_back(k * 4 + std::cos(i) * 1.5);
+      series.y.push_back(std::sin(i * 1.3) * 1.5 - k);
+    }
+    map.series.push_back(series);
+  }
+  d.scatter_plots = {map};
+  return d;
+}
+
+TEST(Report, GenerativeSections) {
+  const ReportData d = generative_data();
+  const std::string html = render_report(d);
+  // The warning comes first, escaped; the empty figure is left out.
+  EXPECT_LT(html.find("<p class=\"warning\">"), html.find("<h2>Training history</h2>"));
+  EXPECT_NE(html.find("D loss / G loss 0.0017 &lt; 0.05 &lt;b&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("<h2>Empty</h2>"), std::string::npos);
+  // Each image decodes to its pixels at `scale` times its size, captioned.
+  auto figures = find_all(html, "<figure class=\"figure\"><img src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\" width=\"(\\d+)\" "
+                                "height=\"(\\d+)\"[^>]*><figcaption>([^<]*)</figcaption>");
+  ASSERT_EQ(figures.size(), 2u);
+  for (size_t i = 0; i < figures.size(); ++i) {
+    const ReportImage& expected = d.figures[0].images[i];
+    Image img = decode_png(base64_decode(figures[i][1]));
+    EXPECT_EQ(img.width, 30);
+    EXPECT_EQ(img.height, 20);
+    EXPECT_TRUE(img.pixels == expected.pixels) << i;
+    EXPECT_EQ(std::stoi(figures[i][2]), 90);
+    EXPECT_EQ(std::stoi(figures[i][3]), 60);
+    EXPECT_EQ(figures[i][4].str(), expected.caption);
+  }
+  // The scatter plot: one dot per point, no lines, under "Latent space".
+  std::vector<std::string> charts = svg_blocks(html);
+  ASSERT_EQ(charts.size(), 2u);  // the loss chart and the map
+  EXPECT_NE(html.find("<h2>Latent space</h2>"), std::string::npos);
+  EXPECT_EQ(find_all(charts[1], "<circle class=\"point\" data-series=\"class 1\"").size(), 200u);
+  EXPECT_EQ(find_all(charts[1], "<polyline").size(), 0u);
+
+  std::string chromium = chromium_binary();
+  if (chromium.empty()) GTEST_SKIP() << "no chromium binary on PATH: the generative sections were not rendered";
+  Image shot = screenshot(chromium, d, 1400, "generative");
+  ASSERT_FALSE(shot.pixels.empty());
+  EXPECT_GT(count_near(shot, 0xff, 0xf4, 0xe5), 5000u) << "the warning's background";
+  // Dots are drawn at 70% opacity: on white, class 2's green is 0.7 * #2ca02c + 0.3 * white.
+  EXPECT_GT(count_near(shot, 107, 189, 107), 300u) << "class 2's dots (green)";
+  EXPECT_GT(count_near(shot, 255, 166, 86), 300u) << "class 1's dots (orange)";
+}
+
 TEST(Report, EscapesTextAndLeavesOutEmptySections) {
   ReportData d;
   d.title = "a <b> & \"c\"";

@@ -125,6 +125,7 @@ class Discriminator(nn.Module):
         self.head = nn.Linear(features, 1)
         if c["classes"]:
             self.label_embedding = nn.Embedding(c["classes"], features)
+            nn.init.normal_(self.label_embedding.weight, std=features ** -0.5)  # as cajal's: a small projection at first
         self.conditional = bool(c["classes"])
 
     def forward(self, x, y):

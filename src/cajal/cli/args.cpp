@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cajal/core/error.h"
+#include "cajal/models/options.h"
 #include "cajal/models/suggest.h"
 
 namespace cajal::cli {
@@ -60,6 +61,15 @@ Args parse_args(const std::vector<std::string>& argv, const std::string& command
     if (flag_options[i]->count() > 0) args.flags.push_back(flags[i]);
   for (auto it = args.values.begin(); it != args.values.end();) it = it->second.empty() ? args.values.erase(it) : std::next(it);
   return args;
+}
+
+int64_t int_option(const Args& args, const std::string& command, const std::string& option, int64_t fallback, int64_t minimum) {
+  auto text = args.value(option);
+  if (!text) return fallback;
+  auto value = models::parse_int(*text);
+  if (!value || *value < minimum)
+    fail<UsageError>("cajal ", command, ": ", option, " must be an integer >= ", minimum, ", got '", *text, "'");
+  return *value;
 }
 
 }  // namespace cajal::cli

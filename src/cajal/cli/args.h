@@ -27,6 +27,10 @@ struct Args {
   std::vector<std::string> all(const std::string& option) const;
 };
 
+// The integer value of `option`, `fallback` when it is not given; a UsageError naming
+// `command` when it is not an integer >= minimum.
+int64_t int_option(const Args& args, const std::string& command, const std::string& option, int64_t fallback, int64_t minimum);
+
 // Parses `argv` (the words after the subcommand). `valued`: the options that take a value;
 // `flags`: those that do not ("--help" is always one). An unknown option, or one missing its
 // value, is a UsageError naming `command` and suggesting the nearest option.

@@ -23,7 +23,9 @@ const std::vector<Command>& commands() {
        "  report.html         charts, confusion matrix, ROC curve (two classes), misclassified\n"
        "                      test examples\n"
        "  config.yaml         the config as run (overrides applied)\n"
-       "and prints the test accuracy when the config has a test split.\n"
+       "and prints the test accuracy when the config has a test split. A config with task: vae\n"
+       "or task: gan trains a generative model (examples/fashion_mnist_vae.yaml, _gan.yaml):\n"
+       "its folder adds samples/epoch_<N>.png, and its report shows samples and latent space.\n"
        "\n"
        "options:\n"
        "  --set KEY=VALUE   override a config value, e.g. --set optimizer.lr=0.01 --set epochs=3\n"
@@ -33,6 +35,7 @@ const std::vector<Command>& commands() {
        train_command},
       {"eval", "evaluate a trained model on labelled data",
        "usage: cajal eval MODEL_OR_RUN [--data CONFIG.yaml|PATH] [--labels PATH] [--label-column NAME]\n"
+       "       cajal eval GAN_RUN [--samples FILE.npy [--sample-labels FILE.npy]]\n"
        "\n"
        "Prints accuracy, log loss, ROC AUC (two classes; more: one-vs-rest, macro average),\n"
        "macro precision/recall/F1 and each class's scores by name (classification), or MSE,\n"
@@ -42,7 +45,13 @@ const std::vector<Command>& commands() {
        "  --data CONFIG.yaml  that config's test split (or its train split without one)\n"
        "  --data TABLE.csv    a CSV table with a label column (--label-column, default the last)\n"
        "  --data FOLDER       an image folder, one sub-folder per class\n"
-       "  --data FILE --labels FILE   IDX files (images and labels) or two .npy files\n",
+       "  --data FILE --labels FILE   IDX files (images and labels) or two .npy files\n"
+       "A generative run (task: vae or gan) is judged on its own test split instead: a VAE's\n"
+       "negative ELBO and importance-weighted -log p(x) in nats per image; a GAN's Frechet\n"
+       "distance to the test images in its fixed classifier's features, the class entropy of its\n"
+       "samples and, conditional, how often the classifier agrees with the requested class.\n"
+       "  --samples FILE.npy [--sample-labels FILE.npy]   judge these images [N, C, H, W] in\n"
+       "                      [0, 1] (e.g. another framework's) by the GAN run's classifier\n",
        eval_command},
       {"predict", "predict labels and probabilities for new inputs",
        "usage: cajal predict MODEL_OR_RUN --input PATH [--output OUT.csv|OUT.json] [--label-column NAME]\n"
@@ -73,6 +82,16 @@ const std::vector<Command>& commands() {
        "  --seed S          the random draws (default 0): the same seed gives the same text\n"
        "Every character of TEXT must be in the model's vocabulary.\n",
        generate_command},
+      {"sample", "draw images from a trained VAE or GAN",
+       "usage: cajal sample RUN [--count N] [--class K] [--seed S] [--columns C] [--output FILE.png]\n"
+       "\n"
+       "Draws N images (default 64) from a generative run (task: vae or task: gan; e.g.\n"
+       "examples/fashion_mnist_gan.yaml) and writes them as one grid, C images a row\n"
+       "(default 8), to FILE.png (default samples.png):\n"
+       "  --class K   a class-conditional model draws class K only (an index or a class name);\n"
+       "              without it, every class in turn, one column each\n"
+       "  --seed S    the random draws (default 0): the same seed gives the same images\n",
+       sample_command},
       {"export", "export a trained model as an ONNX file for other runtimes",
        "usage: cajal export MODEL_OR_RUN [--format onnx] [--output FILE] [--opset N]\n"
        "\n"

@@ -18,6 +18,7 @@ int eval_command(const std::vector<std::string>& args);
 int predict_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
+int sample_command(const std::vector<std::string>& args);
 int export_command(const std::vector<std::string>& args);
 
 // The commands in the order `cajal --help` lists them.

@@ -272,12 +272,22 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
   cfg.output = root.get_string("output", "runs/" + (stem.empty() ? std::string("run") : stem));
   if (!root.contains("data")) root.fail("data", "is required (where the examples are)");
   cfg.data = read_data(root.get_map("data"), cfg.seed);
+  cfg.task = root.get_string("task", "supervised", {"supervised", "vae", "gan"});
   if (!root.contains("model")) root.fail("model", "is required (preset or layers)");
-  cfg.model = read_model(root.get_map("model"));
-  cfg.loss = read_loss(component(root, "loss"));
   cfg.optimizer = read_optimizer(component(root, "optimizer"));
-  cfg.schedule = read_schedule(component(root, "schedule"));
-  cfg.callbacks = read_callbacks(root.get_map("callbacks"));
+  if (cfg.task == "supervised") {
+    cfg.model = read_model(root.get_map("model"));
+    cfg.loss = read_loss(component(root, "loss"));
+    cfg.schedule = read_schedule(component(root, "schedule"));
+    cfg.callbacks = read_callbacks(root.get_map("callbacks"));
+  } else {
+    // Generative models bring their own losses; their loop has no schedule or callbacks yet.
+    for (const char* key : {"loss", "schedule", "callbacks"})
+      if (root.contains(key)) root.fail(key, "is not used by task " + cfg.task + " (its loss is the model's own)");
+    if (cfg.data.normalize) root.fail("data", "normalize must be false for task " + cfg.task + ": it models pixels in [0, 1]");
+    cfg.generative = read_generative_model(root.get_map("model"), cfg.task);
+    cfg.evaluation = read_evaluation(root.get_map("evaluation"));
+  }
   root.check_unused();
   return cfg;
 }
@@ -317,6 +327,11 @@ RunConfig load_config(const std::string& path, const std::vector<std::string>& o
 ModelConfig parse_model_config(const std::string& yaml, const std::string& name) {
   YAML::Node node = parse_yaml(yaml, name);
   return read_model(to_options(node, name + ": model"));
+}
+
+GenerativeConfig parse_generative_config(const std::string& yaml, const std::string& task, const std::string& name) {
+  YAML::Node node = parse_yaml(yaml, name);
+  return read_generative_model(to_options(node, name + ": model"), task);
 }
 
 std::string model_config_yaml(const std::string& config_yaml) {

@@ -23,6 +23,9 @@
 //     grad_clip: {max_norm: 1.0}     # default: 1.0 for models with recurrent layers, else off
 //   output: runs/fashion_mnist_cnn
 //
+// `task: vae` and `task: gan` train generative models instead: their model and evaluation
+// sections are described in cli/generative_config.h.
+//
 // Every key is checked when the file is loaded: a typo is one line naming the nearest key
 // ("config.yaml: unknown key 'optimiser'; did you mean 'optimizer'?"), a value of the wrong
 // type names the key and the value. `--set key.sub=value` overrides are applied to the
@@ -32,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "cajal/cli/generative_config.h"
 #include "cajal/cli/optim_config.h"
 #include "cajal/cli/sequence.h"
 #include "cajal/data/dataset.h"
@@ -88,8 +92,12 @@ struct CallbacksConfig {
 struct RunConfig {
   std::string path;  // the config file
   std::string text;  // the YAML with overrides applied: what the run folder and checkpoints keep
+  // supervised (classification, regression, language models; the default) | vae | gan
+  std::string task = "supervised";
   DataConfig data;
-  ModelConfig model;
+  ModelConfig model;              // supervised
+  GenerativeConfig generative;    // vae, gan (cli/generative_config.h)
+  EvaluationConfig evaluation;    // vae, gan
   LossSpec loss;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
@@ -110,6 +118,8 @@ RunConfig parse_config(const std::string& yaml, const std::string& name, const s
 
 // A model section ({preset, options} or {layers}) from YAML text, as model files store it.
 ModelConfig parse_model_config(const std::string& yaml, const std::string& name);
+// A generative model section (`task` vae or gan) from YAML text, as model files store it.
+GenerativeConfig parse_generative_config(const std::string& yaml, const std::string& task, const std::string& name);
 // The model section as one line of YAML (flow style), for model files' metadata.
 std::string model_config_yaml(const std::string& config_yaml);
 

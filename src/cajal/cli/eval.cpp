@@ -5,6 +5,8 @@
 
 #include "cajal/cli/args.h"
 #include "cajal/cli/commands.h"
+#include "cajal/cli/generative_model.h"
+#include "cajal/cli/generative_run.h"
 #include "cajal/cli/inputs.h"
 #include "cajal/cli/probability_scores.h"
 #include "cajal/metrics/metrics.h"
@@ -13,8 +15,17 @@
 namespace cajal::cli {
 
 int eval_command(const std::vector<std::string>& argv) {
-  Args args = parse_args(argv, "eval", {"--data", "--labels", "--label-column", "--batch-size"});
+  Args args = parse_args(argv, "eval", {"--data", "--labels", "--label-column", "--batch-size", "--samples", "--sample-labels"});
   if (args.positional.size() != 1) fail<UsageError>("cajal eval: expected one model file or run folder");
+  const std::string task = model_file_task(args.positional[0]);
+  if (task == "vae" || task == "gan") {
+    for (const char* option : {"--data", "--labels", "--label-column"})
+      if (args.value(option)) fail<UsageError>("cajal eval: ", option, " is for classifiers; a generative run is judged on its own test split");
+    if (task == "vae" && args.value("--samples")) fail<UsageError>("cajal eval: --samples judges images by a GAN run's classifier");
+    return eval_generative(args.positional[0], args.value("--samples").value_or(""), args.value("--sample-labels").value_or(""));
+  }
+  for (const char* option : {"--samples", "--sample-labels"})
+    if (args.value(option)) fail<UsageError>("cajal eval: ", option, " is for GAN runs (task: gan)");
   LoadedModel model = load_model(args.positional[0]);
   if (model.info.input.per_step) fail<ValueError>(model.path, ": a language model: sample from it with `cajal generate`");
   std::string what;

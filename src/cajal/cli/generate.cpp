@@ -9,28 +9,15 @@
 
 namespace cajal::cli {
 
-namespace {
-
-int64_t int_option(const Args& args, const std::string& name, int64_t fallback, int64_t minimum) {
-  auto text = args.value(name);
-  if (!text) return fallback;
-  auto value = models::parse_int(*text);
-  if (!value || *value < minimum)
-    fail<UsageError>("cajal generate: ", name, " must be an integer >= ", minimum, ", got '", *text, "'");
-  return *value;
-}
-
-}  // namespace
-
 int generate_command(const std::vector<std::string>& argv) {
   Args args = parse_args(argv, "generate", {"--prompt", "--length", "--temperature", "--top-k", "--seed"});
   if (args.positional.size() != 1) fail<UsageError>("cajal generate: expected one model file or run folder");
   auto prompt = args.value("--prompt");
   if (!prompt || prompt->empty()) fail<UsageError>("cajal generate: --prompt TEXT is required (at least one character)");
   models::SamplingOptions options;
-  options.length = int_option(args, "--length", 200, 0);
-  options.top_k = int_option(args, "--top-k", 0, 0);
-  const int64_t seed = int_option(args, "--seed", 0, 0);
+  options.length = int_option(args, "generate", "--length", 200, 0);
+  options.top_k = int_option(args, "generate", "--top-k", 0, 0);
+  const int64_t seed = int_option(args, "generate", "--seed", 0, 0);
   if (auto text = args.value("--temperature")) {
     auto value = models::parse_float(*text);
     if (!value || !(*value >= 0)) fail<UsageError>("cajal generate: --temperature must be a number >= 0, got '", *text, "'");

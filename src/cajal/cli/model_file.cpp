@@ -103,7 +103,10 @@ void save_model(const nn::Module& model, const ModelInfo& info, const std::strin
   metadata["cajal.model"] = info.model_yaml;
   metadata["cajal.input_shape"] = flow_list(info.input.shape.vec());
   metadata["cajal.outputs"] = std::to_string(info.input.num_classes);
-  metadata["cajal.task"] = info.input.per_step ? "language_model" : info.classification ? "classification" : "regression";
+  metadata["cajal.task"] = !info.task.empty()        ? info.task
+                           : info.input.per_step    ? "language_model"
+                           : info.classification    ? "classification"
+                                                    : "regression";
   if (info.input.dtype != DType::f32) metadata["cajal.input_dtype"] = dtype_name(info.input.dtype);
   if (!info.class_names.empty()) metadata["cajal.classes"] = flow_list(info.class_names);
   if (!info.mean.empty()) {
@@ -114,26 +117,27 @@ void save_model(const nn::Module& model, const ModelInfo& info, const std::strin
   nn::save(model, path, metadata);
 }
 
-LoadedModel load_model(const std::string& path_or_run) {
-  if (path_or_run.ends_with(".onnx")) return load_onnx_model(path_or_run);
+std::string model_file_path(const std::string& path_or_run) {
   std::string path = path_or_run;
   if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "model.safetensors").string();
   if (!std::filesystem::exists(path)) {
     fail<IOError>(path, ": no such file", path == path_or_run ? "" : " (is it a run folder of `cajal train`?)");
   }
+  return path;
+}
+
+ModelInfo read_model_info(const std::string& path) {
   SafetensorsMetadata metadata = load_safetensors_metadata(path);
-  LoadedModel loaded;
-  loaded.path = path;
-  ModelInfo& info = loaded.info;
+  ModelInfo info;
   info.model_yaml = required(metadata, "cajal.model", path);
   std::vector<int64_t> shape = read_list<int64_t>(metadata, "cajal.input_shape", path);
   info.input.shape = Dims(shape.begin(), shape.end());
   auto outputs = models::parse_int(required(metadata, "cajal.outputs", path));
   if (!outputs || *outputs < 1 || shape.empty()) fail<IOError>(path, ": malformed cajal.outputs or cajal.input_shape metadata");
   info.input.num_classes = *outputs;
-  const std::string& task = required(metadata, "cajal.task", path);
-  info.classification = task == "classification" || task == "language_model";
-  info.input.per_step = task == "language_model";
+  info.task = required(metadata, "cajal.task", path);
+  info.classification = info.task == "classification" || info.task == "language_model";
+  info.input.per_step = info.task == "language_model";
   if (auto dtype = metadata.find("cajal.input_dtype"); dtype != metadata.end()) {
     if (dtype->second != dtype_name(DType::i64)) fail<IOError>(path, ": unsupported cajal.input_dtype ", dtype->second);
     info.input.dtype = DType::i64;
@@ -152,6 +156,21 @@ LoadedModel load_model(const std::string& path_or_run) {
   for (const auto& [key, value] : metadata) {
     if (key.starts_with("metrics.")) info.metrics.emplace_back(key.substr(8), value);
   }
+  return info;
+}
+
+LoadedModel load_model(const std::string& path_or_run) {
+  if (path_or_run.ends_with(".onnx")) return load_onnx_model(path_or_run);
+  LoadedModel loaded;
+  loaded.path = model_file_path(path_or_run);
+  const std::string& path = loaded.path;
+  loaded.info = read_model_info(path);
+  ModelInfo& info = loaded.info;
+  if (info.task == "vae" || info.task == "gan") {
+    fail<ValueError>(path, ": a generative model (task ", info.task, "): draw images from it with `cajal sample`, judge it with `cajal eval`");
+  }
+  if (info.task != "classification" && info.task != "regression" && info.task != "language_model")
+    fail<IOError>(path, ": unknown cajal.task '", info.task, "'");
   ModelConfig config = parse_model_config(info.model_yaml, path + ": metadata cajal.model");
   {
     // The file holds the model's weights, so their bytes bound the model's (4 times: a file

@@ -6,6 +6,7 @@
 //   cajal.input_shape     one example's shape: [1, 28, 28]
 //   cajal.outputs         classes (or regression targets): 10
 //   cajal.task            classification | regression | language_model (scores per step [N, T, V])
+//                         | vae | gan (generative runs: cli/generative_model.h)
 //   cajal.input_dtype     int64 for token ids (absent: float32)
 //   cajal.classes         class names, when the data had them: [setosa, versicolor, virginica]
 //                         (a language model's vocabulary: one character each)
@@ -30,7 +31,15 @@ struct ModelInfo {
   std::vector<double> mean, std;
   std::vector<std::pair<std::string, std::string>> metrics;  // name, value as text
   bool outputs_probabilities = false;  // the model ends in its own softmax (a classifier `cajal export` wrote)
+  std::string task;  // vae | gan for generative models; empty: from classification and per_step
 };
+
+// A model file's metadata, read and checked (IOErrors name the file and key); `task` is
+// always filled in.
+ModelInfo read_model_info(const std::string& path);
+
+// RUN/model.safetensors for a run folder, else `path_or_run`; an IOError when it does not exist.
+std::string model_file_path(const std::string& path_or_run);
 
 // The model a config section describes, for `input`, checked on a batch of zeros.
 nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input);
@@ -44,7 +53,8 @@ struct LoadedModel {
   std::string path;  // the .safetensors file read
 };
 // Reads a model file, or RUN/model.safetensors when given a run folder; rebuilds the model
-// from the metadata and loads the weights. IOErrors name the file and what is wrong.
+// from the metadata and loads the weights. IOErrors name the file and what is wrong; a
+// generative run's file is a ValueError pointing to `cajal sample` and `cajal eval`.
 // An .onnx file is imported (onnx/import.h) and described by its graph: one input, whose dims
 // after the batch are the example shape (int64 inputs are token ids), and one output
 // [batch, outputs]. The output's name says the task, as `cajal export` names it:

@@ -4,6 +4,7 @@
 
 #include "cajal/cli/model_file.h"
 #include "cajal/cli/probability_scores.h"
+#include "cajal/data/image.h"
 #include "cajal/io/report.h"
 #include "cajal/metrics/classification.h"
 #include "cajal/metrics/roc_auc.h"
@@ -26,11 +27,7 @@ std::vector<ReportExample> misclassified(const data::Dataset& raw, const Tensor&
   const int64_t* truth = targets.data_ptr<int64_t>();
   for (int64_t i = 0; i < targets.numel() && out.size() < limit; ++i) {
     if (pred[i] == truth[i]) continue;
-    // [C, H, W] in [0, 1] -> bytes, channels last.
-    Tensor image = clamp(raw.get(i).input, 0.0, 1.0).permute({1, 2, 0}).contiguous();
-    ReportExample example{.height = shape[1], .width = shape[2], .channels = shape[0]};
-    const float* values = image.data_ptr<float>();
-    for (int64_t k = 0; k < image.numel(); ++k) example.pixels.push_back(static_cast<uint8_t>(values[k] * 255 + 0.5f));
+    ReportExample example{.height = shape[1], .width = shape[2], .channels = shape[0], .pixels = data::to_hwc_bytes(raw.get(i).input)};
     example.true_class = truth[i];
     example.predicted_class = pred[i];
     example.confidence = probabilities[i][pred[i]].item<float>();

@@ -8,6 +8,7 @@
 #include "cajal/cli/commands.h"
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
+#include "cajal/cli/generative_run.h"
 #include "cajal/cli/model_file.h"
 #include "cajal/cli/run_report.h"
 #include "cajal/core/error.h"
@@ -65,6 +66,13 @@ int train_command(const std::vector<std::string>& argv) {
   RunConfig config = load_config(path, overrides);
   std::string resume = args.value("--resume").value_or("");
   if (!resume.empty() && !std::filesystem::is_regular_file(resume)) fail<IOError>(resume, ": no such checkpoint file");
+  if (config.task != "supervised") {
+    try {
+      return train_generative(config, resume);
+    } catch (const Error& e) {
+      rethrow_in(path, e);
+    }
+  }
 
   // Everything is built and checked before the first step.
   Prepared data;

@@ -2,6 +2,7 @@
 // Image files to tensors: PNG, JPEG and BMP through stb_image.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cajal/core/tensor.h"
 
@@ -29,6 +30,10 @@ struct ImageInfo {
 };
 // Reads only the header; an IOError names the file when it is not a PNG, JPEG or BMP image.
 ImageInfo read_image_info(const std::string& path);
+
+// [C, H, W] values in [0, 1] (clamped, NaN as 0) as 8-bit pixels, row-major with the channels
+// of a pixel together (HWC), as PNG encoders and the report take them.
+std::vector<uint8_t> to_hwc_bytes(const Tensor& image);
 
 // Writes [C, H, W] (C = 1 gray, 3 RGB) with values in [0, 1] (clamped, rounded to 8 bits) as
 // a PNG file, atomically (image_write.cpp, through stb_image_write).

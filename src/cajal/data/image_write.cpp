@@ -17,21 +17,27 @@
 
 namespace cajal::data {
 
+std::vector<uint8_t> to_hwc_bytes(const Tensor& image) {
+  if (image.dim() != 3) fail<ShapeError>("to_hwc_bytes: expected an image [C, H, W], got shape ", image.sizes());
+  const int64_t channels = image.size(0), pixels_per_channel = image.size(1) * image.size(2);
+  const std::vector<float> values = image.to(DType::f32).contiguous().to_vector<float>();
+  std::vector<uint8_t> pixels(values.size());
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < pixels_per_channel; ++i) {
+      const float v = values[static_cast<size_t>(c * pixels_per_channel + i)];
+      const float clamped = std::isnan(v) ? 0.f : std::clamp(v, 0.f, 1.f);
+      pixels[static_cast<size_t>(i * channels + c)] = static_cast<uint8_t>(std::lround(clamped * 255.f));
+    }
+  return pixels;
+}
+
 void write_png(const Tensor& image, const std::string& path) {
   if (image.dim() != 3 || (image.size(0) != 1 && image.size(0) != 3))
     fail<ShapeError>("write_png: ", path, ": expected an image [C, H, W] with C 1 or 3, got shape ", image.sizes());
   const int64_t channels = image.size(0), height = image.size(1), width = image.size(2);
   if (height < 1 || width < 1 || height > kMaxImageSide || width > kMaxImageSide)
     fail<ShapeError>("write_png: ", path, ": height and width must be in [1, ", kMaxImageSide, "], got ", height, "x", width);
-  // [C, H, W] floats to interleaved [H, W, C] bytes.
-  const std::vector<float> values = image.to(DType::f32).contiguous().to_vector<float>();
-  std::vector<unsigned char> pixels(values.size());
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t i = 0; i < height * width; ++i) {
-      const float v = values[static_cast<size_t>(c * height * width + i)];
-      const float clamped = std::isnan(v) ? 0.f : std::clamp(v, 0.f, 1.f);
-      pixels[static_cast<size_t>(i * channels + c)] = static_cast<unsigned char>(std::lround(clamped * 255.f));
-    }
+  const std::vector<uint8_t> pixels = to_hwc_bytes(image);
   std::vector<char> png;
   auto append = [](void* context, void* data, int size) {
     auto* out = static_cast<std::vector<char>*>(context);

@@ -38,6 +38,10 @@ table { border-collapse: collapse; }
 .example img { image-rendering: pixelated; display: block; margin: 0 auto 4px; background: #000; }
 .example .true { color: #1a7f37; display: block; }
 .example .pred { color: #c62828; display: block; }
+.warning { background: #fff4e5; border-left: 4px solid #e65100; padding: 8px 12px; color: #8a3b00; font-weight: bold; }
+.figures { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.figure { margin: 0; text-align: center; font-size: 12px; color: #444; }
+.figure img { image-rendering: pixelated; display: block; margin: 0 auto 4px; border: 1px solid #e5e5e5; }
 )";
 
 // The colour of a heat-map cell holding `fraction` (0 to 1) of its row: white to dark blue,
@@ -204,12 +208,46 @@ std::string examples_html(const ReportData& data) {
   return html + "</div>\n";
 }
 
+std::string warnings_html(const ReportData& data) {
+  std::string html;
+  for (const std::string& warning : data.warnings) html += "<p class=\"warning\">&#9888; " + html_escape(warning) + "</p>\n";
+  return html;
+}
+
+std::string figures_html(const ReportData& data) {
+  std::string html;
+  for (const ReportFigure& figure : data.figures) {
+    if (figure.images.empty()) continue;
+    html += "<h2>" + html_escape(figure.title) + "</h2>\n";
+    if (!figure.description.empty()) html += "<p class=\"description\">" + html_escape(figure.description) + "</p>\n";
+    html += "<div class=\"figures\">\n";
+    for (const ReportImage& image : figure.images) {
+      html += "<figure class=\"figure\"><img src=\"" + png_data_uri(image.pixels, image.height, image.width, image.channels) +
+              "\" width=\"" + std::to_string(image.width * figure.scale) + "\" height=\"" + std::to_string(image.height * figure.scale) +
+              "\" alt=\"" + html_escape(image.caption) + "\"><figcaption>" + html_escape(image.caption) + "</figcaption></figure>\n";
+    }
+    html += "</div>\n";
+  }
+  return html;
+}
+
+std::string scatter_html(const ReportData& data) {
+  if (data.scatter_plots.empty()) return "";
+  std::string html = "<h2>Latent space</h2>\n<div class=\"charts\">\n";
+  for (LinePlot plot : data.scatter_plots) {
+    plot.points_only = true;
+    html += svg_line_plot(plot, 640, 480);
+  }
+  return html + "</div>\n";
+}
+
 }  // namespace
 
 std::string render_report(const ReportData& data) {
   check_sizes(data);
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + html_escape(data.title) +
                      "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + html_escape(data.title) + "</h1>\n";
+  html += warnings_html(data);
   html += run_info_html(data);
   html += charts_html(data);
   std::string confusion = confusion_html(data), metrics = class_metrics_html(data);
@@ -221,6 +259,8 @@ std::string render_report(const ReportData& data) {
   }
   html += roc_html(data);
   html += examples_html(data);
+  html += figures_html(data);
+  html += scatter_html(data);
   return html + "</body>\n</html>\n";
 }
 

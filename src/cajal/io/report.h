@@ -6,7 +6,9 @@
 //   - the confusion matrix as a heat map with the class names,
 //   - a table of per-class precision, recall, F1 and support,
 //   - the ROC curve of a binary task on the test split, with its area,
-//   - a grid of misclassified test images (inline PNG) with their true and predicted labels.
+//   - a grid of misclassified test images (inline PNG) with their true and predicted labels,
+//   - for generative runs: warnings (a collapsing GAN), figures (sample grids per epoch,
+//     reconstructions, latent walks) and scatter plots (a latent map coloured by class).
 // A section whose data is empty is left out (a regression run has no confusion matrix).
 #include <cstdint>
 #include <limits>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "cajal/io/csv_log.h"
+#include "cajal/io/svg_plot.h"
 
 namespace cajal {
 
@@ -29,6 +32,20 @@ struct ReportExample {
   std::vector<uint8_t> pixels{};                // height * width * channels bytes, row-major, channels last
   int64_t true_class = 0, predicted_class = 0;
   double confidence = std::numeric_limits<double>::quiet_NaN();  // the predicted class's probability, shown when given
+};
+
+// A picture with a caption (a grid of samples, reconstructions beside their inputs).
+struct ReportImage {
+  int64_t height = 0, width = 0, channels = 1;
+  std::vector<uint8_t> pixels{};  // as ReportExample's
+  std::string caption;
+};
+
+// A titled section of pictures, drawn `scale` times their size (small images stay sharp).
+struct ReportFigure {
+  std::string title, description;
+  std::vector<ReportImage> images;
+  int64_t scale = 2;
 };
 
 struct ReportData {
@@ -53,6 +70,10 @@ struct ReportData {
   std::vector<double> roc_false_positive_rate, roc_true_positive_rate;
   double roc_auc = std::numeric_limits<double>::quiet_NaN();
   std::vector<ReportExample> misclassified;
+
+  std::vector<std::string> warnings;  // shown first, highlighted (class="warning")
+  std::vector<ReportFigure> figures;
+  std::vector<LinePlot> scatter_plots;  // drawn with points_only under "Latent space"
 };
 
 // The page's HTML. Throws a ValueError naming the part of `data` whose sizes do not fit

@@ -41,7 +41,7 @@ std::vector<double> nice_ticks(double low, double high, int count, double min_st
 
 namespace {
 
-constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr int kMaxMarkedPoints = 60;  // more points than this: the line alone
 
 // A tick label with as many decimals as the step needs (0.2 -> "0.2", not "0.20000000000000001").
@@ -151,6 +151,11 @@ std::string svg_line_plot(const LinePlot& plot, int width, int height) {
         end_line();
         continue;
       }
+      if (plot.points_only) {
+        markers += "<circle class=\"point\" data-series=\"" + name + "\" cx=\"" + coord(px(x)) + "\" cy=\"" + coord(py(y)) +
+                   "\" r=\"2\" fill=\"" + colour + "\" fill-opacity=\"0.7\"/>\n";
+        continue;
+      }
       if (!points.empty()) points += ' ';
       points += coord(px(x)) + "," + coord(py(y));
       if (n <= kMaxMarkedPoints)
@@ -159,7 +164,9 @@ std::string svg_line_plot(const LinePlot& plot, int width, int height) {
     }
     end_line();
     svg += markers;
-    double lx = left + plot_w - 110.0 * (plot.series.size() - s), ly = 18;
+    const bool column = plot.series.size() > 4;
+    double lx = column ? left + plot_w - 110.0 : left + plot_w - 110.0 * (plot.series.size() - s);
+    double ly = column ? top + 12.0 + 16.0 * s : 18;
     svg += "<g class=\"legend\"><line x1=\"" + coord(lx) + "\" x2=\"" + coord(lx + 22) + "\" y1=\"" + coord(ly) + "\" y2=\"" + coord(ly) +
            "\" stroke=\"" + colour + "\" stroke-width=\"3\"/><text x=\"" + coord(lx + 28) + "\" y=\"" + coord(ly) +
            "\" dominant-baseline=\"middle\" font-size=\"13\">" + name + "</text></g>\n";

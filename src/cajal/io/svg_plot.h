@@ -14,13 +14,15 @@ struct PlotSeries {
 struct LinePlot {
   std::string title, x_label, y_label;
   std::vector<PlotSeries> series;
+  bool points_only = false;  // a scatter plot: each point a small dot (<circle class="point">), no lines
 };
 
 // An <svg class="chart"> element: a title, a legend, axes with round tick values
 // (<text class="y-tick" y="..."> labels sit at their value's height), a grid, and per series
 // a <polyline class="series" data-series="name"> plus a marker with a tooltip at each point.
 // Points whose x or y is not finite are left out and break the line. When every x is an
-// integer (epochs), x ticks are integers too.
+// integer (epochs), x ticks are integers too. More than four series list their legend down
+// the right side.
 std::string svg_line_plot(const LinePlot& plot, int width = 600, int height = 340);
 
 // Tick values for an axis covering [low, high]: about `count` multiples of a step of 1, 2 or 5

@@ -1,6 +1,10 @@
 #include "cajal/models/gan.h"
 
+#include <cmath>
+
+#include "cajal/autograd/grad_mode.h"
 #include "cajal/core/error.h"
+#include "cajal/nn/init.h"
 #include "cajal/nn/activation.h"
 #include "cajal/nn/conv.h"
 #include "cajal/nn/norm.h"
@@ -63,7 +67,14 @@ DCGANDiscriminatorImpl::DCGANDiscriminatorImpl(const ImageInput& input, const GA
                                                  nn::BatchNorm2d(2 * w), nn::LeakyReLU(0.2), nn::Flatten())
                                       .ptr());
   head_ = register_module("head", nn::Linear(features, 1).ptr());
-  if (options.num_classes > 0) label_embedding_ = register_module("label_embedding", nn::Embedding(options.num_classes, features).ptr());
+  if (options.num_classes > 0) {
+    label_embedding_ = register_module("label_embedding", nn::Embedding(options.num_classes, features).ptr());
+    // Embedding's N(0, 1) would make the projection's start a sum of `features` unit terms
+    // (logits of +-20 for Fashion-MNIST): D would begin saturated on a random direction.
+    // Scaled by 1/sqrt(features) the projection starts as large as the head's output.
+    NoGradGuard no_grad;
+    nn::init::normal_(label_embedding_->weight(), 0.0, 1.0 / std::sqrt(static_cast<double>(features)));
+  }
 }
 
 Tensor DCGANDiscriminatorImpl::forward(const Tensor& images) { return forward(images, Tensor()); }

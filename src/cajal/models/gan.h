@@ -5,7 +5,8 @@
 // discriminator halves the image twice with strided convolutions (leaky ReLU, batch norm on
 // the second) and gives one logit per image. Class-conditional when num_classes > 0: the
 // generator reads a label embedding beside z, and the discriminator adds the projection of
-// its features on the label's embedding to the logit (Miyato & Koyama 2018).
+// its features on the label's embedding to the logit (Miyato & Koyama 2018), the embedding
+// drawn from N(0, 1 / features) so that the projection starts small.
 //
 // Module names (tests/reference/gan_reference.py is the PyTorch twin):
 //   DCGANGenerator:     project (Linear), body (Sequential), label_embedding (conditional)
