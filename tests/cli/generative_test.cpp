@@ -282,6 +282,12 @@ TEST_F(GenerativeRun, VaeTrainsWithTheBoundBelowItsElboAndMapsItsLatentSpace) {
   EXPECT_NEAR(evaluated["test_iw_nll"], trained["test_iw_nll"], 1e-3);
   test::ProgramResult sample = test::cajal(dir, "sample runs/vae --count 4 --class 3 --output vae.png");
   ASSERT_EQ(sample.code, 0) << sample.err;
+  // `cajal info` describes a generative run as any model file.
+  test::ProgramResult info = test::cajal(dir, "info runs/vae");
+  ASSERT_EQ(info.code, 0) << info.err;
+  EXPECT_NE(info.out.find("task        vae\n"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("VAE("), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("test_iw_nll"), std::string::npos) << info.out;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "cajal/cli/args.h"
 #include "cajal/cli/commands.h"
+#include "cajal/cli/generative_model.h"
 #include "cajal/cli/model_file.h"
 
 namespace cajal::cli {
@@ -10,11 +11,24 @@ namespace cajal::cli {
 int info_command(const std::vector<std::string>& argv) {
   Args args = parse_args(argv, "info", {});
   if (args.positional.size() != 1) fail<UsageError>("cajal info: expected one model file or run folder");
-  LoadedModel model = load_model(args.positional[0]);
+  // A generative run's file holds a VAE or a GAN's pair, built from its own section.
+  const std::string task = model_file_task(args.positional[0]);
+  LoadedModel model;
+  if (task == "vae" || task == "gan") {
+    LoadedGenerative generative = load_generative_model(args.positional[0], "info");
+    model = {.module = generative.model.module, .info = read_model_info(generative.path), .path = generative.path};
+  } else {
+    model = load_model(args.positional[0]);
+  }
   const ModelInfo& info = model.info;
   std::cout << "file        " << model.path << "\n"
             << "model       " << info.model_yaml << "\n"
-            << "task        " << (info.input.per_step ? "language_model" : info.classification ? "classification" : "regression") << "\n"
+            << "task        "
+            << (!info.task.empty()        ? info.task
+                : info.input.per_step     ? "language_model"
+                : info.classification     ? "classification"
+                                          : "regression")
+            << "\n"
             << "input       " << info.input.shape << " per example\n"
             << "outputs     " << info.input.num_classes << "\n";
   if (!info.class_names.empty()) {

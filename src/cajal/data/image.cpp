@@ -6,7 +6,6 @@
 #include <iterator>
 #include <limits>
 #include <memory>
-#include <tuple>
 
 #include "cajal/ops/pool.h"
 
@@ -35,14 +34,13 @@ void* stb_realloc(void* block, size_t bytes) {
 }  // namespace
 }  // namespace cajal::data
 
-// The one definition of stb_image in cajal, limited to the formats cajal reads.
+// The one definition of stb_image in cajal, limited to the formats it decodes here.
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_MALLOC(bytes) cajal::data::stb_malloc(bytes)
 #define STBI_REALLOC(block, bytes) cajal::data::stb_realloc(block, bytes)
 #define STBI_FREE(block) std::free(block)
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_BMP
+#define STBI_ONLY_BMP  // JPEG: libjpeg-turbo (data/jpeg.h)
 // Failure reasons in words ("Corrupt PNG"), not stb's internal codes ("outofdata"), some of
 // which quote bytes of the file.
 #define STBI_FAILURE_USERMSG
@@ -54,73 +52,13 @@ void* stb_realloc(void* block, size_t bytes) {
 #include <stb/stb_image.h>
 #pragma GCC diagnostic pop
 
+#include "cajal/data/jpeg.h"
 #include "cajal/io/input_file.h"
 #include "cajal/ops/creation.h"
 
 namespace cajal::data {
 
 namespace {
-
-// Debian's stb_image trusts a JPEG's Huffman tables where newer versions check them (both
-// found by fuzz/image_fuzz): it writes past a 257-entry array when a table lists more than 256
-// codes, in its header parser too, and it decodes a scan with a table no DHT segment defined
-// from uninitialised memory (an assertion fails or garbage comes out, depending on what the
-// heap held). So a JPEG's tables are checked here before stb sees the file: every marker
-// segment, skipping the entropy-coded data after each scan header (tables may come between
-// the scans of a progressive JPEG).
-void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path) {
-  auto byte = [&](size_t i) -> unsigned { return i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0; };
-  // A JPEG starts with its SOI marker, FF D8; stb skips fill bytes (more FFs) before it too.
-  size_t at = 0;
-  while (at < bytes.size() && byte(at) == 0xFF) ++at;
-  if (at == 0 || at == bytes.size() || byte(at) != 0xD8) return;  // not a JPEG
-  ++at;
-  bool defined[2][4] = {};  // [class: 0 DC, 1 AC][table id], as DHT segments define them
-  bool progressive = false;
-  while (at + 4 <= bytes.size()) {
-    if (byte(at) != 0xFF) {  // entropy-coded data: on to the next marker that is not a stuffed 0 or a restart
-      ++at;
-      continue;
-    }
-    const unsigned marker = byte(at + 1);
-    if (marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) {
-      at += marker == 0xFF ? 1 : 2;  // fill byte, stuffed zero, restart or start: no length
-      continue;
-    }
-    if (marker == 0xD9) return;  // end of image
-    const size_t length = byte(at + 2) << 8 | byte(at + 3);
-    const size_t end = std::min(bytes.size(), at + 2 + length);
-    if (marker == 0xC2) progressive = true;
-    // As stb reads them: a table starts wherever bytes of the segment remain, and its 16
-    // counts are read even past the segment's end (0 past the file's end).
-    for (size_t table = at + 4; marker == 0xC4 && table < end;) {
-      size_t codes = 0;
-      for (size_t i = 1; i <= 16; ++i) codes += byte(table + i);
-      if (codes > 256)
-        fail<IOError>("read_image: ", path, ": corrupt JPEG: a Huffman table lists ", codes, " codes (at most 256)");
-      const unsigned table_class = byte(table) >> 4, id = byte(table) & 15;
-      if (table_class <= 1 && id <= 3) defined[table_class][id] = true;  // stb refuses other ids itself
-      table += 17 + codes;
-    }
-    if (marker == 0xDA) {  // scan header: each component names its DC and AC table
-      const size_t components = byte(at + 4);
-      const size_t spectral_start = byte(at + 5 + 2 * components);
-      const bool refines = (byte(at + 7 + 2 * components) >> 4) != 0;
-      // A baseline scan decodes with both tables; a progressive one with its DC table when it
-      // is a first DC scan, its AC table when it is an AC scan, none when it refines DC.
-      const bool uses_dc = !progressive || (spectral_start == 0 && !refines);
-      const bool uses_ac = !progressive || spectral_start != 0;
-      for (size_t c = 0; c < components; ++c) {
-        const unsigned tables = byte(at + 6 + 2 * c), dc = tables >> 4, ac = tables & 15;
-        for (auto [uses, table_class, id] : {std::tuple{uses_dc, 0, dc}, std::tuple{uses_ac, 1, ac}})
-          if (uses && id <= 3 && !defined[table_class][id])
-            fail<IOError>("read_image: ", path, ": corrupt JPEG: a scan uses ", table_class == 0 ? "DC" : "AC",
-                          " Huffman table ", id, ", which no DHT segment defines");
-      }
-    }
-    at += 2 + length;
-  }
-}
 
 // Debian's stb_image copies a PNG's first IDAT chunk into a buffer it allocates only for a
 // chunk with bytes: an empty first IDAT is a memcpy to a null pointer, undefined behaviour
@@ -149,7 +87,6 @@ std::string image_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail<IOError>("read_image: ", path, ": cannot open the file");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  check_jpeg_huffman_tables(bytes, path);
   check_png_first_image_chunk(bytes, path);
   return bytes;
 }
@@ -159,11 +96,26 @@ int stb_size(const std::string& bytes) {
   return static_cast<int>(std::min<size_t>(bytes.size(), std::numeric_limits<int>::max()));
 }
 
+// 8-bit rows of interleaved channels (H, W, C) as float planes (C, H, W) in [0, 1].
+Tensor planes_from_rows(const uint8_t* pixels, int64_t channels, int64_t height, int64_t width) {
+  Tensor image = empty({channels, height, width});
+  float* out = image.data_ptr<float>();
+  const int64_t plane = height * width;
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < plane; ++i) out[c * plane + i] = static_cast<float>(pixels[i * channels + c]) / 255.0f;
+  return image;
+}
+
 }  // namespace
 
 Tensor read_image(const std::string& path, int64_t channels) {
   if (channels != 1 && channels != 3) fail<ValueError>("read_image: channels must be 1 or 3, got ", channels);
   const std::string bytes = image_bytes(path);
+  if (detail::is_jpeg(bytes)) {
+    ImageInfo info{};
+    const std::vector<uint8_t> pixels = detail::decode_jpeg(bytes, path, channels, info);
+    return planes_from_rows(pixels.data(), channels, info.height, info.width);
+  }
   int width = 0, height = 0, stored = 0;
   // A few hundred kilobytes of PNG can declare (and decode to) gigabytes: the header decides.
   if (stbi_info_from_memory(stb_bytes(bytes), stb_size(bytes), &width, &height, &stored) &&
@@ -186,13 +138,7 @@ Tensor read_image(const std::string& path, int64_t channels) {
     fail<IOError>("read_image: ", path, ": cannot decode the image: ", stbi_failure_reason(),
                   " (a damaged or truncated PNG, JPEG or BMP file)");
   }
-  // stb gives rows of interleaved channels (H, W, C); tensors want planes (C, H, W).
-  Tensor image = empty({channels, height, width});
-  float* out = image.data_ptr<float>();
-  const int64_t plane = int64_t{height} * width;
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t i = 0; i < plane; ++i) out[c * plane + i] = static_cast<float>(pixels.get()[i * channels + c]) / 255.0f;
-  return image;
+  return planes_from_rows(pixels.get(), channels, height, width);
 }
 
 Tensor resize_image(const Tensor& image, int64_t height, int64_t width) {
@@ -205,6 +151,7 @@ Tensor resize_image(const Tensor& image, int64_t height, int64_t width) {
 
 ImageInfo read_image_info(const std::string& path) {
   const std::string bytes = image_bytes(path);
+  if (detail::is_jpeg(bytes)) return detail::jpeg_info(bytes, path);
   int width = 0, height = 0, channels = 0;
   if (!stbi_info_from_memory(stb_bytes(bytes), stb_size(bytes), &width, &height, &channels))
     fail<IOError>("read_image: ", path, ": not a readable PNG, JPEG or BMP image (", stbi_failure_reason(), ")");
