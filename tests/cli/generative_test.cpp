@@ -81,12 +81,12 @@ TEST(GenerativeConfig, ErrorsSayWhatTheTaskNeeds) {
 }
 
 TEST(GenerativeCollapse, ReasonsCrossTheirThresholds) {
-  const cli::EvaluationConfig evaluation;  // entropy 1.5 nats, D/G loss ratio 0.05
-  EXPECT_EQ(cli::collapse_reason(2.2, 1.2, 0.9, models::GANLoss::NonSaturating, evaluation), "");
-  EXPECT_NE(cli::collapse_reason(1.4, 1.2, 0.9, models::GANLoss::NonSaturating, evaluation).find("class entropy 1.400"), std::string::npos);
-  EXPECT_NE(cli::collapse_reason(2.2, 0.04, 1.0, models::GANLoss::NonSaturating, evaluation).find("D loss / G loss 0.0400"),
+  const cli::EvaluationConfig evaluation;  // entropy 1.5 nats, D/G loss ratio 0.2
+  EXPECT_EQ(cli::collapse_reason(2.2, 0.8, 2.0, models::GANLoss::NonSaturating, evaluation), "");
+  EXPECT_NE(cli::collapse_reason(1.4, 0.8, 2.0, models::GANLoss::NonSaturating, evaluation).find("class entropy 1.400"), std::string::npos);
+  EXPECT_NE(cli::collapse_reason(2.2, 0.5, 3.4, models::GANLoss::NonSaturating, evaluation).find("D loss / G loss 0.147 < 0.200"),
             std::string::npos);
-  EXPECT_EQ(cli::collapse_reason(2.2, 0.06, 1.0, models::GANLoss::NonSaturating, evaluation), "");
+  EXPECT_EQ(cli::collapse_reason(2.2, 0.5, 2.4, models::GANLoss::NonSaturating, evaluation), "");
   // The hinge loss's G loss may be negative: no ratio test there.
   EXPECT_EQ(cli::collapse_reason(2.2, 0.01, 1.0, models::GANLoss::Hinge, evaluation), "");
   // Without a classifier (NaN entropy) the loss ratio still speaks.

@@ -130,7 +130,7 @@ std::string collapse_reason(double class_entropy, double d_loss, double g_loss, 
     return text;
   }
   if (loss == models::GANLoss::NonSaturating && g_loss > 0 && d_loss < evaluation.collapse_loss_ratio * g_loss) {
-    std::snprintf(text, sizeof text, "D loss / G loss %.4f < %.4f: the discriminator wins outright (the generator learns nothing)",
+    std::snprintf(text, sizeof text, "D loss / G loss %.3f < %.3f: the discriminator is winning (the generator's gradient fades)",
                   d_loss / g_loss, evaluation.collapse_loss_ratio);
     return text;
   }

@@ -37,7 +37,7 @@ double sample_class_entropy(const GenerativeModel& model, const FeatureClassifie
 
 // Why a GAN's epoch looks like a collapse ("" when it does not): the class entropy below
 // evaluation.collapse_entropy, or (non-saturating loss) the discriminator's loss below
-// collapse_loss_ratio times the generator's: D wins outright and G gets no useful gradient.
+// collapse_loss_ratio times the generator's: D is winning and G's gradient fades.
 std::string collapse_reason(double class_entropy, double d_loss, double g_loss, models::GANLoss loss,
                             const EvaluationConfig& evaluation);
 
