@@ -23,13 +23,6 @@ namespace {
 
 constexpr int64_t kBatch = 500;
 
-// Labels i % classes for `count` conditional samples (every class equally often).
-Tensor cycling_labels(int64_t count, int64_t classes) {
-  std::vector<int64_t> labels;
-  for (int64_t i = 0; i < count; ++i) labels.push_back(i % classes);
-  return from_vector(labels);
-}
-
 // `count` samples in batches, with their labels (cycling through the classes when conditional).
 Tensor draw_samples(const GenerativeModel& model, int64_t count, Generator& gen, Tensor& labels) {
   const int64_t classes = model.conditional_classes();

@@ -52,13 +52,15 @@ Tensor GenerativeModel::sample(int64_t count, const Tensor& labels, Generator* g
   return evaluated(*generator, [&] { return (generator->sample(count, conditioning, gen) + 1.0) / 2.0; });
 }
 
+Tensor cycling_labels(int64_t count, int64_t classes) {
+  std::vector<int64_t> labels;
+  for (int64_t i = 0; i < count; ++i) labels.push_back(i % classes);
+  return from_vector(labels);
+}
+
 Tensor GenerativeModel::sample_grid(int64_t count, Generator* gen) const {
   Tensor labels;
-  if (config.conditional) {
-    std::vector<int64_t> classes;
-    for (int64_t i = 0; i < count; ++i) classes.push_back(i % input.num_classes);
-    labels = from_vector(classes);
-  }
+  if (config.conditional) labels = cycling_labels(count, input.num_classes);
   return sample(count, labels, gen);
 }
 

@@ -34,6 +34,10 @@ struct GenerativeModel {
   Tensor sample_grid(int64_t count, Generator* gen) const;
 };
 
+// Labels 0, 1, ..., classes - 1, 0, 1, ... for `count` samples: every class equally often
+// (a column per class in a grid `classes` wide).
+Tensor cycling_labels(int64_t count, int64_t classes);
+
 // Builds the model for images of `shape` [C, H, W] with `num_classes` classes (for a
 // conditional model). A ValueError says what does not fit (image sides not multiples of 4).
 GenerativeModel build_generative_model(const GenerativeConfig& config, const Dims& shape, int64_t num_classes,

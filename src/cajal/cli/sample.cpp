@@ -47,9 +47,7 @@ int sample_command(const std::vector<std::string>& argv) {
   if (auto text = args.value("--class")) {
     labels = full({count}, class_option(*text, model, loaded.path), {.dtype = DType::i64});
   } else if (model.conditional_classes() > 0) {  // every class in turn: one column each
-    std::vector<int64_t> cycle;
-    for (int64_t i = 0; i < count; ++i) cycle.push_back(i % model.conditional_classes());
-    labels = from_vector(cycle);
+    labels = cycling_labels(count, model.conditional_classes());
     columns = model.conditional_classes();
   }
   columns = int_option(args, "sample", "--columns", columns, 1);
