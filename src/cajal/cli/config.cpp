@@ -270,11 +270,26 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
   }
   std::string stem = std::filesystem::path(name).stem().string();
   cfg.output = root.get_string("output", "runs/" + (stem.empty() ? std::string("run") : stem));
+  cfg.task = root.get_string("task", "supervised", {"supervised", "vae", "gan", "maml", "protonet"});
   if (!root.contains("data")) root.fail("data", "is required (where the examples are)");
-  cfg.data = read_data(root.get_map("data"), cfg.seed);
-  cfg.task = root.get_string("task", "supervised", {"supervised", "vae", "gan"});
   if (!root.contains("model")) root.fail("model", "is required (preset or layers)");
   cfg.optimizer = read_optimizer(component(root, "optimizer"));
+  if (cfg.task == "maml") {
+    // Tasks are drawn, not read: the loop counts meta-iterations, not epochs of a dataset.
+    for (const char* key : {"loss", "schedule", "callbacks", "epochs", "batch_size"})
+      if (root.contains(key)) root.fail(key, "is not used by task maml (see meta: iterations, meta_batch)");
+    cfg.meta = read_meta_config(root.get_map("data"), root.get_map("model"), root.get_map("meta"), root.get_map("evaluation"));
+    root.check_unused();
+    return cfg;
+  }
+  cfg.data = read_data(root.get_map("data"), cfg.seed);
+  if (cfg.task == "protonet") {
+    for (const char* key : {"loss", "schedule", "callbacks", "epochs", "batch_size"})
+      if (root.contains(key)) root.fail(key, "is not used by task protonet (see few_shot: episodes, ways, shots, queries)");
+    cfg.few_shot = read_few_shot_config(root.get_map("model"), root.get_map("few_shot"));
+    root.check_unused();
+    return cfg;
+  }
   if (cfg.task == "supervised") {
     cfg.model = read_model(root.get_map("model"));
     cfg.loss = read_loss(component(root, "loss"));

@@ -24,7 +24,8 @@
 //   output: runs/fashion_mnist_cnn
 //
 // `task: vae` and `task: gan` train generative models instead: their model and evaluation
-// sections are described in cli/generative_config.h.
+// sections are described in cli/generative_config.h; `task: maml` (meta-learning on drawn
+// tasks) and `task: protonet` (few-shot episodes) in cli/meta_config.h.
 //
 // Every key is checked when the file is loaded: a typo is one line naming the nearest key
 // ("config.yaml: unknown key 'optimiser'; did you mean 'optimizer'?"), a value of the wrong
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "cajal/cli/generative_config.h"
+#include "cajal/cli/meta_config.h"
 #include "cajal/cli/optim_config.h"
 #include "cajal/cli/sequence.h"
 #include "cajal/data/dataset.h"
@@ -92,12 +94,14 @@ struct CallbacksConfig {
 struct RunConfig {
   std::string path;  // the config file
   std::string text;  // the YAML with overrides applied: what the run folder and checkpoints keep
-  // supervised (classification, regression, language models; the default) | vae | gan
+  // supervised (classification, regression, language models; the default) | vae | gan | maml | protonet
   std::string task = "supervised";
   DataConfig data;
   ModelConfig model;              // supervised
   GenerativeConfig generative;    // vae, gan (cli/generative_config.h)
   EvaluationConfig evaluation;    // vae, gan
+  MetaConfig meta;                // maml (cli/meta_config.h)
+  FewShotConfig few_shot;         // protonet (cli/meta_config.h)
   LossSpec loss;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;

@@ -9,6 +9,7 @@
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
 #include "cajal/cli/generative_run.h"
+#include "cajal/cli/meta_run.h"
 #include "cajal/cli/model_file.h"
 #include "cajal/cli/run_report.h"
 #include "cajal/core/error.h"
@@ -66,6 +67,14 @@ int train_command(const std::vector<std::string>& argv) {
   RunConfig config = load_config(path, overrides);
   std::string resume = args.value("--resume").value_or("");
   if (!resume.empty() && !std::filesystem::is_regular_file(resume)) fail<IOError>(resume, ": no such checkpoint file");
+  if (config.task == "maml" || config.task == "protonet") {
+    if (!resume.empty()) fail<UsageError>("cajal train: task ", config.task, " runs write no checkpoints to resume from");
+    try {
+      return config.task == "maml" ? train_meta(config) : train_protonet(config);
+    } catch (const Error& e) {
+      rethrow_in(path, e);
+    }
+  }
   if (config.task != "supervised") {
     try {
       return train_generative(config, resume);

@@ -73,4 +73,23 @@ nn::Sequential cnn(const ImageInput& input, const CnnOptions& options) {
                         nn::Dropout(options.dropout), nn::Linear(options.hidden, input.num_classes));
 }
 
+nn::Sequential protonet_embedding(const ImageInput& input, const ProtoNetOptions& options) {
+  nn::Sequential net;
+  int64_t channels = input.in_channels, height = input.image_size[0], width = input.image_size[1];
+  for (int64_t block = 0; block < options.blocks; ++block) {
+    if (height < 2 || width < 2)
+      fail<ValueError>("protonet embedding: ", options.blocks, " blocks halve a ", input.image_size[0], "x", input.image_size[1],
+                       " image below 1x1; use fewer blocks");
+    net->push_back(nn::Conv2d(channels, options.channels, 3, {.padding = 1}));
+    net->push_back(nn::BatchNorm2d(options.channels));
+    net->push_back(nn::ReLU());
+    net->push_back(nn::MaxPool2d(2));
+    channels = options.channels;
+    height /= 2;
+    width /= 2;
+  }
+  net->push_back(nn::Flatten());
+  return net;
+}
+
 }  // namespace cajal::models

@@ -45,4 +45,14 @@ struct CnnOptions {
 // linear(hidden->classes). With the defaults on 28x28 images: linear(3136->128), 421,834 parameters.
 nn::Sequential cnn(const ImageInput& input, const CnnOptions& options = {});
 
+struct ProtoNetOptions {
+  int64_t channels = 64;
+  int64_t blocks = 4;
+};
+// The embedding network of Prototypical Networks (Snell et al. 2017; Vinyals et al.'s
+// "conv4"): `blocks` x [conv(3x3, padding 1) + BN + ReLU + maxpool 2], then flatten. On
+// 28x28 images with the defaults: 64 features. ValueError when the image is too small for
+// the pooling.
+nn::Sequential protonet_embedding(const ImageInput& input, const ProtoNetOptions& options = {});
+
 }  // namespace cajal::models

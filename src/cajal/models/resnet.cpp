@@ -69,6 +69,11 @@ ResNetImpl::ResNetImpl(const ImageInput& input, const ResNetOptions& options) {
   fc_ = register_module("fc", nn::Linear(channels, input.num_classes).ptr());
 }
 
+void ResNetImpl::rebind_child(const std::string& name, const nn::ModulePtr& module) {
+  if (name != "fc") nn::Module::rebind_child(name, module);
+  fc_ = module;
+}
+
 Tensor ResNetImpl::forward(const Tensor& x) {
   Tensor out = relu(bn1_->forward(conv1_->forward(x)));
   for (const auto& stage : stages_) out = stage->forward(out);

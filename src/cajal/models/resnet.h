@@ -43,11 +43,15 @@ class ResNetImpl : public nn::Module {
   std::string name() const override { return "ResNet"; }
   Tensor forward(const Tensor& x) override;
 
+ protected:
+  // The head "fc" can be replaced by any module (transfer learning: a new class count).
+  void rebind_child(const std::string& name, const nn::ModulePtr& module) override;
+
  private:
   std::shared_ptr<nn::Conv2dImpl> conv1_;
   std::shared_ptr<nn::BatchNorm2dImpl> bn1_;
   std::vector<std::shared_ptr<nn::SequentialImpl>> stages_;
-  std::shared_ptr<nn::LinearImpl> fc_;
+  nn::ModulePtr fc_;
 };
 CAJAL_MODULE(ResNet);
 

@@ -51,7 +51,7 @@ VAEImpl::VAEImpl(const ImageInput& input, const VAEOptions& options) : input_(in
   from_latent_ = register_module("from_latent", nn::Linear(options.latent + label, decoder_input).ptr());
   decoder_ = register_module("decoder", decoder.ptr());
   if (options.num_classes > 0) label_embedding_ = register_module("label_embedding", nn::Embedding(options.num_classes, label).ptr());
-  if (options.likelihood == Likelihood::Gaussian) log_sigma_ = register_parameter("log_sigma", zeros({1}));
+  if (options.likelihood == Likelihood::Gaussian) register_parameter("log_sigma", log_sigma_, zeros({1}));
 }
 
 Tensor VAEImpl::with_label(const Tensor& features, const Tensor& labels, const char* what) {

@@ -18,7 +18,7 @@ TanhImpl::TanhImpl() : StatelessActivation("Tanh", tanh) {}
 
 PReLUImpl::PReLUImpl(int64_t num_parameters, double init) {
   if (num_parameters < 1) fail<ValueError>("PReLU: num_parameters must be at least 1, got ", num_parameters);
-  weight_ = register_parameter("weight", full({num_parameters}, init));
+  register_parameter("weight", weight_, full({num_parameters}, init));
 }
 
 Tensor PReLUImpl::forward(const Tensor& input) { return prelu(input, weight_); }

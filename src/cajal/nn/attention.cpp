@@ -143,13 +143,13 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t embed_dim, int64_t num_he
   if (o.kdim < 0 || o.vdim < 0) fail<ValueError>(kOp, ": kdim and vdim must be non-negative, got ", o.kdim, " and ", o.vdim);
   if (o.dropout < 0 || o.dropout > 1) fail<ValueError>(kOp, ": dropout must be in [0, 1], got ", o.dropout);
   if (kdim == embed_dim && vdim == embed_dim) {
-    in_proj_weight = register_parameter("in_proj_weight", empty({3 * embed_dim, embed_dim}));
+    register_parameter("in_proj_weight", in_proj_weight, empty({3 * embed_dim, embed_dim}));
   } else {
-    q_proj_weight = register_parameter("q_proj_weight", empty({embed_dim, embed_dim}));
-    k_proj_weight = register_parameter("k_proj_weight", empty({embed_dim, kdim}));
-    v_proj_weight = register_parameter("v_proj_weight", empty({embed_dim, vdim}));
+    register_parameter("q_proj_weight", q_proj_weight, empty({embed_dim, embed_dim}));
+    register_parameter("k_proj_weight", k_proj_weight, empty({embed_dim, kdim}));
+    register_parameter("v_proj_weight", v_proj_weight, empty({embed_dim, vdim}));
   }
-  if (o.bias) in_proj_bias = register_parameter("in_proj_bias", empty({3 * embed_dim}));
+  if (o.bias) register_parameter("in_proj_bias", in_proj_bias, empty({3 * embed_dim}));
   out_proj = register_module("out_proj", std::make_shared<LinearImpl>(embed_dim, embed_dim, LinearOptions{o.bias}));
   reset_parameters();
 }

@@ -19,6 +19,12 @@ void ModuleListImpl::push_back(const std::string& name, ModulePtr module) {
   modules_.push_back(std::move(module));
 }
 
+void ModuleListImpl::rebind_child(const std::string& name, const ModulePtr& module) {
+  const Named<ModulePtr> children = named_children();
+  for (size_t i = 0; i < children.size(); ++i)
+    if (children[i].first == name) modules_[i] = module;
+}
+
 // --- Sequential ---
 
 Tensor SequentialImpl::forward(const Tensor& input) {

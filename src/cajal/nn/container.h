@@ -55,6 +55,7 @@ class ModuleListImpl : public Module {
 
  protected:
   void push_back(const std::string& name, ModulePtr module);
+  void rebind_child(const std::string& name, const ModulePtr& module) override;
 
  private:
   std::vector<ModulePtr> modules_;  // the children in order, for indexing without a search
@@ -93,6 +94,9 @@ class ModuleDictImpl : public Module {
     return detail::checked_cast<T>(at(key), name(), "\"" + key + "\"");
   }
   std::vector<std::string> keys() const;
+
+ protected:
+  void rebind_child(const std::string&, const ModulePtr&) override {}  // looks children up by key: nothing to update
 };
 
 // Holder with a constructor from a braced list: nn::ModuleDict({{"fc", nn::Linear(2, 3)}}).

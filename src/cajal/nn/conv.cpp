@@ -76,8 +76,8 @@ Conv1dImpl::Conv1dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray
     : options_(std::move(options)) {
   check_layer("Conv1d", in_channels, out_channels, kernel_size.dims(), options_.groups, options_.padding.same(),
               options_.stride.dims());
-  weight_ = register_parameter("weight", conv_weight(out_channels, in_channels / options_.groups, kernel_size.dims()));
-  bias_ = register_parameter("bias", options_.bias ? empty({out_channels}) : Tensor());
+  register_parameter("weight", weight_, conv_weight(out_channels, in_channels / options_.groups, kernel_size.dims()));
+  register_parameter("bias", bias_, options_.bias ? empty({out_channels}) : Tensor());
   reset_parameters();
 }
 
@@ -98,8 +98,8 @@ Conv2dImpl::Conv2dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray
     : options_(std::move(options)) {
   check_layer("Conv2d", in_channels, out_channels, kernel_size.dims(), options_.groups, options_.padding.same(),
               options_.stride.dims());
-  weight_ = register_parameter("weight", conv_weight(out_channels, in_channels / options_.groups, kernel_size.dims()));
-  bias_ = register_parameter("bias", options_.bias ? empty({out_channels}) : Tensor());
+  register_parameter("weight", weight_, conv_weight(out_channels, in_channels / options_.groups, kernel_size.dims()));
+  register_parameter("bias", bias_, options_.bias ? empty({out_channels}) : Tensor());
   reset_parameters();
 }
 
@@ -120,8 +120,8 @@ ConvTranspose2dImpl::ConvTranspose2dImpl(int64_t in_channels, int64_t out_channe
                                          ConvTranspose2dOptions options)
     : options_(std::move(options)) {
   check_layer("ConvTranspose2d", in_channels, out_channels, kernel_size.dims(), options_.groups, false, options_.stride.dims());
-  weight_ = register_parameter("weight", conv_weight(in_channels, out_channels / options_.groups, kernel_size.dims()));
-  bias_ = register_parameter("bias", options_.bias ? empty({out_channels}) : Tensor());
+  register_parameter("weight", weight_, conv_weight(in_channels, out_channels / options_.groups, kernel_size.dims()));
+  register_parameter("bias", bias_, options_.bias ? empty({out_channels}) : Tensor());
   reset_parameters();
 }
 

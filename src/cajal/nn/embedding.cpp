@@ -71,7 +71,7 @@ EmbeddingImpl::EmbeddingImpl(int64_t num_embeddings, int64_t embedding_dim, Embe
       fail<ValueError>("Embedding: padding_idx ", p, " must be within num_embeddings (", num_embeddings, ")");
     padding_idx_ = p < 0 ? p + num_embeddings : p;
   }
-  weight_ = register_parameter("weight", empty({num_embeddings, embedding_dim}));
+  register_parameter("weight", weight_, empty({num_embeddings, embedding_dim}));
   reset_parameters();
 }
 

@@ -27,8 +27,8 @@ double inverse_sqrt_bound(int64_t fan_in) { return fan_in > 0 ? 1 / std::sqrt(st
 LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, LinearOptions options)
     : in_features_(in_features), out_features_(out_features) {
   check_features("Linear", {in_features, out_features});
-  weight_ = register_parameter("weight", empty({out_features, in_features}));
-  bias_ = register_parameter("bias", options.bias ? empty({out_features}) : Tensor());
+  register_parameter("weight", weight_, empty({out_features, in_features}));
+  register_parameter("bias", bias_, options.bias ? empty({out_features}) : Tensor());
   reset_parameters();
 }
 
@@ -52,8 +52,8 @@ Tensor LinearImpl::forward(const Tensor& input) { return linear(input, weight_, 
 BilinearImpl::BilinearImpl(int64_t in1_features, int64_t in2_features, int64_t out_features, BilinearOptions options)
     : in1_features_(in1_features), in2_features_(in2_features), out_features_(out_features) {
   check_features("Bilinear", {in1_features, in2_features, out_features});
-  weight_ = register_parameter("weight", empty({out_features, in1_features, in2_features}));
-  bias_ = register_parameter("bias", options.bias ? empty({out_features}) : Tensor());
+  register_parameter("weight", weight_, empty({out_features, in1_features, in2_features}));
+  register_parameter("bias", bias_, options.bias ? empty({out_features}) : Tensor());
   reset_parameters();
 }
 

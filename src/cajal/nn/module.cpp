@@ -2,6 +2,7 @@
 // them (named with PyTorch's dotted names), modes, and PyTorch's printed form.
 #include "cajal/nn/module.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ostream>
@@ -104,12 +105,14 @@ Named<ModulePtr> Module::named_modules(const std::string& prefix) const {
   return out;
 }
 
-Named<Tensor> Module::collect(bool recurse, Named<Tensor> Module::*list) const {
+Named<Tensor> Module::collect(bool recurse, Named<Slot> Module::*list) const {
   Named<Tensor> out;
   std::unordered_set<const TensorImpl*> seen;
   auto add_from = [&](const Module& m, const std::string& path) {
-    for (const auto& [name, t] : m.*list)
+    for (const auto& [name, slot] : m.*list) {
+      const Tensor& t = *slot.tensor;
       if (t.defined() && seen.insert(t.impl()).second) out.emplace_back(join_name(path, name), t);
+    }
   };
   if (!recurse) {
     add_from(*this, "");
@@ -141,9 +144,9 @@ Named<Tensor> Module::state_dict() const {
   // data with the module but carry no history.
   Named<Tensor> out;
   std::function<void(const Module&, const std::string&)> save = [&](const Module& m, const std::string& prefix) {
-    for (const Named<Tensor>* list : {&m.params_, &m.buffers_})
-      for (const auto& [name, t] : *list)
-        if (t.defined()) out.emplace_back(join_name(prefix, name), t.detach());
+    for (const Named<Slot>* list : {&m.params_, &m.buffers_})
+      for (const auto& [name, slot] : *list)
+        if (slot.tensor->defined()) out.emplace_back(join_name(prefix, name), slot.tensor->detach());
     for (const auto& [name, child] : m.children_) save(*child, join_name(prefix, name));
   };
   save(*this, "");
@@ -247,21 +250,47 @@ void Module::check_new_name(const std::string& kind, const std::string& name) co
     fail<ValueError>(this->name(), ": cannot register ", kind, " \"", name, "\": the name is already taken");
 }
 
-Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
-  check_new_name("parameter", name);
+void Module::add_slot(Named<Slot> Module::*list, const std::string& kind, const std::string& name, Tensor* slot,
+                      bool read_by_forward) {
+  check_new_name(kind, name);
+  (this->*list).emplace_back(name, Slot{slot, read_by_forward});
+}
+
+namespace {
+
+// A parameter is a leaf, like nn.Parameter(t): history of the value it came from is cut.
+Tensor as_parameter(Tensor value, bool requires_grad) {
   if (value.defined()) {
-    // A parameter is a leaf, like nn.Parameter(t): history of the value it came from is cut.
     if (!value.is_leaf()) value = value.detach();
     value.requires_grad_(requires_grad);
   }
-  params_.emplace_back(name, value);
   return value;
+}
+
+}  // namespace
+
+void Module::register_parameter(const std::string& name, Tensor& slot, Tensor value, bool requires_grad) {
+  add_slot(&Module::params_, "parameter", name, &slot, true);
+  slot = as_parameter(std::move(value), requires_grad);
+}
+
+void Module::register_buffer(const std::string& name, Tensor& slot, Tensor value) {
+  add_slot(&Module::buffers_, "buffer", name, &slot, true);
+  slot = std::move(value);
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
+  check_new_name("parameter", name);
+  Tensor& slot = owned_.emplace_back(as_parameter(std::move(value), requires_grad));
+  params_.emplace_back(name, Slot{&slot, false});
+  return slot;
 }
 
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   check_new_name("buffer", name);
-  buffers_.emplace_back(name, value);
-  return value;
+  Tensor& slot = owned_.emplace_back(std::move(value));
+  buffers_.emplace_back(name, Slot{&slot, false});
+  return slot;
 }
 
 void Module::add_child(const std::string& name, ModulePtr module) {
@@ -271,9 +300,10 @@ void Module::add_child(const std::string& name, ModulePtr module) {
 }
 
 void Module::replace_tensor(const std::string& name, const Tensor& value) {
-  for (Named<Tensor>* list : {&params_, &buffers_}) {
-    for (auto& [entry_name, t] : *list) {
+  for (Named<Slot>* list : {&params_, &buffers_}) {
+    for (auto& [entry_name, slot] : *list) {
       if (entry_name != name) continue;
+      Tensor& t = *slot.tensor;
       if (!t.defined() || !value.defined())
         fail<ValueError>(this->name(), ": replace_tensor(\"", name, "\"): cannot replace an absent tensor or with one");
       // Every handle to the registered tensor (the layer's weight_ member too) shares its
@@ -293,6 +323,56 @@ void Module::replace_tensor(const std::string& name, const Tensor& value) {
     }
   }
   fail<ValueError>(this->name(), ": replace_tensor: no parameter or buffer named \"", name, "\"");
+}
+
+// --- surgery ---
+
+namespace {
+
+std::string child_names(const Named<ModulePtr>& children) {
+  if (children.empty()) return "it has no children";
+  std::string out = "its children are";
+  for (size_t i = 0; i < children.size(); ++i) out += (i ? ", \"" : " \"") + children[i].first + "\"";
+  return out;
+}
+
+}  // namespace
+
+ModulePtr Module::get_submodule(const std::string& path) const {
+  ModulePtr current = named_modules().front().second;
+  std::string walked;
+  size_t start = 0;
+  while (!path.empty() && start <= path.size()) {
+    const size_t dot = std::min(path.find('.', start), path.size());
+    const std::string part = path.substr(start, dot - start);
+    ModulePtr next;
+    for (const auto& [name, child] : current->children_)
+      if (name == part) next = child;
+    if (!next)
+      fail<ValueError>("no module \"", path, "\": ", walked.empty() ? name() : walked + " (" + current->name() + ")",
+                       " has no child \"", part, "\"; ", child_names(current->children_));
+    walked = join_name(walked, part);
+    current = next;
+    start = dot + 1;
+  }
+  return current;
+}
+
+void Module::replace(const std::string& path, ModulePtr module) {
+  if (path.empty()) fail<ValueError>("replace: the path must name a descendant, not the module itself");
+  if (!module) fail<ValueError>("replace(\"", path, "\"): the new module is null");
+  const size_t dot = path.rfind('.');
+  const ModulePtr parent = get_submodule(dot == std::string::npos ? "" : path.substr(0, dot));
+  const std::string name = dot == std::string::npos ? path : path.substr(dot + 1);
+  get_submodule(path);  // the child must exist: the same error as any missing path
+  parent->rebind_child(name, module);
+  for (auto& [entry_name, child] : parent->children_)
+    if (entry_name == name) child = module;
+}
+
+void Module::rebind_child(const std::string& name, const ModulePtr&) {
+  fail<ValueError>(this->name(), " cannot replace its child \"", name,
+                   "\" in place: it keeps the child in a typed member; rebuild the model with the new part instead");
 }
 
 }  // namespace cajal::nn

@@ -10,6 +10,7 @@
 // LibTorch's TORCH_MODULE: `nn::Linear fc(784, 10); fc->forward(x);`. Holders let a
 // model be built in one expression:
 //   auto model = nn::Sequential(nn::Conv2d(1, 32, 3, {.padding = 1}), nn::ReLU(), ...);
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,12 +65,28 @@ class Module : public std::enable_shared_from_this<Module> {
   // Calls fn on this module and every descendant (like torch's apply, for custom init).
   void apply(const std::function<void(Module&)>& fn);
 
+  // --- surgery (transfer learning) ---
+  // The descendant at a dotted path ("features.3", "" for this module); a ValueError naming
+  // the first part that does not exist and the names there are.
+  ModulePtr get_submodule(const std::string& path) const;
+  // Puts `module` where the descendant at `path` was, as torch's setattr on its parent:
+  // model->replace("2", nn::Linear(128, 5)), model->replace("layer4.1.conv2", ...). The
+  // parent must accept it (see rebind_child); on refusal nothing changes.
+  void replace(const std::string& path, ModulePtr module);
+
   // PyTorch's printed form, followed by a parameter count line when with_counts.
   std::string to_string(bool with_counts = false) const;
 
  protected:
-  // Registers a parameter (requires_grad set) and returns the handle the layer keeps:
-  // weight_ = register_parameter("weight", init_tensor);
+  // Registers the member `slot` that forward reads as parameter `name`, holding `value`
+  // (requires_grad set): register_parameter("weight", weight_, empty({out, in})). Because
+  // the module keeps the slot's address, functional_call can put other tensors in it for one
+  // call, and loading replaces what forward reads. An undefined value is an absent
+  // parameter (a layer without bias).
+  void register_parameter(const std::string& name, Tensor& slot, Tensor value, bool requires_grad = true);
+  void register_buffer(const std::string& name, Tensor& slot, Tensor value);
+  // A parameter or buffer the module keeps itself (forward does not read it through a
+  // member slot, so functional_call refuses to substitute it). Returns a handle to it.
   Tensor register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor value);
   template <typename M>
@@ -80,14 +97,27 @@ class Module : public std::enable_shared_from_this<Module> {
   void add_child(const std::string& name, ModulePtr module);
   // Replaces a registered parameter or buffer's tensor (for loading), keeping its name.
   void replace_tensor(const std::string& name, const Tensor& value);
+  // replace() asks the parent to switch the handle it keeps to its child `name` over to
+  // `module`, before the child entry changes. Containers accept; a module that keeps a
+  // child in a typed member overrides this for the children it can take; the default
+  // refuses with a ValueError (a silently stale handle would keep running the old child).
+  virtual void rebind_child(const std::string& name, const ModulePtr& module);
 
  private:
+  friend class SubstitutedTensors;  // functional_call's swap of slot contents
+  // A registered parameter or buffer: where it lives, and whether forward reads it there.
+  struct Slot {
+    Tensor* tensor;
+    bool read_by_forward;
+  };
+  void add_slot(Named<Slot> Module::*list, const std::string& kind, const std::string& name, Tensor* slot, bool read_by_forward);
   // Throws unless `name` is a valid, unused parameter, buffer or child name.
   void check_new_name(const std::string& kind, const std::string& name) const;
   // Named entries of `list` in this module (and every descendant when recurse), each tensor once.
-  Named<Tensor> collect(bool recurse, Named<Tensor> Module::*list) const;
-  Named<Tensor> params_;
-  Named<Tensor> buffers_;
+  Named<Tensor> collect(bool recurse, Named<Slot> Module::*list) const;
+  Named<Slot> params_;
+  Named<Slot> buffers_;
+  std::deque<Tensor> owned_;  // tensors registered without a member slot (a deque: stable addresses)
   Named<ModulePtr> children_;
   bool training_ = true;
 };

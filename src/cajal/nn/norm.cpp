@@ -26,13 +26,13 @@ NormBase::NormBase(const char* layer, int64_t num_features, double eps, std::opt
       layer_(layer) {
   require_positive(layer, "num_features", num_features);
   if (affine) {
-    weight = register_parameter("weight", ones({num_features}));
-    bias = register_parameter("bias", zeros({num_features}));
+    register_parameter("weight", weight, ones({num_features}));
+    register_parameter("bias", bias, zeros({num_features}));
   }
   if (track_running_stats) {
-    running_mean = register_buffer("running_mean", zeros({num_features}));
-    running_var = register_buffer("running_var", ones({num_features}));
-    num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, {.dtype = DType::i64}));
+    register_buffer("running_mean", running_mean, zeros({num_features}));
+    register_buffer("running_var", running_var, ones({num_features}));
+    register_buffer("num_batches_tracked", num_batches_tracked, zeros({}, {.dtype = DType::i64}));
   }
 }
 
@@ -96,8 +96,8 @@ LayerNormImpl::LayerNormImpl(Dims normalized_shape, Options options)
   if (this->normalized_shape.empty()) fail<ValueError>("LayerNorm: normalized_shape must not be empty");
   for (int64_t size : this->normalized_shape) require_positive("LayerNorm", "every normalized size", size);
   if (options.elementwise_affine) {
-    weight = register_parameter("weight", ones(this->normalized_shape));
-    bias = register_parameter("bias", zeros(this->normalized_shape));
+    register_parameter("weight", weight, ones(this->normalized_shape));
+    register_parameter("bias", bias, zeros(this->normalized_shape));
   }
 }
 
@@ -117,8 +117,8 @@ GroupNormImpl::GroupNormImpl(int64_t num_groups, int64_t num_channels, Options o
   if (num_channels % num_groups != 0)
     fail<ValueError>("GroupNorm: num_channels (", num_channels, ") must be divisible by num_groups (", num_groups, ")");
   if (options.affine) {
-    weight = register_parameter("weight", ones({num_channels}));
-    bias = register_parameter("bias", zeros({num_channels}));
+    register_parameter("weight", weight, ones({num_channels}));
+    register_parameter("bias", bias, zeros({num_channels}));
   }
 }
 

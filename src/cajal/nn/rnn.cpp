@@ -55,19 +55,20 @@ RecurrentLayer::RecurrentLayer(const char* name, RecurrentCell cell, int64_t inp
                      " with hidden_size ", hidden_size);
   const int64_t gates = kernels::gate_count(cell), D = num_directions();
   const int64_t P = proj_size_ > 0 ? proj_size_ : hidden_size;
+  // The slots registered below live in weights_: reserved up front so they never move.
+  weights_.reserve(static_cast<size_t>(num_layers_ * D));
   for (int64_t layer = 0; layer < num_layers_; ++layer) {
     const int64_t in = layer == 0 ? input_size : P * D;
     for (int64_t d = 0; d < D; ++d) {
       const std::string suffix = "_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
-      RecurrentWeights w;
-      w.w_ih = register_parameter("weight_ih" + suffix, empty({gates * hidden_size, in}));
-      w.w_hh = register_parameter("weight_hh" + suffix, empty({gates * hidden_size, P}));
+      RecurrentWeights& w = weights_.emplace_back();
+      register_parameter("weight_ih" + suffix, w.w_ih, empty({gates * hidden_size, in}));
+      register_parameter("weight_hh" + suffix, w.w_hh, empty({gates * hidden_size, P}));
       if (bias_) {
-        w.b_ih = register_parameter("bias_ih" + suffix, empty({gates * hidden_size}));
-        w.b_hh = register_parameter("bias_hh" + suffix, empty({gates * hidden_size}));
+        register_parameter("bias_ih" + suffix, w.b_ih, empty({gates * hidden_size}));
+        register_parameter("bias_hh" + suffix, w.b_hh, empty({gates * hidden_size}));
       }
-      if (proj_size_ > 0) w.w_hr = register_parameter("weight_hr" + suffix, empty({P, hidden_size}));
-      weights_.push_back(w);
+      if (proj_size_ > 0) register_parameter("weight_hr" + suffix, w.w_hr, empty({P, hidden_size}));
     }
   }
   reset_parameters();
@@ -187,10 +188,10 @@ RecurrentCellLayer::RecurrentCellLayer(const char* name, int64_t gates, int64_t 
                                        bool bias)
     : name_(name), input_size_(input_size), hidden_size_(hidden_size) {
   check_sizes(name, input_size, hidden_size);
-  weight_ih_ = register_parameter("weight_ih", empty({gates * hidden_size, input_size}));
-  weight_hh_ = register_parameter("weight_hh", empty({gates * hidden_size, hidden_size}));
-  bias_ih_ = register_parameter("bias_ih", bias ? empty({gates * hidden_size}) : Tensor());
-  bias_hh_ = register_parameter("bias_hh", bias ? empty({gates * hidden_size}) : Tensor());
+  register_parameter("weight_ih", weight_ih_, empty({gates * hidden_size, input_size}));
+  register_parameter("weight_hh", weight_hh_, empty({gates * hidden_size, hidden_size}));
+  register_parameter("bias_ih", bias_ih_, bias ? empty({gates * hidden_size}) : Tensor());
+  register_parameter("bias_hh", bias_hh_, bias ? empty({gates * hidden_size}) : Tensor());
   reset_parameters();
 }
 

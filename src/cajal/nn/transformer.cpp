@@ -217,7 +217,7 @@ PositionalEncodingImpl::PositionalEncodingImpl(int64_t d_model, PositionalEncodi
       double angle = pos * std::exp(-std::log(10000.0) * static_cast<double>(i - i % 2) / static_cast<double>(d_model));
       values[pos * d_model + i] = i % 2 == 0 ? std::sin(angle) : std::cos(angle);
     }
-  pe = register_buffer("pe", table.to(DType::f32));
+  register_buffer("pe", pe, table.to(DType::f32));
 }
 
 Tensor PositionalEncodingImpl::forward(const Tensor& x) {
@@ -230,7 +230,7 @@ LearnedPositionalEncodingImpl::LearnedPositionalEncodingImpl(int64_t max_len, in
     : max_len(max_len), d_model(d_model), options(o) {
   if (d_model <= 0 || max_len <= 0)
     fail<ValueError>("LearnedPositionalEncoding: max_len and d_model must be positive, got ", max_len, " and ", d_model);
-  weight = register_parameter("weight", empty({max_len, d_model}));
+  register_parameter("weight", weight, empty({max_len, d_model}));
   init::normal_(weight);
 }
 

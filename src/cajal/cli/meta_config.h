@@ -1,0 +1,74 @@
+#pragma once
+// Learning from little: the sections of `task: maml` and `task: protonet` configs.
+//
+// A meta-learning run (`task: maml`; see examples/sinusoid_maml.yaml):
+//
+//   task: maml
+//   data: {reader: sinusoid, shots: 10, query: 10}   # K support points per task, query points
+//   model: {hidden: [40, 40], activation: relu}      # an MLP from x to y
+//   meta:
+//     method: maml          # maml | fomaml (first order) | reptile | pretrain (the baseline:
+//                           # plain regression on the points of many tasks at once)
+//     inner_steps: 1        # SGD steps on a task's support set while meta-training
+//     inner_lr: 0.01        # their step size, also used when adapting at evaluation
+//     meta_batch: 25        # tasks per meta-step
+//     iterations: 70000     # meta-steps (the optimizer section gives the outer optimizer)
+//     log_every: 1000       # iterations per metrics.csv row
+//   optimizer: {name: adam, lr: 0.001}
+//   evaluation: {tasks: 1000, points: 100, steps: [1, 10]}  # new tasks; query points per
+//                           # task; inner steps at which the adapted mean squared error is reported
+//
+// A few-shot run (`task: protonet`; see examples/fashion_mnist_protonet.yaml): the data
+// section is a classifier's (data: {reader: idx, ...}), the model the embedding network.
+//
+//   task: protonet
+//   model: {channels: 64, blocks: 4}        # [conv3x3 + batch norm + ReLU + maxpool 2] x blocks
+//   few_shot:
+//     train_classes: [0, 1, 2, 3, 4]        # episodes of training draw from these (train split)
+//     test_classes: [5, 6, 7, 8, 9]         # and of evaluation from these (test split)
+//     ways: 5                               # classes per episode
+//     shots: 5                              # support examples per class while training
+//     queries: 15                           # query examples per class
+//     episodes: 2000                        # training episodes
+//     test_episodes: 1000                   # evaluation episodes, for each of test_shots
+//     test_shots: [1, 5]
+//     log_every: 100
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cajal/data/episodes.h"
+#include "cajal/models/options.h"
+#include "cajal/models/presets.h"
+#include "cajal/train/meta_learning.h"
+
+namespace cajal::cli {
+
+struct MetaConfig {
+  data::SinusoidOptions tasks;
+  int64_t shots = 10, query = 10;
+  models::MlpOptions model{.hidden = {40, 40}};
+  bool pretrain = false;  // the joint-regression baseline instead of a meta-learning method
+  train::MetaOptions meta{.method = train::MetaMethod::Maml, .inner_steps = 1, .inner_lr = 0.01};
+  int64_t meta_batch = 25, iterations = 70000, log_every = 1000;
+  int64_t eval_tasks = 1000, eval_points = 100;
+  std::vector<int64_t> eval_steps = {1, 10};
+
+  std::string method_name() const { return pretrain ? "pretrain" : train::meta_method_name(meta.method); }
+};
+
+// Reads the data, model, meta and evaluation sections of a `task: maml` config.
+MetaConfig read_meta_config(models::Options data, models::Options model, models::Options meta, models::Options evaluation);
+
+struct FewShotConfig {
+  models::ProtoNetOptions model;
+  std::vector<int64_t> train_classes = {0, 1, 2, 3, 4}, test_classes = {5, 6, 7, 8, 9};
+  data::EpisodeOptions episode{.ways = 5, .shots = 5, .queries = 15};
+  int64_t episodes = 2000, test_episodes = 1000, log_every = 100;
+  std::vector<int64_t> test_shots = {1, 5};
+};
+
+// Reads the model and few_shot sections of a `task: protonet` config.
+FewShotConfig read_few_shot_config(models::Options model, models::Options few_shot);
+
+}  // namespace cajal::cli

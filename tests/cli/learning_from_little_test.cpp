@@ -1,0 +1,118 @@
+// Learning from little from the command line: `task: maml` on sinusoid tasks and
+// `task: protonet` on synthetic 8x8 images of four classes (two source, two target).
+// Oracles: MAML's adapted error falls with the steps of adaptation on new tasks, the
+// Prototypical Network classifies unseen well-separated classes far above chance, and the
+// files hold what they say; bad configs are one line naming the key.
+#include <filesystem>
+#include <fstream>
+
+#include "cajal/cli/config.h"
+#include "program.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace cajal {
+namespace {
+
+const char* kMaml = R"(task: maml
+data: {reader: sinusoid, shots: 10, query: 10}
+model: {hidden: [40, 40]}
+meta: {method: maml, meta_batch: 5, iterations: 300, log_every: 100}
+optimizer: {name: adam, lr: 0.003}
+evaluation: {tasks: 200, points: 50, steps: [0, 1, 10]}
+output: runs/maml
+)";
+
+const char* kProtonet = R"(task: protonet
+data: {reader: idx, train: {inputs: train-images.idx, targets: train-labels.idx}, test: {inputs: test-images.idx, targets: test-labels.idx}}
+model: {channels: 8, blocks: 2}
+few_shot: {train_classes: [0, 1], test_classes: [2, 3], ways: 2, shots: 3, queries: 5, episodes: 40, test_episodes: 100, test_shots: [1, 3], log_every: 20}
+optimizer: {name: adam, lr: 0.003}
+output: runs/protonet
+)";
+
+std::string config_error(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  return test::error_message<Error>([&] { cli::parse_config(yaml, "run.yaml", overrides); });
+}
+
+// evaluation.csv's rows after the header, as numbers.
+std::vector<std::vector<double>> evaluation_rows(const std::string& path) {
+  std::ifstream file(path);
+  std::string line;
+  std::getline(file, line);
+  std::vector<std::vector<double>> rows;
+  while (std::getline(file, line)) {
+    std::vector<double> row;
+    std::stringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) row.push_back(std::stod(cell));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(LearningFromLittleConfig, ReadsAndRefuses) {
+  cli::RunConfig maml = cli::parse_config(kMaml, "run.yaml");
+  EXPECT_EQ(maml.task, "maml");
+  EXPECT_EQ(maml.meta.meta_batch, 5);
+  EXPECT_EQ(maml.meta.method_name(), "maml");
+  EXPECT_EQ(cli::parse_config(kMaml, "run.yaml", {"meta.method=pretrain"}).meta.method_name(), "pretrain");
+  EXPECT_NE(config_error(kMaml, {"meta.method=mamal"}).find("mamal"), std::string::npos);
+  EXPECT_NE(config_error(kMaml, {"epochs=3"}).find("'epochs' is not used by task maml"), std::string::npos);
+  EXPECT_NE(config_error(kMaml, {"meta.inner_lr=0"}).find("'inner_lr' must be positive"), std::string::npos);
+  EXPECT_NE(config_error(kMaml, {"data.amplitude_min=6"}).find("amplitude range"), std::string::npos);
+  EXPECT_NE(config_error(kMaml, {"meta.inerr_steps=2"}).find("inerr_steps"), std::string::npos);
+
+  cli::RunConfig proto = cli::parse_config(kProtonet, "run.yaml");
+  EXPECT_EQ(proto.few_shot.episode.ways, 2);
+  EXPECT_EQ(proto.few_shot.test_shots, (std::vector<int64_t>{1, 3}));
+  EXPECT_NE(config_error(kProtonet, {"few_shot.ways=3"}).find("'train_classes' lists fewer classes than an episode's 3 ways"),
+            std::string::npos);
+}
+
+TEST(LearningFromLittleProgram, MamlAdaptsToNewSinusoids) {
+  const std::string dir = test::temp_dir();
+  test::write_text(dir + "/maml.yaml", kMaml);
+  test::ProgramResult r = test::cajal(dir, "train maml.yaml");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("200 new tasks, 10-shot, after 10 steps: mse"), std::string::npos) << r.out;
+  const auto rows = evaluation_rows(dir + "/runs/maml/evaluation.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  // steps, mse, ci95: adapting helps (each step count beyond the interval of the one before).
+  EXPECT_LT(rows[1][1] + rows[1][2], rows[0][1]);
+  EXPECT_LT(rows[2][1], rows[1][1]);
+  EXPECT_TRUE(fs::exists(dir + "/runs/maml/model.safetensors"));
+  // The learned initialization is a regression model `cajal predict` runs on x values.
+  test::write_text(dir + "/x.csv", "x\n0.5\n-2\n");
+  r = test::cajal(dir, "predict runs/maml --input x.csv");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind("input,prediction\n0,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\n1,"), std::string::npos) << r.out;
+  r = test::cajal(dir, "train maml.yaml --resume runs/maml/model.safetensors");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("task maml runs write no checkpoints"), std::string::npos) << r.err;
+}
+
+TEST(LearningFromLittleProgram, ProtonetClassifiesUnseenClasses) {
+  const std::string dir = test::temp_dir();
+  test::write_squares(dir, "train", 400, 1);
+  test::write_squares(dir, "test", 200, 2);
+  test::write_text(dir + "/protonet.yaml", kProtonet);
+  test::ProgramResult r = test::cajal(dir, "train protonet.yaml");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto rows = evaluation_rows(dir + "/runs/protonet/evaluation.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  // ways, shots, accuracy, ci95: squares in the two unseen quadrants are told apart far above
+  // the 0.5 of chance, and more shots do not hurt.
+  EXPECT_GT(rows[0][2] - rows[0][3], 0.8);
+  EXPECT_GE(rows[1][2] + rows[1][3], rows[0][2] - rows[0][3]);
+  EXPECT_TRUE(fs::exists(dir + "/runs/protonet/embedding.safetensors"));
+  // An episode asking for more examples than a class has: one line naming the class.
+  r = test::cajal(dir, "train protonet.yaml --set few_shot.queries=500");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("examples of class 0, which has"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace cajal
