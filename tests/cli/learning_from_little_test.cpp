@@ -5,8 +5,10 @@
 // files hold what they say; bad configs are one line naming the key.
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "cajal/cli/config.h"
+#include "cajal/io/safetensors.h"
 #include "program.h"
 #include "support/test_support.h"
 
@@ -112,6 +114,77 @@ TEST(LearningFromLittleProgram, ProtonetClassifiesUnseenClasses) {
   r = test::cajal(dir, "train protonet.yaml --set few_shot.queries=500");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("examples of class 0, which has"), std::string::npos) << r.err;
+}
+
+const char* kSource = R"(data:
+  reader: idx
+  train: {inputs: train-images.idx, targets: train-labels.idx}
+  test: {inputs: test-images.idx, targets: test-labels.idx}
+  classes: [0, 1]
+model: {preset: cnn, options: {channels: [4, 8], hidden: 16}}
+optimizer: {name: adam, lr: 0.01}
+epochs: 2
+batch_size: 16
+num_workers: 0
+output: runs/source
+)";
+
+TEST(TransferProgram, LinearProbeTrainsOnlyTheNewHead) {
+  const std::string dir = test::temp_dir();
+  test::write_squares(dir, "train", 300, 3);
+  test::write_squares(dir, "test", 100, 4);
+  test::write_text(dir + "/source.yaml", kSource);
+  test::ProgramResult r = test::cajal(dir, "train source.yaml");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const std::string target = std::string(kSource) + "init_from: runs/source\nreplace_head: {classes: 2}\nfreeze: [\"*\"]\n";
+  test::write_text(dir + "/target.yaml", target);
+  r = test::cajal(dir, "train target.yaml --set 'data.classes=[2, 3]' --set data.per_class=20 --output runs/probe");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("init_from runs/source/model.safetensors: loaded 18 of the model's 18 tensors"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("replace_head: \"12\" is a new Linear(16, 2)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("on 40 examples"), std::string::npos) << r.out;  // 20 per class
+  // The frozen backbone is bit for bit the source's; the head is not.
+  const auto source = load_safetensors(dir + "/runs/source/model.safetensors");
+  const auto probe = load_safetensors(dir + "/runs/probe/model.safetensors");
+  auto find = [](const NamedTensors& tensors, const std::string& name) {
+    for (const auto& [key, t] : tensors)
+      if (key == name) return t;
+    return Tensor();
+  };
+  EXPECT_TRUE(test::all_close(find(probe, "0.weight"), find(source, "0.weight"), 0, 0));
+  EXPECT_EQ(find(probe, "12.weight").sizes(), (Dims{2, 16}));
+
+  // Bad input: one line naming the thing.
+  r = test::cajal(dir, "train target.yaml --set 'freeze=[\"features.*\"]' --output runs/bad");
+  EXPECT_NE(r.err.find("the pattern \"features.*\" matches no parameter"), std::string::npos) << r.err;
+  r = test::cajal(dir, "train target.yaml --set 'model={preset: mlp, options: {hidden: [7]}}' --output runs/bad");
+  EXPECT_NE(r.err.find("no tensor of the file fits the model"), std::string::npos) << r.err;
+  r = test::cajal(dir, "train target.yaml --set replace_head.classes=3 --output runs/bad");
+  EXPECT_NE(r.err.find("replace_head: classes is 3 but the data has 2 classes"), std::string::npos) << r.err;
+  r = test::cajal(dir, "train target.yaml --set data.per_class=1000 --output runs/bad");
+  EXPECT_NE(r.err.find("data.per_class: take_per_class: 1000 examples of class 0 asked for"), std::string::npos) << r.err;
+  r = test::cajal(dir, "train target.yaml --set 'data.classes=[2, 7]' --output runs/bad");
+  EXPECT_NE(r.err.find("data.classes: class 7 is beyond the data's 4 classes"), std::string::npos) << r.err;
+}
+
+TEST(TransferProgram, ParamGroupsGiveTheHeadItsOwnLearningRate) {
+  const std::string dir = test::temp_dir();
+  test::write_squares(dir, "train", 100, 5);
+  test::write_squares(dir, "test", 50, 6);
+  test::write_text(dir + "/run.yaml", std::string(kSource) + "param_groups: [{match: \"12.*\", lr: 0.05, weight_decay: 0.1}]\n");
+  test::ProgramResult r = test::cajal(dir, "train run.yaml --set 'data.classes=[0, 1, 2, 3]' --output runs/groups");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  // The optimizer's state in the checkpoint: group 0 is the head (2 tensors: indices 0 and 1
+  // of the optimizer's numbering), group 1 everything else with the optimizer section's lr.
+  std::map<std::string, Tensor> state;
+  for (const auto& [key, t] : load_safetensors(dir + "/runs/groups/last.ckpt")) state[key] = t;
+  EXPECT_DOUBLE_EQ(state.at("optimizer.param_groups.0.lr").item<double>(), 0.05);
+  EXPECT_DOUBLE_EQ(state.at("optimizer.param_groups.0.weight_decay").item<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(state.at("optimizer.param_groups.1.lr").item<double>(), 0.01);
+  EXPECT_DOUBLE_EQ(state.at("optimizer.param_groups.1.weight_decay").item<double>(), 0.0);
+  EXPECT_EQ(state.at("optimizer.param_groups.0.params").numel(), 2);
+  EXPECT_EQ(state.at("optimizer.param_groups.1.params").numel(), 10);
 }
 
 }  // namespace

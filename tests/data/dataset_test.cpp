@@ -149,3 +149,47 @@ TEST(NpyPair, LoadsBothFilesAndChecksCounts) {
 
 }  // namespace
 }  // namespace cajal
+
+namespace cajal {
+namespace {
+
+// Ten examples, input i and label i % 5.
+data::DatasetPtr labelled_ten() {
+  std::vector<int64_t> labels;
+  for (int64_t i = 0; i < 10; ++i) labels.push_back(i % 5);
+  return data::tensor_dataset(arange(10).to(DType::f32).reshape({10, 1}), from_vector(labels, {10}));
+}
+
+TEST(TaskSelection, SelectClassesKeepsAndRenumbers) {
+  data::DatasetPtr task = data::select_classes(labelled_ten(), {3, 1});
+  ASSERT_EQ(task->size(), 4);
+  // Examples 1, 3, 6, 8 (labels 1, 3, 1, 3) in dataset order; class 3 is now 0, class 1 is 1.
+  const std::vector<std::pair<float, int64_t>> expected = {{1, 1}, {3, 0}, {6, 1}, {8, 0}};
+  for (int64_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(task->get(i).input.item<float>(), expected[i].first);
+    EXPECT_EQ(task->get(i).target.item<int64_t>(), expected[i].second);
+  }
+  test::expect_error<ValueError>([] { data::select_classes(labelled_ten(), {1, 9}); }, {"no example of class 9"});
+  test::expect_error<ValueError>([] { data::select_classes(labelled_ten(), {1, 1}); }, {"class 1 is listed twice"});
+}
+
+TEST(TaskSelection, TakePerClassDrawsBySeed) {
+  data::DatasetPtr few = data::take_per_class(labelled_ten(), 1, 7);
+  ASSERT_EQ(few->size(), 5);
+  std::vector<int64_t> seen;
+  for (int64_t i = 0; i < 5; ++i) seen.push_back(few->get(i).target.item<int64_t>());
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  // Another seed picks another subset somewhere (two of each class: 2^5 subsets).
+  bool differs = false;
+  for (uint64_t seed = 8; seed < 16 && !differs; ++seed) {
+    data::DatasetPtr other = data::take_per_class(labelled_ten(), 1, seed);
+    for (int64_t i = 0; i < 5; ++i) differs = differs || other->get(i).input.item<float>() != few->get(i).input.item<float>();
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_EQ(data::take_per_class(labelled_ten(), 2, 7)->size(), 10);
+  test::expect_error<ValueError>([] { data::take_per_class(labelled_ten(), 3, 7); }, {"3 examples of class 0 asked for", "has 2"});
+}
+
+}  // namespace
+}  // namespace cajal

@@ -169,6 +169,11 @@ DataConfig read_data(models::Options data, uint64_t seed) {
   for (models::Options& transform : data.get_maps("transforms")) cfg.transforms.push_back(read_transform(transform));
   cfg.num_classes = data.get_int("num_classes", 0);
   if (cfg.num_classes < 0) data.fail("num_classes", "must not be negative");
+  cfg.classes = data.get_ints("classes", std::vector<int64_t>{});
+  for (int64_t c : cfg.classes)
+    if (c < 0) data.fail("classes", "lists class " + std::to_string(c) + "; classes are labels 0 and up");
+  cfg.per_class = data.get_int("per_class", 0);
+  if (cfg.per_class < 0) data.fail("per_class", "must not be negative (0: every example)");
   if (data.contains("class_names")) {
     if (cfg.reader != "idx" && cfg.reader != "npy") {
       data.fail("class_names", "is for the idx and npy readers (a CSV table names its classes in its label column, "
@@ -270,7 +275,7 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
   }
   std::string stem = std::filesystem::path(name).stem().string();
   cfg.output = root.get_string("output", "runs/" + (stem.empty() ? std::string("run") : stem));
-  cfg.task = root.get_string("task", "supervised", {"supervised", "vae", "gan", "maml", "protonet"});
+  cfg.task = root.get_string("task", "supervised", {"supervised", "vae", "gan", "maml", "protonet", "simclr"});
   if (!root.contains("data")) root.fail("data", "is required (where the examples are)");
   if (!root.contains("model")) root.fail("model", "is required (preset or layers)");
   cfg.optimizer = read_optimizer(component(root, "optimizer"));
@@ -290,7 +295,17 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
     root.check_unused();
     return cfg;
   }
+  if (cfg.task == "simclr") {
+    for (const char* key : {"loss", "schedule", "callbacks"})
+      if (root.contains(key)) root.fail(key, "is not used by task simclr (its loss is NT-Xent)");
+    if (cfg.data.transforms.empty()) root.fail("data", "needs transforms for task simclr: they make the two views of each image");
+    cfg.model = read_model(root.get_map("model"));
+    cfg.simclr = read_simclr_config(root.get_map("simclr"));
+    root.check_unused();
+    return cfg;
+  }
   if (cfg.task == "supervised") {
+    cfg.transfer = read_transfer(root);
     cfg.model = read_model(root.get_map("model"));
     cfg.loss = read_loss(component(root, "loss"));
     cfg.schedule = read_schedule(component(root, "schedule"));

@@ -9,6 +9,8 @@
 //     normalize: true                # per-channel mean and std of the training split
 //     transforms: [{type: random_crop, padding: 2}, {type: random_horizontal_flip}]
 //     class_names: [T-shirt/top, Trouser, ...]   # idx, npy: the name of class 0, 1, ...
+//     classes: [5, 6, 7, 8, 9]       # only these classes, renumbered 0..4 (a target task)
+//     per_class: 100                 # training examples kept of each class (few labels)
 //   model: {preset: cnn, options: {dropout: 0.25}}   # or {layers: [{type: conv2d, ...}, ...]}
 //   loss: cross_entropy
 //   optimizer: {name: adamw, lr: 0.002, weight_decay: 0.05}
@@ -25,7 +27,8 @@
 //
 // `task: vae` and `task: gan` train generative models instead: their model and evaluation
 // sections are described in cli/generative_config.h; `task: maml` (meta-learning on drawn
-// tasks) and `task: protonet` (few-shot episodes) in cli/meta_config.h.
+// tasks), `task: protonet` (few-shot episodes) and `task: simclr` (contrastive pretraining)
+// in cli/meta_config.h.
 //
 // Every key is checked when the file is loaded: a typo is one line naming the nearest key
 // ("config.yaml: unknown key 'optimiser'; did you mean 'optimizer'?"), a value of the wrong
@@ -40,6 +43,7 @@
 #include "cajal/cli/meta_config.h"
 #include "cajal/cli/optim_config.h"
 #include "cajal/cli/sequence.h"
+#include "cajal/cli/transfer.h"
 #include "cajal/data/dataset.h"
 #include "cajal/models/layers.h"
 #include "cajal/models/options.h"
@@ -71,6 +75,11 @@ struct DataConfig {
   std::vector<double> mean, std;  // given statistics; empty: computed on the training split
   std::vector<data::Transform> transforms;  // augmentation of the training split, in order
   int64_t num_classes = 0;  // 0: the largest label + 1 (or the class names' count)
+  // A task of some classes (transfer learning): only these labels, renumbered 0..k-1 in this
+  // order, in every split; empty: all. per_class > 0 keeps that many training examples of
+  // each class (drawn by split_seed, before the validation split).
+  std::vector<int64_t> classes;
+  int64_t per_class = 0;
   std::vector<std::string> class_names;  // idx, npy: the name of each class index, in order; empty: none
   TextDataConfig text;      // reader text
   SeriesDataConfig series;  // reader series
@@ -94,14 +103,16 @@ struct CallbacksConfig {
 struct RunConfig {
   std::string path;  // the config file
   std::string text;  // the YAML with overrides applied: what the run folder and checkpoints keep
-  // supervised (classification, regression, language models; the default) | vae | gan | maml | protonet
+  // supervised (classification, regression, language models; the default) | vae | gan | maml | protonet | simclr
   std::string task = "supervised";
   DataConfig data;
   ModelConfig model;              // supervised
   GenerativeConfig generative;    // vae, gan (cli/generative_config.h)
   EvaluationConfig evaluation;    // vae, gan
+  TransferConfig transfer;        // supervised: init_from, freeze, ... (cli/transfer.h)
   MetaConfig meta;                // maml (cli/meta_config.h)
   FewShotConfig few_shot;         // protonet (cli/meta_config.h)
+  SimclrConfig simclr;            // simclr (cli/meta_config.h)
   LossSpec loss;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;

@@ -273,6 +273,31 @@ data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, s
   return folder;
 }
 
+namespace {
+
+// data.classes: every split keeps those classes, renumbered; the names follow.
+void select_task_classes(const DataConfig& config, data::DatasetPtr& train, data::DatasetPtr& test,
+                         std::vector<std::string>& class_names) {
+  if (!class_names.empty()) {
+    const std::vector<std::string>& names = class_names;
+    std::vector<std::string> kept;
+    for (int64_t c : config.classes) {
+      if (c >= static_cast<int64_t>(names.size()))
+        fail<ValueError>("data.classes: class ", c, " is beyond the ", names.size(), " class names");
+      kept.push_back(names[static_cast<size_t>(c)]);
+    }
+    class_names = kept;
+  }
+  try {
+    train = data::select_classes(train, config.classes);
+    if (test) test = data::select_classes(test, config.classes);
+  } catch (const ValueError& e) {
+    fail<ValueError>("data.classes: ", e.what());
+  }
+}
+
+}  // namespace
+
 Prepared prepare_data(const DataConfig& config, uint64_t seed) {
   if (config.reader == "text" || config.reader == "series") return prepare_sequence_data(config);
   Prepared out;
@@ -309,7 +334,23 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
     check_labels(*full, classes, train_name);
     if (test) check_labels(*test, classes, split_name("data.test", config.test));
     out.input.num_classes = classes;
+    // A task of some classes and few labels: chosen after the labels were checked.
+    if (!config.classes.empty()) {
+      for (int64_t c : config.classes)
+        if (c >= classes) fail<ValueError>("data.classes: class ", c, " is beyond the data's ", classes, " classes");
+      select_task_classes(config, full, test, out.class_names);
+      out.input.num_classes = static_cast<int64_t>(config.classes.size());
+    }
+    if (config.per_class > 0) {
+      try {
+        full = data::take_per_class(full, config.per_class, config.split_seed);
+      } catch (const ValueError& e) {
+        fail<ValueError>("data.per_class: ", e.what());
+      }
+    }
   } else {
+    if (!config.classes.empty() || config.per_class > 0)
+      fail<ValueError>("data.classes and data.per_class need class labels; the targets are values (regression)");
     out.input.num_classes = first.target.numel();
     if (!config.class_names.empty()) fail<ValueError>("data.class_names: the targets are values (regression), not classes");
   }

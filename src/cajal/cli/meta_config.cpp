@@ -74,4 +74,13 @@ FewShotConfig read_few_shot_config(models::Options model, models::Options few_sh
   return cfg;
 }
 
+SimclrConfig read_simclr_config(models::Options simclr) {
+  SimclrConfig cfg;
+  cfg.temperature = simclr.get_float("temperature", cfg.temperature);
+  if (!(cfg.temperature > 0)) simclr.fail("temperature", "must be positive");
+  cfg.projection = positive(simclr, "projection", cfg.projection);
+  simclr.check_unused();
+  return cfg;
+}
+
 }  // namespace cajal::cli

@@ -33,6 +33,14 @@
 //     test_episodes: 1000                   # evaluation episodes, for each of test_shots
 //     test_shots: [1, 5]
 //     log_every: 100
+//
+// Self-supervised pretraining (`task: simclr`; see examples/fashion_mnist_simclr.yaml): data and
+// model sections as a classifier's; data.transforms (required) make the two views of every
+// image; the model's output layer is the projection (its size: simclr.projection), so a later
+// run loads it with init_from and replaces that layer (cli/transfer.h). Labels are not used.
+//
+//   task: simclr
+//   simclr: {temperature: 0.5, projection: 64}
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,5 +78,11 @@ struct FewShotConfig {
 
 // Reads the model and few_shot sections of a `task: protonet` config.
 FewShotConfig read_few_shot_config(models::Options model, models::Options few_shot);
+
+struct SimclrConfig {
+  double temperature = 0.5;
+  int64_t projection = 64;
+};
+SimclrConfig read_simclr_config(models::Options simclr);
 
 }  // namespace cajal::cli

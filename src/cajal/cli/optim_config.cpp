@@ -69,6 +69,26 @@ LossSpec resolve_loss(const LossSpec& loss, bool classification) {
   return read_loss(options);
 }
 
+namespace {
+
+// Builds optimizer Opt with one group per request, each the section's options with the
+// request's lr and weight_decay where it gives them.
+template <typename Opt, typename Options>
+auto group_maker(Options options) {
+  return [options](const std::vector<ParamGroupRequest>& requests) {
+    std::vector<optim::ParamGroupSpec<Options>> groups;
+    for (const ParamGroupRequest& request : requests) {
+      Options o = options;
+      if (request.lr) o.lr = *request.lr;
+      if (request.weight_decay) o.weight_decay = *request.weight_decay;
+      groups.push_back({request.params, o});
+    }
+    return std::make_unique<Opt>(groups);
+  };
+}
+
+}  // namespace
+
 OptimizerSpec read_optimizer(models::Options options) {
   std::string name = component_name(options, "adam", {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"});
   OptimizerSpec spec{name, {}};
@@ -78,7 +98,7 @@ OptimizerSpec read_optimizer(models::Options options) {
                         .weight_decay = non_negative(options, "weight_decay", 0.0),
                         .nesterov = options.get_bool("nesterov", false)};
     if (o.nesterov && o.momentum == 0) options.fail("nesterov", "needs a momentum above 0");
-    spec.make = [o](const TensorList& params) { return std::make_unique<optim::SGD>(params, o); };
+    spec.make_groups = group_maker<optim::SGD>(o);
   } else if (name == "adam" || name == "adamw") {
     optim::AdamOptions o{.lr = positive(options, "lr", 1e-3),
                          .betas = betas(options),
@@ -86,17 +106,17 @@ OptimizerSpec read_optimizer(models::Options options) {
                          .weight_decay = non_negative(options, "weight_decay", name == "adamw" ? 1e-2 : 0.0),
                          .amsgrad = options.get_bool("amsgrad", false)};
     if (name == "adam") {
-      spec.make = [o](const TensorList& params) { return std::make_unique<optim::Adam>(params, o); };
+      spec.make_groups = group_maker<optim::Adam>(o);
     } else {
       optim::AdamWOptions w{.lr = o.lr, .betas = o.betas, .eps = o.eps, .weight_decay = o.weight_decay, .amsgrad = o.amsgrad};
-      spec.make = [w](const TensorList& params) { return std::make_unique<optim::AdamW>(params, w); };
+      spec.make_groups = group_maker<optim::AdamW>(w);
     }
   } else if (name == "nadam") {
     optim::NAdamOptions o{.lr = positive(options, "lr", 2e-3),
                           .betas = betas(options),
                           .eps = positive(options, "eps", 1e-8),
                           .weight_decay = non_negative(options, "weight_decay", 0.0)};
-    spec.make = [o](const TensorList& params) { return std::make_unique<optim::NAdam>(params, o); };
+    spec.make_groups = group_maker<optim::NAdam>(o);
   } else if (name == "rmsprop") {
     optim::RMSpropOptions o{.lr = positive(options, "lr", 1e-2),
                             .alpha = non_negative(options, "alpha", 0.99),
@@ -104,12 +124,12 @@ OptimizerSpec read_optimizer(models::Options options) {
                             .weight_decay = non_negative(options, "weight_decay", 0.0),
                             .momentum = non_negative(options, "momentum", 0.0),
                             .centered = options.get_bool("centered", false)};
-    spec.make = [o](const TensorList& params) { return std::make_unique<optim::RMSprop>(params, o); };
+    spec.make_groups = group_maker<optim::RMSprop>(o);
   } else {
     optim::AdagradOptions o{.lr = positive(options, "lr", 1e-2),
                             .weight_decay = non_negative(options, "weight_decay", 0.0),
                             .eps = positive(options, "eps", 1e-10)};
-    spec.make = [o](const TensorList& params) { return std::make_unique<optim::Adagrad>(params, o); };
+    spec.make_groups = group_maker<optim::Adagrad>(o);
   }
   options.check_unused();
   return spec;

@@ -8,6 +8,7 @@
 // Each is read (names, types, unknown arguments) when the config is loaded, before any data
 // or model exists; what is read becomes a function that builds the object once they do.
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -26,9 +27,17 @@ LossSpec read_loss(models::Options options);
 // "auto" as cross_entropy (classification) or mse (regression).
 LossSpec resolve_loss(const LossSpec& loss, bool classification);
 
+// One parameter group to build, with its own lr / weight_decay where given (else the
+// optimizer section's).
+struct ParamGroupRequest {
+  TensorList params;
+  std::optional<double> lr, weight_decay;
+};
+
 struct OptimizerSpec {
   std::string name;
-  std::function<std::unique_ptr<optim::Optimizer>(const TensorList& params)> make;
+  std::function<std::unique_ptr<optim::Optimizer>(const std::vector<ParamGroupRequest>& groups)> make_groups;
+  std::unique_ptr<optim::Optimizer> make(const TensorList& params) const { return make_groups({{params, {}, {}}}); }
 };
 // Optimizers: sgd (lr, momentum, nesterov, weight_decay), adam and adamw (lr, betas, eps,
 // weight_decay, amsgrad), nadam (lr, betas, eps, weight_decay), rmsprop (lr, alpha, eps,

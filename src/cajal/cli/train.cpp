@@ -67,9 +67,10 @@ int train_command(const std::vector<std::string>& argv) {
   RunConfig config = load_config(path, overrides);
   std::string resume = args.value("--resume").value_or("");
   if (!resume.empty() && !std::filesystem::is_regular_file(resume)) fail<IOError>(resume, ": no such checkpoint file");
-  if (config.task == "maml" || config.task == "protonet") {
+  if (config.task == "maml" || config.task == "protonet" || config.task == "simclr") {
     if (!resume.empty()) fail<UsageError>("cajal train: task ", config.task, " runs write no checkpoints to resume from");
     try {
+      if (config.task == "simclr") return train_simclr(config);
       return config.task == "maml" ? train_meta(config) : train_protonet(config);
     } catch (const Error& e) {
       rethrow_in(path, e);
@@ -87,6 +88,7 @@ int train_command(const std::vector<std::string>& argv) {
   Prepared data;
   nn::ModulePtr model;
   LossSpec loss;
+  std::vector<ParamGroupRequest> groups;  // for the optimizer: all trainable parameters, by param_groups
   try {
     data = prepare_data(config.data, config.seed);
     loss = resolve_loss(config.loss, data.classification);
@@ -97,10 +99,11 @@ int train_command(const std::vector<std::string>& argv) {
     manual_seed(config.seed);  // initial weights and dropout follow the seed
     model = build_model(config.model, data.input);
     if (data.input.per_step) loss.function = per_step_loss(loss.function);
+    groups = prepare_transfer(config.transfer, *model, data.input.num_classes, std::cout);
   } catch (const Error& e) {
     rethrow_in(path, e);
   }
-  std::unique_ptr<optim::Optimizer> optimizer = config.optimizer.make(model->parameters());
+  std::unique_ptr<optim::Optimizer> optimizer = config.optimizer.make_groups(groups);
   data::DataLoader train_loader(data.train, {.batch_size = config.batch_size, .shuffle = true,
                                              .num_workers = config.num_workers, .seed = config.seed});
   std::unique_ptr<data::DataLoader> val_loader, test_loader;

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <sstream>
 
+#include "cajal/ops/creation.h"
 #include "cajal/ops/random.h"
 #include "cajal/ops/shape.h"
 
@@ -140,6 +142,70 @@ std::string Subset::describe() const { return detail::concat("Subset(", size(), 
 
 DatasetPtr subset(DatasetPtr base, std::vector<int64_t> indices) {
   return std::make_shared<Subset>(std::move(base), std::move(indices));
+}
+
+namespace {
+
+// Each example's integer class label, read once.
+std::vector<int64_t> class_labels(const Dataset& dataset, const char* what) {
+  std::vector<int64_t> labels(static_cast<size_t>(dataset.size()));
+  for (int64_t i = 0; i < dataset.size(); ++i) {
+    const Tensor target = dataset.get(i).target;
+    if (target.numel() != 1 || is_floating(target.dtype()))
+      fail<ValueError>(what, ": example ", i, " of ", dataset.describe(), " has no integer class label");
+    labels[static_cast<size_t>(i)] = target.to(DType::i64).item<int64_t>();
+  }
+  return labels;
+}
+
+}  // namespace
+
+DatasetPtr select_classes(DatasetPtr base, const std::vector<int64_t>& classes) {
+  const std::vector<int64_t> labels = class_labels(*base, "select_classes");
+  std::vector<int64_t> indices, counts(classes.size(), 0);
+  for (size_t c = 0; c < classes.size(); ++c)
+    for (size_t d = 0; d < c; ++d)
+      if (classes[c] == classes[d]) fail<ValueError>("select_classes: class ", classes[c], " is listed twice");
+  for (size_t i = 0; i < labels.size(); ++i) {
+    auto it = std::find(classes.begin(), classes.end(), labels[i]);
+    if (it == classes.end()) continue;
+    indices.push_back(static_cast<int64_t>(i));
+    ++counts[static_cast<size_t>(it - classes.begin())];
+  }
+  for (size_t c = 0; c < classes.size(); ++c)
+    if (counts[c] == 0) fail<ValueError>("select_classes: no example of class ", classes[c], " in ", base->describe());
+  Transform relabel = [classes](Example e, Generator&) {
+    const int64_t label = e.target.to(DType::i64).item<int64_t>();
+    const auto position = static_cast<int64_t>(std::find(classes.begin(), classes.end(), label) - classes.begin());
+    e.target = full({}, position, {.dtype = DType::i64});
+    return e;
+  };
+  return transform(subset(std::move(base), std::move(indices)), relabel, 0, "classes");
+}
+
+DatasetPtr take_per_class(DatasetPtr base, int64_t per_class, uint64_t seed) {
+  if (per_class < 1) fail<ValueError>("take_per_class: per_class must be at least 1, got ", per_class);
+  const std::vector<int64_t> labels = class_labels(*base, "take_per_class");
+  // A permutation fixed by the seed; the first per_class of each class in it are kept.
+  Generator gen(seed);
+  std::vector<int64_t> order(labels.size());
+  std::iota(order.begin(), order.end(), 0);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.next_u64() % i]);
+  std::map<int64_t, int64_t> taken;
+  std::vector<int64_t> indices;
+  for (int64_t i : order) {
+    int64_t& count = taken[labels[static_cast<size_t>(i)]];
+    if (count < per_class) {
+      ++count;
+      indices.push_back(i);
+    }
+  }
+  for (const auto& [label, count] : taken)
+    if (count < per_class)
+      fail<ValueError>("take_per_class: ", per_class, " examples of class ", label, " asked for, ", base->describe(), " has ",
+                       count);
+  std::sort(indices.begin(), indices.end());
+  return subset(std::move(base), std::move(indices));
 }
 
 // ---- splits ----

@@ -110,6 +110,14 @@ class Subset : public Dataset {
 };
 DatasetPtr subset(DatasetPtr base, std::vector<int64_t> indices);
 
+// The examples whose class label is one of `classes`, relabelled by position in that list
+// (classes {5, 6, 7}: labels 5, 6, 7 become 0, 1, 2): a task made of some classes of a larger
+// dataset. ValueError naming a class with no example, or a repeated class.
+DatasetPtr select_classes(DatasetPtr base, const std::vector<int64_t>& classes);
+// `per_class` examples of each class label (integer labels), drawn by `seed`, in dataset
+// order: the few-labels regimes of transfer learning. ValueError naming a class that has fewer.
+DatasetPtr take_per_class(DatasetPtr base, int64_t per_class, uint64_t seed);
+
 // Splits a random permutation of `dataset` (a function of `seed` only) into consecutive
 // parts with the given fractions (each in (0, 1], summing to 1 within 1e-6). Part sizes are
 // floor(fraction * N), and the examples left over by rounding go one each to the first
