@@ -187,5 +187,31 @@ TEST(TransferProgram, ParamGroupsGiveTheHeadItsOwnLearningRate) {
   EXPECT_EQ(state.at("optimizer.param_groups.1.params").numel(), 10);
 }
 
+TEST(SimclrProgram, PretrainsWithoutLabelsThenProbes) {
+  const std::string dir = test::temp_dir();
+  test::write_squares(dir, "train", 200, 7);
+  test::write_squares(dir, "test", 50, 8);
+  // The source config as a SimCLR run: all classes, two views' augmentations, a projection of 6.
+  test::write_text(dir + "/simclr.yaml", kSource);
+  test::ProgramResult r = test::cajal(
+      dir, "train simclr.yaml --set task=simclr --set 'simclr={projection: 6}' --set data.classes=[] --output runs/simclr "
+           "--set 'data.transforms=[{type: random_crop, padding: 1}, {type: gaussian_noise, std: 0.1}]'");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("SimCLR, cnn"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("projection 6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("epoch 2/2  nt_xent"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir + "/runs/simclr/model.safetensors"));
+  // A probe from it: everything but the projection layer loads.
+  r = test::cajal(dir, "train simclr.yaml --set data.classes=[] --set init_from=runs/simclr --set replace_head=true "
+                       "--set 'freeze=[\"*\"]' --output runs/probe");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("loaded 16 of the model's 18 tensors; mismatched: 12.weight (shape [6, 16] in the file"),
+            std::string::npos)
+      << r.out;
+  // Without transforms there are no two views: one line says so.
+  r = test::cajal(dir, "train simclr.yaml --set task=simclr --output runs/bad");
+  EXPECT_NE(r.err.find("needs transforms for task simclr"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace cajal

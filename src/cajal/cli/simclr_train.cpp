@@ -7,6 +7,7 @@
 // a supervised config starts from it with init_from and replace_head), metrics.csv (mean loss
 // per epoch) and config.yaml. No checkpoints.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
