@@ -11,7 +11,9 @@ namespace {
 TEST(SelfSupervised, NtXentMatchesPyTorch) {
   const std::string dir = test::temp_dir();
   ASSERT_TRUE(test::run_reference("nt_xent_reference.py", dir));
-  for (const auto& [temperature, suffix] : {std::pair{0.5, std::string("")}, std::pair{0.1, std::string("_t01")}}) {
+  for (const auto& run : {std::pair{0.5, std::string("")}, std::pair{0.1, std::string("_t01")}}) {
+    const double temperature = run.first;
+    const std::string suffix = run.second;  // (a named copy: clang 14 lambdas cannot capture structured bindings)
     auto load = [&](const std::string& name) { return load_npy(dir + "/" + name + suffix + ".npy"); };
     const Tensor z1 = load("z1").requires_grad_(true), z2 = load("z2").requires_grad_(true);
     const Tensor loss = train::nt_xent_loss(z1, z2, temperature);
