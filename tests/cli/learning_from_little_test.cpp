@@ -208,6 +208,22 @@ TEST(SimclrProgram, PretrainsWithoutLabelsThenProbes) {
   EXPECT_NE(r.out.find("loaded 16 of the model's 18 tensors; mismatched: 12.weight (shape [6, 16] in the file"),
             std::string::npos)
       << r.out;
+  // A denoising autoencoder on the same data: the model's output has one value per pixel.
+  r = test::cajal(dir, "train simclr.yaml --set task=autoencoder --set 'autoencoder={noise: 0.3, mask: 0.2}' "
+                       "--set data.classes=[] --set 'model={layers: [{type: flatten}, {type: linear, out: 16}, {type: relu}, "
+                       "{type: linear, out: 64}]}' --output runs/autoencoder");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("denoising autoencoder"), std::string::npos) << r.out;
+  // The reconstruction error falls from the first epoch to the second.
+  std::ifstream metrics(dir + "/runs/autoencoder/metrics.csv");
+  std::string header, first, second;
+  std::getline(metrics, header);
+  std::getline(metrics, first);
+  std::getline(metrics, second);
+  EXPECT_EQ(header, "epoch,loss,seconds");
+  EXPECT_LT(std::stod(second.substr(second.find(',') + 1)), std::stod(first.substr(first.find(',') + 1)));
+  r = test::cajal(dir, "train simclr.yaml --set task=autoencoder --set autoencoder.mask=1 --output runs/bad");
+  EXPECT_NE(r.err.find("'mask' must be in [0, 1)"), std::string::npos) << r.err;
   // Without transforms there are no two views: one line says so.
   r = test::cajal(dir, "train simclr.yaml --set task=simclr --output runs/bad");
   EXPECT_NE(r.err.find("needs transforms for task simclr"), std::string::npos) << r.err;

@@ -275,7 +275,7 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
   }
   std::string stem = std::filesystem::path(name).stem().string();
   cfg.output = root.get_string("output", "runs/" + (stem.empty() ? std::string("run") : stem));
-  cfg.task = root.get_string("task", "supervised", {"supervised", "vae", "gan", "maml", "protonet", "simclr"});
+  cfg.task = root.get_string("task", "supervised", {"supervised", "vae", "gan", "maml", "protonet", "simclr", "autoencoder"});
   if (!root.contains("data")) root.fail("data", "is required (where the examples are)");
   if (!root.contains("model")) root.fail("model", "is required (preset or layers)");
   cfg.optimizer = read_optimizer(component(root, "optimizer"));
@@ -295,12 +295,14 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
     root.check_unused();
     return cfg;
   }
-  if (cfg.task == "simclr") {
+  if (cfg.task == "simclr" || cfg.task == "autoencoder") {
     for (const char* key : {"loss", "schedule", "callbacks"})
-      if (root.contains(key)) root.fail(key, "is not used by task simclr (its loss is NT-Xent)");
-    if (cfg.data.transforms.empty()) root.fail("data", "needs transforms for task simclr: they make the two views of each image");
+      if (root.contains(key)) root.fail(key, "is not used by task " + cfg.task + " (it brings its own loss)");
+    if (cfg.task == "simclr" && cfg.data.transforms.empty())
+      root.fail("data", "needs transforms for task simclr: they make the two views of each image");
     cfg.model = read_model(root.get_map("model"));
-    cfg.simclr = read_simclr_config(root.get_map("simclr"));
+    if (cfg.task == "simclr") cfg.simclr = read_simclr_config(root.get_map("simclr"));
+    else cfg.autoencoder = read_autoencoder_config(root.get_map("autoencoder"));
     root.check_unused();
     return cfg;
   }

@@ -27,7 +27,8 @@
 //
 // `task: vae` and `task: gan` train generative models instead: their model and evaluation
 // sections are described in cli/generative_config.h; `task: maml` (meta-learning on drawn
-// tasks), `task: protonet` (few-shot episodes) and `task: simclr` (contrastive pretraining)
+// tasks), `task: protonet` (few-shot episodes) and `task: simclr` (contrastive pretraining) and `task:
+// autoencoder` (denoising)
 // in cli/meta_config.h.
 //
 // Every key is checked when the file is loaded: a typo is one line naming the nearest key
@@ -103,7 +104,7 @@ struct CallbacksConfig {
 struct RunConfig {
   std::string path;  // the config file
   std::string text;  // the YAML with overrides applied: what the run folder and checkpoints keep
-  // supervised (classification, regression, language models; the default) | vae | gan | maml | protonet | simclr
+  // supervised (classification, regression, language models; the default) | vae | gan | maml | protonet | simclr | autoencoder
   std::string task = "supervised";
   DataConfig data;
   ModelConfig model;              // supervised
@@ -113,6 +114,7 @@ struct RunConfig {
   MetaConfig meta;                // maml (cli/meta_config.h)
   FewShotConfig few_shot;         // protonet (cli/meta_config.h)
   SimclrConfig simclr;            // simclr (cli/meta_config.h)
+  AutoencoderConfig autoencoder;  // autoencoder (cli/meta_config.h)
   LossSpec loss;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;

@@ -83,4 +83,14 @@ SimclrConfig read_simclr_config(models::Options simclr) {
   return cfg;
 }
 
+AutoencoderConfig read_autoencoder_config(models::Options autoencoder) {
+  AutoencoderConfig cfg;
+  cfg.noise = autoencoder.get_float("noise", cfg.noise);
+  cfg.mask = autoencoder.get_float("mask", cfg.mask);
+  if (!(cfg.noise >= 0)) autoencoder.fail("noise", "must not be negative");
+  if (!(cfg.mask >= 0 && cfg.mask < 1)) autoencoder.fail("mask", "must be in [0, 1)");
+  autoencoder.check_unused();
+  return cfg;
+}
+
 }  // namespace cajal::cli

@@ -41,6 +41,13 @@
 //
 //   task: simclr
 //   simclr: {temperature: 0.5, projection: 64}
+//
+// A denoising / masked autoencoder (`task: autoencoder`; examples/fashion_mnist_autoencoder.yaml):
+// the same sections, the model's output one value per input value (a last linear layer of
+// C*H*W units), trained to undo the corruption below; data.transforms are optional.
+//
+//   task: autoencoder
+//   autoencoder: {noise: 0.5, mask: 0.25}
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -84,5 +91,12 @@ struct SimclrConfig {
   int64_t projection = 64;
 };
 SimclrConfig read_simclr_config(models::Options simclr);
+
+// task: autoencoder: autoencoder: {noise: 0.5, mask: 0.25}; the standard deviation of the
+// Gaussian noise added to each (normalized) input value, and the share of values set to 0.
+struct AutoencoderConfig {
+  double noise = 0.5, mask = 0.25;
+};
+AutoencoderConfig read_autoencoder_config(models::Options autoencoder);
 
 }  // namespace cajal::cli

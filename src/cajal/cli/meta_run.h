@@ -9,8 +9,8 @@ int train_meta(const RunConfig& config);
 // `cajal train` of a `task: protonet` config: episodic training of a Prototypical Network on
 // the source classes and its N-way K-shot accuracy on the target classes (cli/few_shot_train.cpp).
 int train_protonet(const RunConfig& config);
-// `cajal train` of a `task: simclr` config: contrastive pretraining without labels
-// (cli/simclr_train.cpp).
-int train_simclr(const RunConfig& config);
+// `cajal train` of a `task: simclr` or `task: autoencoder` config: self-supervised
+// pretraining without labels (cli/self_supervised_train.cpp).
+int train_self_supervised(const RunConfig& config);
 
 }  // namespace cajal::cli

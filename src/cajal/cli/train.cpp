@@ -67,10 +67,10 @@ int train_command(const std::vector<std::string>& argv) {
   RunConfig config = load_config(path, overrides);
   std::string resume = args.value("--resume").value_or("");
   if (!resume.empty() && !std::filesystem::is_regular_file(resume)) fail<IOError>(resume, ": no such checkpoint file");
-  if (config.task == "maml" || config.task == "protonet" || config.task == "simclr") {
+  if (config.task == "maml" || config.task == "protonet" || config.task == "simclr" || config.task == "autoencoder") {
     if (!resume.empty()) fail<UsageError>("cajal train: task ", config.task, " runs write no checkpoints to resume from");
     try {
-      if (config.task == "simclr") return train_simclr(config);
+      if (config.task == "simclr" || config.task == "autoencoder") return train_self_supervised(config);
       return config.task == "maml" ? train_meta(config) : train_protonet(config);
     } catch (const Error& e) {
       rethrow_in(path, e);
