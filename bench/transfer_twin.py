@@ -6,8 +6,13 @@ probe (all but a new head frozen), full fine-tune (new head), from scratch; seed
 draw the labelled subset. Inputs scaled to [0, 1] and normalized with mean 0.2860, std 0.3530.
 Prints a markdown table of test accuracy on the 5,000 test images of classes 5-9.
 
-  transfer_twin.py [--threads T] [--per-class 10 100]
+  transfer_twin.py [--threads T] [--per-class 10 100] [--modes probe finetune scratch]
+                   [--source runs/transfer_source/model.safetensors]
+
+--source starts from cajal's source model (its safetensors file, read here with NumPy) instead of
+training the twin's own, to tell differences of the source weights from those of the training.
 """
+import json
 import argparse
 import copy
 import gzip
@@ -33,6 +38,22 @@ def task(split, classes):
     keep = np.isin(labels, classes)
     remap = {c: i for i, c in enumerate(classes)}
     return torch.from_numpy(images[keep]).unsqueeze(1), torch.tensor([remap[c] for c in labels[keep]])
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + length])
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        dtype = {"F32": np.float32, "I64": np.int64}[entry["dtype"]]
+        tensors[name] = torch.from_numpy(np.frombuffer(data[8 + length + begin:8 + length + end], dtype=dtype)
+                                         .reshape(entry["shape"]).copy())
+    return tensors
 
 
 def cnn(classes):
@@ -65,21 +86,27 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--per-class", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--modes", nargs="+", default=["probe", "finetune", "scratch"])
+    parser.add_argument("--source", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     source = cnn(5)
-    sx, sy = task("train", [0, 1, 2, 3, 4])
-    fit(source, sx, sy, 3, 64, 0)
+    if args.source:
+        source.load_state_dict(load_safetensors(args.source))
+    else:
+        sx, sy = task("train", [0, 1, 2, 3, 4])
+        fit(source, sx, sy, 3, 64, 0)
     print(f"source accuracy {accuracy(source, *task('t10k', [0, 1, 2, 3, 4])):.4f}", flush=True)
     tx, ty = task("train", [5, 6, 7, 8, 9])
     test_x, test_y = task("t10k", [5, 6, 7, 8, 9])
-    print("| labels per class | linear probe | full fine-tune | from scratch |")
-    print("|---|---|---|---|")
+    names = {"probe": "linear probe", "finetune": "full fine-tune", "scratch": "from scratch"}
+    print("| labels per class | " + " | ".join(names[m] for m in args.modes) + " |")
+    print("|---" * (len(args.modes) + 1) + "|")
     for per_class in args.per_class:
         epochs = {10: 60, 100: 20}.get(per_class, 3)
         cells = []
-        for mode in ("probe", "finetune", "scratch"):
+        for mode in args.modes:
             results = []
             for seed in range(3):
                 rng = np.random.default_rng(seed)
