@@ -9,23 +9,19 @@ on 1,000 5-way 1-shot and 5-shot episodes of classes 5-9 from the test split (95
 Prints `RESULT accuracy_<shots>_shot MEAN CI95` lines and the training time.
 """
 import argparse
-import gzip
 import math
+import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fashion_mnist import read_idx  # noqa: E402
+
 DATA = "/usr/share/datasets/fashion-mnist/"
-
-
-def read_idx(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def load(split):

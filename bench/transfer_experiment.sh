@@ -11,7 +11,8 @@ build=${BUILD_DIR:-build}
 out=${OUT:-runs/transfer}
 mkdir -p "$out"
 source bench/machine.sh
-machine_header "$build/bench/bench_generative" 2>/dev/null || true
+ninja -C "$build" bench_generative cajal_cli >/dev/null
+machine_header "$build/bench/bench_generative"
 cajal() { OMP_NUM_THREADS=2 "$build/cajal" "$@"; }
 [ -f runs/transfer_source/model.safetensors ] || cajal train examples/transfer_source.yaml > "$out/source.log"
 # Epochs per regime: about the same number of steps for the small sets, 3 passes over all.

@@ -9,27 +9,26 @@ Prints a markdown table of test accuracy on the 5,000 test images of classes 5-9
   transfer_twin.py [--threads T] [--per-class 10 100] [--modes probe finetune scratch]
                    [--source runs/transfer_source/model.safetensors]
 
---source starts from cajal's source model (its safetensors file, read here with NumPy) instead of
+--source starts from cajal's source model (its safetensors file) instead of
 training the twin's own, to tell differences of the source weights from those of the training.
 """
-import json
 import argparse
 import copy
-import gzip
+import os
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
+from fashion_mnist import read_idx  # noqa: E402
+from models_reference import cnn as cnn_preset  # noqa: E402
+from safetensors_reference import read_safetensors  # noqa: E402
+
 DATA = "/usr/share/datasets/fashion-mnist/"
-
-
-def read_idx(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def task(split, classes):
@@ -40,27 +39,8 @@ def task(split, classes):
     return torch.from_numpy(images[keep]).unsqueeze(1), torch.tensor([remap[c] for c in labels[keep]])
 
 
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    length = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + length])
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        dtype = {"F32": np.float32, "I64": np.int64}[entry["dtype"]]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[8 + length + begin:8 + length + end], dtype=dtype)
-                                         .reshape(entry["shape"]).copy())
-    return tensors
-
-
 def cnn(classes):
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.BatchNorm2d(32), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.BatchNorm2d(64), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(3136, 128), torch.nn.ReLU(), torch.nn.Dropout(0.25), torch.nn.Linear(128, classes))
+    return cnn_preset(1, 28, classes)
 
 
 def fit(model, x, y, epochs, batch, seed):
@@ -93,7 +73,7 @@ def main():
     torch.manual_seed(0)
     source = cnn(5)
     if args.source:
-        source.load_state_dict(load_safetensors(args.source))
+        source.load_state_dict(read_safetensors(args.source)[0])
     else:
         sx, sy = task("train", [0, 1, 2, 3, 4])
         fit(source, sx, sy, 3, 64, 0)

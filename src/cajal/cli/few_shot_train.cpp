@@ -8,7 +8,6 @@
 // episodes with its 95% confidence interval) and config.yaml. No checkpoints (minutes).
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "cajal/autograd/grad_mode.h"
@@ -31,12 +30,7 @@ int train_protonet(const RunConfig& config) {
   if (!data.classification) fail<ValueError>("task protonet needs class labels; the data has target values");
   if (!data.test) fail<ValueError>("task protonet needs a test split: its target classes are judged there");
   if (data.input.shape.size() != 3) fail<ValueError>("task protonet needs images [C, H, W], got examples of shape ", data.input.shape);
-  try {
-    std::filesystem::create_directories(out);
-  } catch (const std::filesystem::filesystem_error& e) {
-    fail<IOError>(out, ": cannot create the run folder (", e.code().message(), ")");
-  }
-  remove_stale_temporaries(out);
+  prepare_run_folder(out);
   const data::Batch train = whole_dataset(*data.train), test = whole_dataset(*data.test);
   const data::EpisodeSampler train_episodes(train.input, train.target, cfg.train_classes, cfg.episode);
 

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "cajal/autograd/grad_mode.h"
@@ -158,12 +157,7 @@ int train_generative(const RunConfig& config, const std::string& resume) {
   const GenerativeConfig& gen_config = config.generative;
   const std::string& out = config.output;
   Prepared data = prepare_data(config.data, config.seed);
-  try {
-    std::filesystem::create_directories(out + "/samples");
-  } catch (const std::filesystem::filesystem_error& e) {
-    fail<IOError>(out, ": cannot create the run folder (", e.code().message(), ")");
-  }
-  remove_stale_temporaries(out);
+  prepare_run_folder(out, "samples");
   // Before the seed: training a missing classifier first draws from the default generator.
   const std::optional<FeatureClassifier> classifier =
       config.task == "gan" ? resolve_feature_classifier(out, config.evaluation, data.input.shape) : std::nullopt;

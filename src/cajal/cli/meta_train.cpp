@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "cajal/cli/meta_run.h"
@@ -46,12 +45,7 @@ double pretrain_step(nn::Module& model, optim::Optimizer& optimizer, const std::
 int train_meta(const RunConfig& config) {
   const MetaConfig& cfg = config.meta;
   const std::string& out = config.output;
-  try {
-    std::filesystem::create_directories(out);
-  } catch (const std::filesystem::filesystem_error& e) {
-    fail<IOError>(out, ": cannot create the run folder (", e.code().message(), ")");
-  }
-  remove_stale_temporaries(out);
+  prepare_run_folder(out);
   manual_seed(config.seed);
   nn::ModulePtr model = models::mlp(1, 1, cfg.model).ptr();
   std::unique_ptr<optim::Optimizer> optimizer = config.optimizer.make(model->parameters());

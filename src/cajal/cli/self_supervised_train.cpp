@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <functional>
 #include <iostream>
 
@@ -88,12 +87,7 @@ int train_self_supervised(const RunConfig& config) {
   if (loader.num_batches() == 0)
     fail<ValueError>("task ", config.task, ": the training split has ", data.train->size(), " images, fewer than one batch (batch_size ",
                      config.batch_size, ")");
-  try {
-    std::filesystem::create_directories(out);
-  } catch (const std::filesystem::filesystem_error& e) {
-    fail<IOError>(out, ": cannot create the run folder (", e.code().message(), ")");
-  }
-  remove_stale_temporaries(out);
+  prepare_run_folder(out);
 
   manual_seed(config.seed);
   models::ModelInput input = data.input;

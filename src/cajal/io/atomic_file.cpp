@@ -76,4 +76,13 @@ int remove_stale_temporaries(const std::string& dir) {
   return removed;
 }
 
+void prepare_run_folder(const std::string& dir, const std::string& subfolder) {
+  try {
+    std::filesystem::create_directories(subfolder.empty() ? dir : dir + "/" + subfolder);
+  } catch (const std::filesystem::filesystem_error& e) {
+    fail<IOError>(dir, ": cannot create the run folder (", e.code().message(), ")");
+  }
+  remove_stale_temporaries(dir);
+}
+
 }  // namespace cajal

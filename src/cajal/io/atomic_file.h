@@ -19,4 +19,8 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
 // touched. Returns how many it removed; a missing folder has none.
 int remove_stale_temporaries(const std::string& dir);
 
+// Makes `dir` (and `dir/subfolder` when given) for a run's files, then removes the stale
+// temporaries a killed earlier run left there. An IOError names `dir` when it cannot be made.
+void prepare_run_folder(const std::string& dir, const std::string& subfolder = "");
+
 }  // namespace cajal

@@ -87,11 +87,19 @@ Tensor Module::forward(const Tensor&) {
 
 // --- structure ---
 
+namespace {
+
+// The module itself: an owning pointer when it lives in a shared_ptr, otherwise a
+// non-owning one (a model built on the stack), valid while the module is.
+ModulePtr pointer_to(const Module& m) {
+  ModulePtr self = std::const_pointer_cast<Module>(m.weak_from_this().lock());
+  return self ? self : ModulePtr(ModulePtr(), const_cast<Module*>(&m));
+}
+
+}  // namespace
+
 Named<ModulePtr> Module::named_modules(const std::string& prefix) const {
-  // The module itself: an owning pointer when it lives in a shared_ptr, otherwise a
-  // non-owning one (a model built on the stack), valid while the module is.
-  ModulePtr self = std::const_pointer_cast<Module>(weak_from_this().lock());
-  if (!self) self = ModulePtr(ModulePtr(), const_cast<Module*>(this));
+  const ModulePtr self = pointer_to(*this);
 
   // Depth first, each module once even when shared (as PyTorch's named_modules).
   Named<ModulePtr> out;
@@ -339,7 +347,7 @@ std::string child_names(const Named<ModulePtr>& children) {
 }  // namespace
 
 ModulePtr Module::get_submodule(const std::string& path) const {
-  ModulePtr current = named_modules().front().second;
+  ModulePtr current = pointer_to(*this);
   std::string walked;
   size_t start = 0;
   while (!path.empty() && start <= path.size()) {

@@ -50,12 +50,10 @@ void add_into(TensorList& sums, const TensorList& terms) {
   for (size_t i = 0; i < sums.size(); ++i) sums[i].add_(terms[i].detach());
 }
 
-}  // namespace
-
-Named<Tensor> adapt(nn::Module& model, const LossFn& loss, const Tensor& input, const Tensor& target, int64_t steps,
-                    double lr, bool create_graph) {
+// adapt() from the given trainable weights (so meta_gradient lists them once per meta-batch).
+Named<Tensor> adapt_from(nn::Module& model, Named<Tensor> weights, const LossFn& loss, const Tensor& input,
+                         const Tensor& target, int64_t steps, double lr, bool create_graph) {
   if (steps < 0) fail<ValueError>("adapt: inner steps must be >= 0, got ", steps);
-  Named<Tensor> weights = trainable_parameters(model);
   if (!create_graph)  // fresh leaves: the steps below record nothing that reaches the model
     for (auto& entry : weights) entry.second = entry.second.detach().requires_grad_(true);
   for (int64_t step = 0; step < steps; ++step) {
@@ -74,6 +72,13 @@ Named<Tensor> adapt(nn::Module& model, const LossFn& loss, const Tensor& input, 
   return weights;
 }
 
+}  // namespace
+
+Named<Tensor> adapt(nn::Module& model, const LossFn& loss, const Tensor& input, const Tensor& target, int64_t steps,
+                    double lr, bool create_graph) {
+  return adapt_from(model, trainable_parameters(model), loss, input, target, steps, lr, create_graph);
+}
+
 double meta_gradient(nn::Module& model, const LossFn& loss, const std::vector<data::Episode>& tasks,
                      const MetaOptions& options) {
   if (tasks.empty()) fail<ValueError>("meta_gradient: no tasks in the meta-batch");
@@ -82,8 +87,8 @@ double meta_gradient(nn::Module& model, const LossFn& loss, const std::vector<da
   double loss_sum = 0;
   for (const data::Episode& task : tasks) {
     const bool second_order = options.method == MetaMethod::Maml;
-    Named<Tensor> adapted =
-        adapt(model, loss, task.support_input, task.support_target, options.inner_steps, options.inner_lr, second_order);
+    Named<Tensor> adapted = adapt_from(model, weights, loss, task.support_input, task.support_target, options.inner_steps,
+                                       options.inner_lr, second_order);
     if (options.method == MetaMethod::Reptile) {
       NoGradGuard no_grad;
       TensorList moves;
