@@ -103,6 +103,22 @@ const std::vector<Command>& commands() {
        "model. The batch (dim 0) is dynamic.\n"
        "  --opset N   the ONNX operator set, 13 to 17 (default 17)\n",
        export_command},
+      {"prune", "prune a trained run's weights or channels and fine-tune it",
+       "usage: cajal prune RUN --sparsity S [--structured] [--scope global|layer]\n"
+       "                   [--schedule one_shot|polynomial] [--epochs N] [--set KEY=VALUE ...] [--output DIR]\n"
+       "\n"
+       "Trains a pruned copy of RUN with RUN's own config (its data, optimizer and schedule),\n"
+       "starting from RUN's weights, for N epochs (default 2), into DIR (default RUN_pruned,\n"
+       "or RUN_channels when structured): `cajal train RUN/config.yaml` with init_from RUN and\n"
+       "a prune section (README, \"Compression\"); --set changes the rest, e.g.\n"
+       "--set optimizer.lr=0.0005.\n"
+       "  --sparsity S   the fraction to remove, in [0, 1): 0.8 prunes 80%\n"
+       "  --structured   remove whole convolution channels / linear units by L1 norm: the\n"
+       "                 layers and the ones after them shrink (a chain of layers only)\n"
+       "  --scope        unstructured: global (all weights ranked together, default) or layer\n"
+       "  --schedule     unstructured: one_shot (default) or polynomial (sparsity rising over\n"
+       "                 the first 75% of the steps; Zhu & Gupta 2017)\n",
+       prune_command},
   };
   return list;
 }

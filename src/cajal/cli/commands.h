@@ -20,6 +20,7 @@ int info_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
 int sample_command(const std::vector<std::string>& args);
 int export_command(const std::vector<std::string>& args);
+int prune_command(const std::vector<std::string>& args);
 
 // The commands in the order `cajal --help` lists them.
 const std::vector<Command>& commands();

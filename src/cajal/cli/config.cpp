@@ -308,6 +308,8 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
   }
   if (cfg.task == "supervised") {
     cfg.transfer = read_transfer(root);
+    cfg.prune = read_prune(root);
+    cfg.distill = read_distill(root);
     cfg.model = read_model(root.get_map("model"));
     cfg.loss = read_loss(component(root, "loss"));
     cfg.schedule = read_schedule(component(root, "schedule"));

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "cajal/cli/compress_config.h"
 #include "cajal/cli/generative_config.h"
 #include "cajal/cli/meta_config.h"
 #include "cajal/cli/optim_config.h"
@@ -111,6 +112,8 @@ struct RunConfig {
   GenerativeConfig generative;    // vae, gan (cli/generative_config.h)
   EvaluationConfig evaluation;    // vae, gan
   TransferConfig transfer;        // supervised: init_from, freeze, ... (cli/transfer.h)
+  std::optional<PruneConfig> prune;      // supervised (cli/compress_config.h)
+  std::optional<DistillConfig> distill;  // supervised
   MetaConfig meta;                // maml (cli/meta_config.h)
   FewShotConfig few_shot;         // protonet (cli/meta_config.h)
   SimclrConfig simclr;            // simclr (cli/meta_config.h)

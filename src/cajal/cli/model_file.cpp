@@ -41,6 +41,32 @@ std::vector<T> read_list(const SafetensorsMetadata& metadata, const std::string&
 
 // What a model may take beyond 4 times its file's size while it is built.
 constexpr uint64_t kModelBudgetSlack = 1 << 20;
+// A structurally pruned model is built at full width before it shrinks: what its file may
+// make it take beyond that (a lying file cannot make it take more).
+constexpr uint64_t kPrunedModelSlack = 256ull << 20;
+
+// {"0": 16, "4": 32}: the pruned layers' names and widths, in the model's order.
+std::string widths_yaml(const compress::LayerWidths& widths) {
+  YAML::Emitter out;
+  out << YAML::Flow << YAML::BeginMap;
+  for (const auto& [name, width] : widths) out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value << width;
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+compress::LayerWidths read_widths(const SafetensorsMetadata& metadata, const std::string& path) {
+  auto it = metadata.find("cajal.pruned_widths");
+  if (it == metadata.end()) return {};
+  YAML::Node map = load_yaml(it->second, path + ": metadata cajal.pruned_widths");
+  compress::LayerWidths widths;
+  try {
+    if (!map.IsMap()) throw YAML::Exception(YAML::Mark::null_mark(), "not a map");
+    for (const auto& entry : map) widths.emplace_back(entry.first.as<std::string>(), entry.second.as<int64_t>());
+  } catch (const YAML::Exception&) {
+    fail<IOError>(path, ": metadata cajal.pruned_widths is not a map of layer names to widths: ", it->second);
+  }
+  return widths;
+}
 
 const std::string& required(const SafetensorsMetadata& metadata, const std::string& key, const std::string& path) {
   auto it = metadata.find(key);
@@ -92,8 +118,9 @@ LoadedModel load_onnx_model(const std::string& path) {
 
 }  // namespace
 
-nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input) {
+nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input, const compress::LayerWidths& pruned_widths) {
   nn::ModulePtr model = construct_model(config, input);
+  if (!pruned_widths.empty()) compress::resize_channels(*model, pruned_widths);
   check_built_model(*model, config, input);
   return model;
 }
@@ -113,6 +140,7 @@ void save_model(const nn::Module& model, const ModelInfo& info, const std::strin
     metadata["cajal.normalize_mean"] = flow_list(info.mean);
     metadata["cajal.normalize_std"] = flow_list(info.std);
   }
+  if (!info.pruned_widths.empty()) metadata["cajal.pruned_widths"] = widths_yaml(info.pruned_widths);
   for (const auto& [name, value] : info.metrics) metadata["metrics." + name] = value;
   nn::save(model, path, metadata);
 }
@@ -153,6 +181,7 @@ ModelInfo read_model_info(const std::string& path) {
     if (!(std::isfinite(info.std[k]) && info.std[k] > 0))
       fail<IOError>(path, ": metadata cajal.normalize_std[", k, "] is ", info.std[k], ", not a positive finite number");
   }
+  info.pruned_widths = read_widths(metadata, path);
   for (const auto& [key, value] : metadata) {
     if (key.starts_with("metrics.")) info.metrics.emplace_back(key.substr(8), value);
   }
@@ -177,10 +206,15 @@ LoadedModel load_model(const std::string& path_or_run) {
     // may store bfloat16, and building makes a few temporaries). Metadata declaring more is
     // refused before the memory is taken.
     const uint64_t file_bytes = std::filesystem::file_size(path);
-    AllocationBudget budget(4 * file_bytes + kModelBudgetSlack,
+    AllocationBudget budget(4 * file_bytes + kModelBudgetSlack + (info.pruned_widths.empty() ? 0 : kPrunedModelSlack),
                             detail::concat(path, ": metadata cajal.model describes a model larger than the ", file_bytes,
                                            "-byte file's weights could be (wrong metadata?)"));
     loaded.module = construct_model(config, info.input);
+    try {
+      if (!info.pruned_widths.empty()) compress::resize_channels(*loaded.module, info.pruned_widths);
+    } catch (const ValueError& e) {
+      fail<IOError>(path, ": metadata cajal.pruned_widths does not fit the model: ", e.what());
+    }
   }
   check_built_model(*loaded.module, config, info.input);
   nn::load(*loaded.module, path);

@@ -12,12 +12,15 @@
 //                         (a language model's vocabulary: one character each)
 //   cajal.normalize_mean  the input normalization training used (absent: none)
 //   cajal.normalize_std
+//   cajal.pruned_widths   a structurally pruned model's layers and the outputs each kept:
+//                         {"0": 16, "4": 32} (compress/channel_pruning.h); absent: none
 //   metrics.<name>        results recorded at the end of training: metrics.test_accuracy
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "cajal/cli/config.h"
+#include "cajal/compress/channel_pruning.h"
 #include "cajal/models/registry.h"
 #include "cajal/nn/module.h"
 
@@ -32,6 +35,7 @@ struct ModelInfo {
   std::vector<std::pair<std::string, std::string>> metrics;  // name, value as text
   bool outputs_probabilities = false;  // the model ends in its own softmax (a classifier `cajal export` wrote)
   std::string task;  // vae | gan for generative models; empty: from classification and per_step
+  compress::LayerWidths pruned_widths;  // structured pruning applied after building (empty: none)
 };
 
 // A model file's metadata, read and checked (IOErrors name the file and key); `task` is
@@ -41,8 +45,10 @@ ModelInfo read_model_info(const std::string& path);
 // RUN/model.safetensors for a run folder, else `path_or_run`; an IOError when it does not exist.
 std::string model_file_path(const std::string& path_or_run);
 
-// The model a config section describes, for `input`, checked on a batch of zeros.
-nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input);
+// The model a config section describes, for `input`, checked on a batch of zeros; with
+// `pruned_widths`, the layers named there shrunk to those widths (before the check).
+nn::ModulePtr build_model(const ModelConfig& config, const models::ModelInput& input,
+                          const compress::LayerWidths& pruned_widths = {});
 
 // Writes weights and metadata (atomically).
 void save_model(const nn::Module& model, const ModelInfo& info, const std::string& path);

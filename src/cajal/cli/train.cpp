@@ -6,6 +6,7 @@
 
 #include "cajal/cli/args.h"
 #include "cajal/cli/commands.h"
+#include "cajal/cli/compress_run.h"
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
 #include "cajal/cli/generative_run.h"
@@ -89,6 +90,8 @@ int train_command(const std::vector<std::string>& argv) {
   nn::ModulePtr model;
   LossSpec loss;
   std::vector<ParamGroupRequest> groups;  // for the optimizer: all trainable parameters, by param_groups
+  compress::LayerWidths pruned_widths;
+  std::function<Tensor(const Tensor&, const data::Batch&)> distillation;
   try {
     data = prepare_data(config.data, config.seed);
     loss = resolve_loss(config.loss, data.classification);
@@ -99,7 +102,8 @@ int train_command(const std::vector<std::string>& argv) {
     manual_seed(config.seed);  // initial weights and dropout follow the seed
     model = build_model(config.model, data.input);
     if (data.input.per_step) loss.function = per_step_loss(loss.function);
-    groups = prepare_transfer(config.transfer, *model, data.input.num_classes, std::cout);
+    groups = prepare_transfer_and_prune(config, *model, data.input.num_classes, pruned_widths, std::cout);
+    if (config.distill) distillation = make_distillation_loss(*config.distill, data, std::cout);
   } catch (const Error& e) {
     rethrow_in(path, e);
   }
@@ -115,7 +119,8 @@ int train_command(const std::vector<std::string>& argv) {
 
   // Recurrent models clip gradients unless the config says otherwise (exploding gradients).
   const bool recurrent = models::has_recurrent_layers(*model);
-  train::TrainerOptions trainer_options{.clip_grad_norm = config.callbacks.clip_grad_norm.value_or(recurrent ? 1.0 : 0.0),
+  train::TrainerOptions trainer_options{.training_loss = distillation,
+                                        .clip_grad_norm = config.callbacks.clip_grad_norm.value_or(recurrent ? 1.0 : 0.0),
                                         .clip_grad_value = config.callbacks.clip_grad_value,
                                         .perplexity = data.input.per_step,
                                         .config = config.text};
@@ -127,7 +132,9 @@ int train_command(const std::vector<std::string>& argv) {
     fail<IOError>(out, ": holds no run to resume (no metrics.csv); --resume ", resume,
                   " continues the run in its own folder (its --output)");
   }
+  std::shared_ptr<compress::PruningCallback> pruning;
   try {
+    pruning = make_pruning_callback(config, *model);
     train::ModelCheckpointOptions checkpoint = config.callbacks.checkpoint;
     checkpoint.monitor = resolve_monitor(checkpoint.monitor, data.val != nullptr, "callbacks.checkpoint");
     if (config.callbacks.early_stopping) {
@@ -136,6 +143,7 @@ int train_command(const std::vector<std::string>& argv) {
       trainer.add_callback(std::make_shared<train::EarlyStopping>(stopping));
     }
     std::filesystem::create_directories(out);
+    if (pruning) trainer.add_callback(pruning);
     trainer.add_callback(std::make_shared<train::CSVLogger>(out + "/metrics.csv"));
     trainer.add_callback(std::make_shared<train::TensorBoardLogger>(out));
     trainer.add_callback(std::make_shared<train::ModelCheckpoint>(out, checkpoint));
@@ -171,6 +179,7 @@ int train_command(const std::vector<std::string>& argv) {
   ModelInfo info{.model_yaml = model_config_yaml(config.text), .input = data.input,
                  .classification = data.classification, .class_names = data.class_names,
                  .mean = data.mean, .std = data.std, .metrics = summary_metrics(summary)};
+  info.pruned_widths = pruned_widths;
   save_model(*model, info, out + "/model.safetensors");
   write_run_report(summary, test_loader.get(), out + "/report.html");
 
@@ -192,6 +201,12 @@ int train_command(const std::vector<std::string>& argv) {
       std::snprintf(line, sizeof line, "; naive last-value forecast: test MSE %.4f", value);
       std::cout << line;
     }
+  }
+  if (pruning) {
+    std::vector<Tensor> weights;
+    for (const auto& [name, w] : compress::prunable_weights(*model)) weights.push_back(w);
+    std::snprintf(line, sizeof line, "; %.2f%% of the convolution and linear weights are zero", 100 * compress::sparsity_of(weights));
+    std::cout << line;
   }
   std::cout << "\nwrote " << out << "/{model.safetensors, last.ckpt, metrics.csv, report.html, events.out.tfevents.*}"
             << std::endl;

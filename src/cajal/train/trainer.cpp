@@ -208,7 +208,7 @@ std::string Trainer::train_epoch(data::DataLoader& loader, const std::vector<Cal
     }
     optimizer_.zero_grad();
     Tensor output = model_->forward(batch.input);
-    Tensor loss = loss_(output, batch.target);
+    Tensor loss = options_.training_loss ? options_.training_loss(output, batch) : loss_(output, batch.target);
     const double value = loss.item();
     if (options_.stop_on_nonfinite_loss && !std::isfinite(value)) {
       std::string why = detail::concat("Trainer: the loss is ", value, " at epoch ", state_.epoch, ", step ",

@@ -58,6 +58,10 @@ struct TrainerOptions {
   // data::example_seed, so it is reproducible and a resumed run draws the same.
   std::function<data::Batch(const data::Batch&, Generator&)> batch_transform = nullptr;
   uint64_t batch_transform_seed = 0;
+  // Optional: what the training steps minimize instead of `loss`, from the outputs and the
+  // whole batch (knowledge distillation compares the outputs with a teacher's on the same
+  // inputs); the epoch's logged `loss` is this one. Evaluation (validation, test) keeps `loss`.
+  std::function<Tensor(const Tensor& output, const data::Batch& batch)> training_loss = nullptr;
   double clip_grad_norm = 0;   // > 0: scale gradients to this total 2-norm before each step
   double clip_grad_value = 0;  // > 0: clamp gradient elements to [-v, v] before each step
   bool stop_on_nonfinite_loss = true;  // a NaN or infinite loss stops training with an Error

@@ -1,0 +1,78 @@
+#include "cajal/cli/compress_run.h"
+
+#include <cmath>
+
+#include "cajal/autograd/grad_mode.h"
+#include "cajal/cli/model_file.h"
+#include "cajal/compress/distillation.h"
+
+namespace cajal::cli {
+
+std::vector<ParamGroupRequest> prepare_transfer_and_prune(const RunConfig& config, nn::Module& model, int64_t classes,
+                                                          compress::LayerWidths& pruned_widths, std::ostream& log) {
+  if (!config.prune || !config.prune->structured) return prepare_transfer(config.transfer, model, classes, log);
+  // Channels are ranked by the weights, so the weights load first; freezing and the groups
+  // then see the pruned layers.
+  TransferConfig load_only;
+  load_only.init_from = config.transfer.init_from;
+  prepare_transfer(load_only, model, classes, log);
+  const int64_t before = model.num_parameters();
+  pruned_widths = compress::prune_channels(model, config.prune->options.sparsity);
+  log << "structured pruning: " << config.prune->options.sparsity * 100 << "% of the channels of " << pruned_widths.size()
+      << " layers removed (kept:";
+  for (const auto& [name, width] : pruned_widths) log << " " << name << "=" << width;
+  log << "); " << before << " -> " << model.num_parameters() << " parameters" << std::endl;
+  TransferConfig rest = config.transfer;
+  rest.init_from.clear();
+  return prepare_transfer(rest, model, classes, log);
+}
+
+std::shared_ptr<compress::PruningCallback> make_pruning_callback(const RunConfig& config, const nn::Module& model) {
+  if (!config.prune || config.prune->structured) return nullptr;
+  return std::make_shared<compress::PruningCallback>(model, config.prune->options);
+}
+
+namespace {
+
+bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t k = 0; k < a.size(); ++k)
+    if (std::fabs(a[k] - b[k]) > 1e-6 * std::max(1.0, std::fabs(a[k]))) return false;
+  return true;
+}
+
+}  // namespace
+
+std::function<Tensor(const Tensor&, const data::Batch&)> make_distillation_loss(const DistillConfig& config,
+                                                                                const Prepared& data, std::ostream& log) {
+  LoadedModel teacher = load_model(config.teacher);
+  const ModelInfo& info = teacher.info;
+  const std::string where = "distill.teacher " + teacher.path;
+  if (!data.classification || !info.classification || info.input.per_step)
+    fail<ValueError>(where, ": distillation teaches classifiers; the teacher or the data is not one");
+  if (info.input.num_classes != data.input.num_classes) {
+    fail<ValueError>(where, ": the teacher has ", info.input.num_classes, " classes, the student's data ",
+                     data.input.num_classes, "; a teacher must know the student's classes");
+  }
+  if (!info.class_names.empty() && !data.class_names.empty() && info.class_names != data.class_names)
+    fail<ValueError>(where, ": the teacher's classes (", info.class_names.front(), ", ...) are not the data's (",
+                     data.class_names.front(), ", ...), or not in the same order");
+  if (info.input.shape != data.input.shape)
+    fail<ShapeError>(where, ": the teacher takes examples of shape ", info.input.shape, ", the data has ", data.input.shape);
+  if (!same_values(info.mean, data.mean) || !same_values(info.std, data.std))
+    fail<ValueError>(where, ": the teacher was trained on inputs normalized otherwise than this run's (data.normalize)");
+  log << "distillation: teacher " << teacher.path << " (" << teacher.module->num_parameters() << " parameters), temperature "
+      << config.options.temperature << ", alpha " << config.options.alpha << std::endl;
+  nn::ModulePtr model = teacher.module;
+  compress::DistillationOptions options = config.options;
+  return [model, options](const Tensor& output, const data::Batch& batch) {
+    Tensor teacher_logits;
+    {
+      NoGradGuard no_grad;
+      teacher_logits = model->forward(batch.input);
+    }
+    return compress::distillation_loss(output, teacher_logits, batch.target, options);
+  };
+}
+
+}  // namespace cajal::cli
