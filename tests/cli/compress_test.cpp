@@ -1,0 +1,117 @@
+// Compression from the command line, on synthetic 8x8 images of four classes: `cajal prune`
+// (unstructured and structured) writes runs whose model files hold what they say and that
+// `cajal eval` runs; a distilled student trains from a teacher run; bad requests are one line.
+#include <filesystem>
+
+#include "cajal/io/safetensors.h"
+#include "program.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace cajal {
+namespace {
+
+const char* kBase = R"(data:
+  reader: idx
+  train: {inputs: train-images.idx, targets: train-labels.idx}
+  test: {inputs: test-images.idx, targets: test-labels.idx}
+  class_names: [top left, top right, bottom left, bottom right]
+model: {preset: cnn, options: {channels: [8, 16], hidden: 16}}
+optimizer: {name: adam, lr: 0.01}
+epochs: 3
+batch_size: 16
+num_workers: 0
+output: runs/base
+)";
+
+// Trains the base run once for every test of the suite.
+class CompressProgram : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(test::temp_dir());
+    test::write_squares(*dir_, "train", 400, 5);
+    test::write_squares(*dir_, "test", 200, 6);
+    test::write_text(*dir_ + "/base.yaml", kBase);
+    test::ProgramResult r = test::cajal(*dir_, "train base.yaml");
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+  static const std::string& dir() { return *dir_; }
+  static std::string* dir_;
+};
+std::string* CompressProgram::dir_ = nullptr;
+
+double test_accuracy(const std::string& out) {
+  const size_t at = out.find("test accuracy ");
+  return at == std::string::npos ? -1 : std::stod(out.substr(at + 14));
+}
+
+TEST_F(CompressProgram, UnstructuredPruningKeepsItsZeros) {
+  test::ProgramResult r = test::cajal(dir(), "prune runs/base --sparsity 0.8 --epochs 2");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  // round(0.8 * 2312) = 1850 of the 2312 conv and linear weights.
+  EXPECT_NE(r.out.find("80.02% of the convolution and linear weights are zero"), std::string::npos) << r.out;
+  EXPECT_GT(test_accuracy(r.out), 0.9) << r.out;
+  // The file's conv and linear weights: 80% zeros, counted independently of the trainer.
+  int64_t zeros = 0, total = 0;
+  for (const auto& [name, t] : load_safetensors(dir() + "/runs/base_pruned/model.safetensors")) {
+    if (!name.ends_with(".weight") || t.dim() < 2) continue;
+    for (float v : t.to_vector<float>()) zeros += v == 0.0f;
+    total += t.numel();
+  }
+  EXPECT_EQ(zeros, static_cast<int64_t>(std::nearbyint(0.8 * static_cast<double>(total))));
+  r = test::cajal(dir(), "eval runs/base_pruned");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST_F(CompressProgram, StructuredPruningShrinksTheModelFile) {
+  test::ProgramResult r = test::cajal(dir(), "prune runs/base --sparsity 0.5 --structured --epochs 2");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("kept: 0=4 4=8 9=8"), std::string::npos) << r.out;
+  EXPECT_GT(test_accuracy(r.out), 0.9) << r.out;
+  const std::string file = dir() + "/runs/base_channels/model.safetensors";
+  EXPECT_EQ(load_safetensors_metadata(file).at("cajal.pruned_widths"), "{\"0\": 4, \"4\": 8, \"9\": 8}");
+  for (const auto& [name, t] : load_safetensors(file)) {
+    if (name == "0.weight") EXPECT_EQ(t.sizes(), (Dims{4, 1, 3, 3}));
+    if (name == "4.weight") EXPECT_EQ(t.sizes(), (Dims{8, 4, 3, 3}));
+    if (name == "9.weight") EXPECT_EQ(t.sizes(), (Dims{8, 8 * 2 * 2}));
+    if (name == "12.weight") EXPECT_EQ(t.sizes(), (Dims{4, 8}));
+  }
+  // eval rebuilds the pruned shape from the metadata and gives the accuracy training printed.
+  r = test::cajal(dir(), "eval runs/base_channels");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("accuracy"), std::string::npos) << r.out;
+}
+
+TEST_F(CompressProgram, DistilledStudentLearnsFromATeacher) {
+  const std::string student = std::string(kBase) + "distill: {teacher: runs/base, temperature: 4, alpha: 0.9}\n";
+  test::write_text(dir() + "/student.yaml", student);
+  test::ProgramResult r = test::cajal(dir(), "train student.yaml --set model.options.channels=[2,4] --output runs/student");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("distillation: teacher"), std::string::npos) << r.out;
+  EXPECT_GT(test_accuracy(r.out), 0.8) << r.out;
+}
+
+TEST_F(CompressProgram, BadRequestsAreOneLine) {
+  auto one_line = [](const test::ProgramResult& r) { return r.code != 0 && r.err.find('\n') == r.err.size() - 1; };
+  test::ProgramResult r = test::cajal(dir(), "prune runs/base --sparsity 1.5");
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("--sparsity must be a number in [0, 1)"), std::string::npos) << r.err;
+  r = test::cajal(dir(), "prune runs/nothing --sparsity 0.5");
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("not a run folder"), std::string::npos) << r.err;
+  r = test::cajal(dir(), "train base.yaml --set prune.sparsity=-0.2 --output runs/bad");
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("'sparsity' must be in [0, 1)"), std::string::npos) << r.err;
+  // A teacher that knows other classes than the student's data.
+  test::write_text(dir() + "/renamed.yaml", std::string(kBase) + "distill: {teacher: runs/base}\n");
+  r = test::cajal(dir(), "train renamed.yaml --set data.class_names=[a,b,c,d] --output runs/renamed");
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("the teacher's classes (top left, ...) are not the data's (a, ...)"), std::string::npos) << r.err;
+  r = test::cajal(dir(), "train renamed.yaml --set data.classes=[0,1] --output runs/renamed");
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("the teacher has 4 classes, the student's data 2"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace cajal
