@@ -119,6 +119,19 @@ const std::vector<Command>& commands() {
        "  --schedule     unstructured: one_shot (default) or polynomial (sparsity rising over\n"
        "                 the first 75% of the steps; Zhu & Gupta 2017)\n",
        prune_command},
+      {"quantize", "quantize a trained run's model to int8 for fast inference",
+       "usage: cajal quantize RUN [--calibration N] [--method minmax|percentile|mse] [--percentile P]\n"
+       "                      [--output FILE]\n"
+       "\n"
+       "Writes RUN/model_int8.safetensors (or FILE): the model with int8 weights (per output\n"
+       "channel) and uint8 activations (per tensor), batch norms folded and ReLUs fused, about\n"
+       "a quarter of the float file's size; `cajal eval` and `cajal predict` run it. Prints the\n"
+       "test accuracy of both models. Chains of layers (mlp, lenet5, cnn, layers:) only.\n"
+       "  --calibration N  training examples whose activations set the ranges (default 1000)\n"
+       "  --method         how a range is set from them: minmax (default), percentile (the\n"
+       "                   P and 100 - P percentiles, --percentile, default 99.99) or mse (the\n"
+       "                   range whose rounding error is least)\n",
+       quantize_command},
   };
   return list;
 }

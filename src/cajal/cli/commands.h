@@ -21,6 +21,7 @@ int generate_command(const std::vector<std::string>& args);
 int sample_command(const std::vector<std::string>& args);
 int export_command(const std::vector<std::string>& args);
 int prune_command(const std::vector<std::string>& args);
+int quantize_command(const std::vector<std::string>& args);
 
 // The commands in the order `cajal --help` lists them.
 const std::vector<Command>& commands();

@@ -10,6 +10,7 @@
 #include "cajal/cli/safe_yaml.h"
 #include "cajal/core/allocation_budget.h"
 #include "cajal/core/error.h"
+#include "cajal/compress/quantized_model.h"
 #include "cajal/io/safetensors.h"
 #include "cajal/nn/serialize.h"
 #include "cajal/onnx/import.h"
@@ -44,6 +45,8 @@ constexpr uint64_t kModelBudgetSlack = 1 << 20;
 // A structurally pruned model is built at full width before it shrinks: what its file may
 // make it take beyond that (a lying file cannot make it take more).
 constexpr uint64_t kPrunedModelSlack = 256ull << 20;
+// An int8 file's float model, built for its structure, is 4 times the weights' bytes.
+constexpr uint64_t kQuantizedFactor = 4;
 
 // {"0": 16, "4": 32}: the pruned layers' names and widths, in the model's order.
 std::string widths_yaml(const compress::LayerWidths& widths) {
@@ -141,6 +144,7 @@ void save_model(const nn::Module& model, const ModelInfo& info, const std::strin
     metadata["cajal.normalize_std"] = flow_list(info.std);
   }
   if (!info.pruned_widths.empty()) metadata["cajal.pruned_widths"] = widths_yaml(info.pruned_widths);
+  if (!info.quantized.empty()) metadata["cajal.quantized"] = info.quantized;
   for (const auto& [name, value] : info.metrics) metadata["metrics." + name] = value;
   nn::save(model, path, metadata);
 }
@@ -182,6 +186,10 @@ ModelInfo read_model_info(const std::string& path) {
       fail<IOError>(path, ": metadata cajal.normalize_std[", k, "] is ", info.std[k], ", not a positive finite number");
   }
   info.pruned_widths = read_widths(metadata, path);
+  if (auto q = metadata.find("cajal.quantized"); q != metadata.end()) {
+    if (q->second != "int8") fail<IOError>(path, ": unknown cajal.quantized '", q->second, "' (int8 is the one cajal writes)");
+    info.quantized = q->second;
+  }
   for (const auto& [key, value] : metadata) {
     if (key.starts_with("metrics.")) info.metrics.emplace_back(key.substr(8), value);
   }
@@ -206,7 +214,8 @@ LoadedModel load_model(const std::string& path_or_run) {
     // may store bfloat16, and building makes a few temporaries). Metadata declaring more is
     // refused before the memory is taken.
     const uint64_t file_bytes = std::filesystem::file_size(path);
-    AllocationBudget budget(4 * file_bytes + kModelBudgetSlack + (info.pruned_widths.empty() ? 0 : kPrunedModelSlack),
+    AllocationBudget budget(4 * file_bytes * (info.quantized.empty() ? 1 : kQuantizedFactor) + kModelBudgetSlack +
+                                (info.pruned_widths.empty() ? 0 : kPrunedModelSlack),
                             detail::concat(path, ": metadata cajal.model describes a model larger than the ", file_bytes,
                                            "-byte file's weights could be (wrong metadata?)"));
     loaded.module = construct_model(config, info.input);
@@ -217,6 +226,13 @@ LoadedModel load_model(const std::string& path_or_run) {
     }
   }
   check_built_model(*loaded.module, config, info.input);
+  if (!info.quantized.empty()) {
+    try {
+      loaded.module = std::make_shared<compress::QuantizedSequentialImpl>(*loaded.module, info.input.shape);
+    } catch (const ValueError& e) {
+      fail<IOError>(path, ": metadata cajal.model describes a model with no int8 form: ", e.what());
+    }
+  }
   nn::load(*loaded.module, path);
   loaded.module->eval();
   return loaded;

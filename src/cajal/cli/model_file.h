@@ -14,6 +14,8 @@
 //   cajal.normalize_std
 //   cajal.pruned_widths   a structurally pruned model's layers and the outputs each kept:
 //                         {"0": 16, "4": 32} (compress/channel_pruning.h); absent: none
+//   cajal.quantized       int8: the weights are int8 codes with their scales, the model an
+//                         int8 inference chain (compress/quantized_model.h; `cajal quantize`)
 //   metrics.<name>        results recorded at the end of training: metrics.test_accuracy
 #include <string>
 #include <utility>
@@ -36,6 +38,7 @@ struct ModelInfo {
   bool outputs_probabilities = false;  // the model ends in its own softmax (a classifier `cajal export` wrote)
   std::string task;  // vae | gan for generative models; empty: from classification and per_step
   compress::LayerWidths pruned_widths;  // structured pruning applied after building (empty: none)
+  std::string quantized;                // "int8" for a quantized model; empty: float
 };
 
 // A model file's metadata, read and checked (IOErrors name the file and key); `task` is

@@ -9,8 +9,8 @@
 
 namespace cajal {
 
-enum class DType : uint8_t { f32, f64, i64, i32, u8, boolean, bf16 };
-constexpr int kNumDTypes = 7;
+enum class DType : uint8_t { f32, f64, i64, i32, u8, boolean, bf16, i8 };
+constexpr int kNumDTypes = 8;
 
 // bfloat16: the upper 16 bits of an IEEE float. Conversion rounds to nearest even.
 struct bf16 {
@@ -40,8 +40,9 @@ bool is_floating(DType t);
 bool is_integral(DType t, bool include_bool = false);
 std::ostream& operator<<(std::ostream& os, DType t);
 
-// PyTorch's promotion of two tensor dtypes (bool < u8 < i32 < i64 < bf16 < f32 < f64;
-// bf16 with an integer gives bf16). Named `promote_types` like torch.promote_types.
+// PyTorch's promotion of two tensor dtypes (bool < u8, i8 < i32 < i64 < bf16 < f32 < f64;
+// bf16 with an integer gives bf16; u8 with i8 gives i32, where PyTorch gives int16, which
+// cajal lacks). Named `promote_types` like torch.promote_types.
 DType promote_types(DType a, DType b);
 
 template <typename T> struct dtype_of;
@@ -52,6 +53,7 @@ template <> struct dtype_of<int32_t> { static constexpr DType value = DType::i32
 template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::u8; };
 template <> struct dtype_of<bool> { static constexpr DType value = DType::boolean; };
 template <> struct dtype_of<bf16> { static constexpr DType value = DType::bf16; };
+template <> struct dtype_of<int8_t> { static constexpr DType value = DType::i8; };
 template <typename T> constexpr DType dtype_v = dtype_of<T>::value;
 
 // Calls fn.template operator()<T>() with T the C++ type of `t`:
@@ -66,6 +68,7 @@ decltype(auto) dispatch(DType t, F&& fn) {
     case DType::u8: return fn.template operator()<uint8_t>();
     case DType::boolean: return fn.template operator()<bool>();
     case DType::bf16: return fn.template operator()<bf16>();
+    case DType::i8: return fn.template operator()<int8_t>();
   }
   fail<DTypeError>("unknown dtype");
 }

@@ -36,7 +36,7 @@ struct NpyDType {
 };
 constexpr NpyDType kDTypes[] = {
     {"<f4", DType::f32}, {"<f8", DType::f64}, {"<i8", DType::i64},     {"<i4", DType::i32},
-    {"|u1", DType::u8},  {"|b1", DType::boolean}, {"<u2", DType::bf16},  // bf16: raw bits
+    {"|u1", DType::u8},  {"|i1", DType::i8},  {"|b1", DType::boolean}, {"<u2", DType::bf16},  // bf16: raw bits
 };
 
 const char* descr_of(DType dtype) {

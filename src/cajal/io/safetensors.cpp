@@ -45,7 +45,7 @@ struct SafetensorsDType {
   DType dtype;
 };
 constexpr SafetensorsDType kDTypes[] = {
-    {"BOOL", DType::boolean}, {"U8", DType::u8},   {"BF16", DType::bf16}, {"I32", DType::i32},
+    {"BOOL", DType::boolean}, {"U8", DType::u8}, {"I8", DType::i8},   {"BF16", DType::bf16}, {"I32", DType::i32},
     {"F32", DType::f32},      {"F64", DType::f64}, {"I64", DType::i64},
 };
 

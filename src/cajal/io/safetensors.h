@@ -7,7 +7,7 @@
 //                                              "data_offsets": [begin, end]}, ...}
 //   the rest    the data buffer: each tensor's elements, little-endian, row-major, at
 //               [begin, end) of the buffer; the tensors cover the buffer with no gap or overlap.
-// cajal reads and writes the dtypes F32 F64 I64 I32 U8 BOOL BF16; other dtypes (F16, I8,
+// cajal reads and writes the dtypes F32 F64 I64 I32 U8 I8 BOOL BF16; other dtypes (F16,
 // U16, ...) are refused with an IOError that names them.
 #include <map>
 #include <string>

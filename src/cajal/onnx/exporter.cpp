@@ -54,6 +54,7 @@ int32_t onnx_element_type(DType dtype) {
     case DType::i64: return ::onnx::TensorProto::INT64;
     case DType::i32: return ::onnx::TensorProto::INT32;
     case DType::u8: return ::onnx::TensorProto::UINT8;
+    case DType::i8: return ::onnx::TensorProto::INT8;
     case DType::boolean: return ::onnx::TensorProto::BOOL;
     case DType::bf16: return ::onnx::TensorProto::BFLOAT16;
   }
