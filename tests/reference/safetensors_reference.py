@@ -34,10 +34,10 @@ import torch
 # tensors by decreasing position here, then by name.
 DTYPE_ORDER = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64",
                "I64", "U64"]
-NUMPY = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "U8": np.uint8, "BOOL": np.bool_,
-         "BF16": np.uint16}  # BF16 as raw bits
+NUMPY = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "U8": np.uint8, "I8": np.int8,
+         "BOOL": np.bool_, "BF16": np.uint16}  # BF16 as raw bits
 TORCH = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8",
-         torch.bool: "BOOL", torch.bfloat16: "BF16"}
+         torch.int8: "I8", torch.bool: "BOOL", torch.bfloat16: "BF16"}
 
 RAMP = {
     "F32": lambda i: i * 0.25 - 2,
