@@ -1,5 +1,6 @@
 // Inference time of two model files side by side (a model and its compressed copy):
 //   bench_model_inference runs/fashion_mnist_cnn runs/fashion_mnist_cnn_channels [--batch 1000]
+//   bench_model_inference --peak        the FMA peak on the OpenMP threads (INFO lines)
 // Each runs forward (eval mode, no gradients) on the same batch of random inputs of the
 // model's example shape; their runs alternate so both see the same machine. Prints
 // RESULT lines (seconds per batch), the ratio, the CPU's FMA peak and the models' sizes.
@@ -15,6 +16,10 @@
 #include "timing.h"
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--peak") == 0) {
+    bench::report_fma_peaks();
+    return 0;
+  }
   if (argc < 3) {
     std::fprintf(stderr, "usage: bench_model_inference MODEL_A MODEL_B [--batch N]\n");
     return 2;

@@ -130,7 +130,9 @@ const std::vector<Command>& commands() {
        "  --calibration N  training examples whose activations set the ranges (default 1000)\n"
        "  --method         how a range is set from them: minmax (default), percentile (the\n"
        "                   P and 100 - P percentiles, --percentile, default 99.99) or mse (the\n"
-       "                   range whose rounding error is least)\n",
+       "                   range whose rounding error is least)\n"
+       "  --calibration-out FILE.npy  also write the calibration inputs (normalized), for a\n"
+       "                   side-by-side comparison (bench/quantize_twin.py)\n",
        quantize_command},
   };
   return list;

@@ -12,6 +12,7 @@
 #include "cajal/cli/inputs.h"
 #include "cajal/cli/model_file.h"
 #include "cajal/compress/quantized_model.h"
+#include "cajal/io/npy.h"
 #include "cajal/metrics/metrics.h"
 #include "cajal/ops/shape.h"
 
@@ -40,7 +41,7 @@ compress::RangeMethod method_of(const std::string& name) {
 }  // namespace
 
 int quantize_command(const std::vector<std::string>& argv) {
-  Args args = parse_args(argv, "quantize", {"--calibration", "--method", "--percentile", "--output"});
+  Args args = parse_args(argv, "quantize", {"--calibration", "--method", "--percentile", "--output", "--calibration-out"});
   if (args.positional.size() != 1) fail<UsageError>("cajal quantize: expected one run folder (cajal quantize RUN)");
   std::string run = args.positional[0];
   while (run.size() > 1 && run.back() == '/') run.pop_back();
@@ -63,6 +64,7 @@ int quantize_command(const std::vector<std::string>& argv) {
 
   // Calibration: the first examples of the training split, as training saw them (normalized).
   const auto [calibration_inputs, calibration_targets] = first_examples(*data.train, calibration);
+  if (auto path = args.value("--calibration-out")) save_npy(calibration_inputs, *path);
   std::vector<Tensor> batches;
   for (int64_t begin = 0; begin < calibration_inputs.size(0); begin += 100)
     batches.push_back(calibration_inputs.narrow(0, begin, std::min<int64_t>(100, calibration_inputs.size(0) - begin)));

@@ -11,6 +11,7 @@
 #include "cajal/nn/norm.h"
 #include "cajal/nn/pool.h"
 #include "cajal/ops/creation.h"
+#include "cajal/ops/shape.h"
 
 namespace cajal::compress {
 
@@ -55,7 +56,6 @@ struct QuantizedSequentialImpl::Step {
   std::shared_ptr<kernels::int8::Linear> linear;
   const void* built_from = nullptr;
   uint32_t built_version = 0;
-  bool explicit_pad = false;        // conv with a nonzero input zero point: padded with it by hand
 
   bool computes() const { return kind == Kind::conv || kind == Kind::linear; }
 };
@@ -121,36 +121,16 @@ void build(Step& step, float in_scale, float in_zero) {
     bias_acc[o] = bias[o] / acc_scale - in_zero * static_cast<float>(sum);
   }
   kernels::int8::Requantize rq{.scale = from_vector(scale, {O}), .bias = from_vector(bias_acc, {O}),
-                               .zero_point = step.last ? 0.0f : out_zero, .float_output = step.last};
+                               .zero_point = step.last ? 0.0f : out_zero, .float_output = step.last,
+                               .input_zero_point = static_cast<uint8_t>(in_zero)};
   if (step.kind == Step::Kind::conv) {
-    kernels::ConvGeometry g = step.geometry;
-    step.explicit_pad = in_zero != 0 && (g.pad[0] > 0 || g.pad[1] > 0 || g.pad_after(0) > 0 || g.pad_after(1) > 0);
-    if (step.explicit_pad) {
-      for (int d = 0; d < 2; ++d) g.in_size[d] += g.pad[d] + std::max<int64_t>(0, g.pad_after(d));
-      g.pad = {0, 0};
-    }
-    step.conv = std::make_shared<kernels::int8::Conv>(t.weight, g, rq);
+    step.conv = std::make_shared<kernels::int8::Conv>(t.weight, step.geometry, rq);
   } else {
     const Tensor w = step.flattened_from.empty() ? t.weight : channels_last_columns(t.weight, step.flattened_from);
     step.linear = std::make_shared<kernels::int8::Linear>(w, rq);
   }
   step.built_from = t.weight.raw_data();
   step.built_version = t.weight.version();
-}
-
-// Codes padded by hand with the zero point (which stands for 0), for a convolution whose
-// input zero point is not 0: the kernels pad with code 0.
-Tensor pad_codes(const Tensor& x, const kernels::ConvGeometry& g, float zero) {
-  const int64_t N = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
-  const int64_t top = g.pad[0], left = g.pad[1];
-  const int64_t PH = H + top + std::max<int64_t>(0, g.pad_after(0)), PW = W + left + std::max<int64_t>(0, g.pad_after(1));
-  Tensor out = full({N, PH, PW, C}, static_cast<double>(zero), {.dtype = DType::u8});
-  const uint8_t* from = x.data_ptr<uint8_t>();
-  uint8_t* to = out.data_ptr<uint8_t>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t h = 0; h < H; ++h)
-      std::copy(from + (n * H + h) * W * C, from + (n * H + h + 1) * W * C, to + ((n * PH + h + top) * PW + left) * C);
-  return out;
 }
 
 }  // namespace
@@ -305,6 +285,17 @@ Tensor QuantizedSequentialImpl::forward(const Tensor& input) {
   NoGradGuard no_grad;
   if (input.dim() != static_cast<int64_t>(example_shape_.size()) + 1 || Dims(input.sizes().begin() + 1, input.sizes().end()) != example_shape_)
     fail<ShapeError>("QuantizedSequential: expected input [N, ", example_shape_, "], got ", input.sizes());
+  // A large batch goes through in chunks, so that each step's codes are still in the cache
+  // when the next step reads them (the steps are memory-bound otherwise: 4x the time of a
+  // batch of 64 for a batch of 1000 with the cnn preset).
+  const int64_t chunk = kChunk, n = input.size(0);
+  if (n <= chunk) return forward_chunk(input);
+  TensorList outputs;
+  for (int64_t begin = 0; begin < n; begin += chunk) outputs.push_back(forward_chunk(input.narrow(0, begin, std::min(chunk, n - begin))));
+  return cat(outputs);
+}
+
+Tensor QuantizedSequentialImpl::forward_chunk(const Tensor& input) {
   Tensor x = input.to(DType::f32);
   if (x.dim() == 4) x = x.permute({0, 2, 3, 1});
   float scale = qparam(input_qparams_, 0), zero = qparam(input_qparams_, 1);
@@ -321,7 +312,7 @@ Tensor QuantizedSequentialImpl::forward(const Tensor& input) {
       case Step::Kind::conv:
       case Step::Kind::linear: {
         build(step, scale, zero);
-        if (step.kind == Step::Kind::conv) codes = (*step.conv)(step.explicit_pad ? pad_codes(codes, step.geometry, zero) : codes);
+        if (step.kind == Step::Kind::conv) codes = (*step.conv)(codes);
         else codes = (*step.linear)(codes);
         if (step.last) {
           if (step.relu) codes = codes.relu();  // a model ending in ReLU: float outputs are not saturated

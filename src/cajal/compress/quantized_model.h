@@ -44,6 +44,8 @@ class QuantizedSequentialImpl : public nn::Module {
   friend std::shared_ptr<QuantizedSequentialImpl> quantize_model(nn::Module&, const Dims&, const std::vector<Tensor>&,
                                                                   const ObserverOptions&);
   void calibrate(nn::Module& model, const std::vector<Tensor>& batches, const ObserverOptions& options);
+  Tensor forward_chunk(const Tensor& input);
+  static constexpr int64_t kChunk = 64;
 
   std::vector<std::shared_ptr<Step>> steps_;
   Dims example_shape_;

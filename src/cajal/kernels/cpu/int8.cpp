@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "cajal/core/parallel.h"
 
@@ -92,6 +93,11 @@ struct Conv::Impl {
   Tensor weight;
   ConvGeometry g;
   Requantize rq;
+  // Few input channels (an image's first layer): the VNNI kernels multiply groups of 4
+  // channels, so 1 channel would waste 3/4 of the work; the patches then go through a
+  // fully connected product instead (weights as [O, kH * kW * C]).
+  std::unique_ptr<Linear> patches;
+  std::unique_ptr<Conv> unpadded;  // for an input zero point other than 0 (made on first use)
 #ifdef CAJAL_WITH_ONEDNN
   std::mutex mu;
   std::map<int64_t, std::shared_ptr<const Prepared>> by_batch;
@@ -128,8 +134,73 @@ Conv::Conv(const Tensor& weight, const ConvGeometry& geometry, Requantize requan
   impl_->weight = weight;
   impl_->g = geometry;
   impl_->rq = std::move(requantize);
+  if (geometry.in_channels < 4) {
+    const int64_t O = weight.size(0), C = weight.size(1), KH = weight.size(2), KW = weight.size(3);
+    Tensor flat = make_tensor({O, KH * KW * C}, DType::i8);
+    const int8_t* from = weight.data_ptr<int8_t>();
+    int8_t* to = flat.data_ptr<int8_t>();
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t k = 0; k < KH * KW; ++k) to[(o * KH * KW + k) * C + c] = from[(o * C + c) * KH * KW + k];
+    impl_->patches = std::make_unique<Linear>(flat, impl_->rq);
+  }
 }
 Conv::~Conv() = default;
+
+namespace {
+// The patches of a uint8 NHWC input: row (n, oh, ow) holds the kH x kW x C codes its output
+// reads (pad_code outside the input).
+// x padded by hand with `code` (the geometry's padding before and after each spatial dim).
+Tensor padded(const Tensor& x, const ConvGeometry& g, uint8_t code) {
+  const int64_t N = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  const int64_t top = g.pad[0], left = g.pad[1];
+  const int64_t PH = H + top + std::max<int64_t>(0, g.pad_after(0)), PW = W + left + std::max<int64_t>(0, g.pad_after(1));
+  Tensor out = make_tensor({N, PH, PW, C}, DType::u8);
+  const uint8_t* from = x.data_ptr<uint8_t>();
+  uint8_t* to = out.data_ptr<uint8_t>();
+  std::fill(to, to + out.numel(), code);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < H; ++h) std::copy(from + (n * H + h) * W * C, from + (n * H + h + 1) * W * C, to + ((n * PH + h + top) * PW + left) * C);
+  return out;
+}
+
+// Copies n codes.
+void copy_codes(uint8_t* __restrict to, const uint8_t* __restrict from, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) to[j] = from[j];
+}
+
+Tensor patches_of(const Tensor& x, const ConvGeometry& g, uint8_t pad_code) {
+  const int64_t N = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  const int64_t KH = g.kernel[0], KW = g.kernel[1], OH = g.out_size[0], OW = g.out_size[1], K = KH * KW * C;
+  Tensor out = make_tensor({N * OH * OW, K}, DType::u8);
+  const uint8_t* in = x.data_ptr<uint8_t>();
+  uint8_t* col = out.data_ptr<uint8_t>();
+  parallel_for(0, N * OH, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t n = r / OH, oh = r % OH;
+      uint8_t* d = col + r * OW * K;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int64_t iw0 = ow * g.stride[1] - g.pad[1];
+        const bool row_inside = iw0 >= 0 && iw0 + (KW - 1) * g.dilation[1] < W && g.dilation[1] == 1;
+        for (int64_t kh = 0; kh < KH; ++kh, d += KW * C) {
+          const int64_t ih = oh * g.stride[0] - g.pad[0] + kh * g.dilation[0];
+          if (ih < 0 || ih >= H) {
+            std::fill(d, d + KW * C, pad_code);
+          } else if (row_inside) {
+            copy_codes(d, in + ((n * H + ih) * W + iw0) * C, KW * C);  // the window's row is contiguous
+          } else {
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              const int64_t iw = iw0 + kw * g.dilation[1];
+              for (int64_t c = 0; c < C; ++c) d[kw * C + c] = iw >= 0 && iw < W ? in[((n * H + ih) * W + iw) * C + c] : pad_code;
+            }
+          }
+        }
+      }
+    }
+  });
+  return out;
+}
+}  // namespace
 
 Tensor Conv::operator()(const Tensor& x) const {
   const ConvGeometry& g = impl_->g;
@@ -139,6 +210,19 @@ Tensor Conv::operator()(const Tensor& x) const {
     fail<ShapeError>("int8 convolution: expected input [N, ", g.in_size[0], ", ", g.in_size[1], ", ", g.in_channels, "], got ", x.sizes());
   const int64_t batch = x.size(0);
   const Dims out_sizes{batch, g.out_size[0], g.out_size[1], g.out_channels};
+  if (impl_->patches) return (*impl_->patches)(patches_of(x, g, rq.input_zero_point)).view(out_sizes);
+  if (rq.input_zero_point != 0 && (g.pad[0] > 0 || g.pad[1] > 0 || g.pad_after(0) > 0 || g.pad_after(1) > 0)) {
+    // The kernels below pad with code 0: pad with the zero point by hand, then convolve unpadded.
+    if (!impl_->unpadded) {
+      ConvGeometry inner = g;
+      for (int d = 0; d < 2; ++d) inner.in_size[d] += g.pad[d] + std::max<int64_t>(0, g.pad_after(d));
+      inner.pad = {0, 0};
+      Requantize rq_inner = rq;
+      rq_inner.input_zero_point = 0;
+      impl_->unpadded = std::make_unique<Conv>(impl_->weight, inner, rq_inner);
+    }
+    return (*impl_->unpadded)(padded(x, g, rq.input_zero_point));
+  }
 #ifdef CAJAL_WITH_ONEDNN
   if (batch > 0) return run(*impl_->prepared(batch), x, out_sizes, rq);
 #endif
@@ -237,6 +321,19 @@ Tensor Linear::operator()(const Tensor& x) const {
   return out;
 }
 
+namespace {
+// Rounds half to even by adding and taking away 1.5 * 2^23 (exact for |v| < 2^22, where the
+// clamp keeps it): nearbyint's result in a loop the compiler vectorizes (restrict: the
+// uint8_t output would otherwise alias everything).
+void quantize_span(const float* __restrict in, uint8_t* __restrict q, int64_t n, float inv_scale, float zero_point) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = std::clamp(in[i] * inv_scale, -1024.0f, 1024.0f);
+    const float rounded = (v + 12582912.0f) - 12582912.0f;
+    q[i] = static_cast<uint8_t>(std::clamp(zero_point + rounded, 0.0f, 255.0f));
+  }
+}
+}  // namespace
+
 Tensor quantize_u8(const Tensor& x, float scale, float zero_point) {
   if (x.dtype() != DType::f32 || !x.is_contiguous()) fail<ValueError>("quantize_u8: expected a contiguous float32 tensor");
   Tensor out = make_tensor(x.sizes(), DType::u8);
@@ -244,12 +341,19 @@ Tensor quantize_u8(const Tensor& x, float scale, float zero_point) {
   uint8_t* q = out.data_ptr<uint8_t>();
   const float inv_scale = 1.0f / scale;
   parallel_for(0, x.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) q[i] = static_cast<uint8_t>(std::clamp(zero_point + std::nearbyint(in[i] * inv_scale), 0.0f, 255.0f));
+    quantize_span(in + begin, q + begin, end - begin, inv_scale, zero_point);
   });
   return out;
 }
 
 // ---- pooling ----------------------------------------------------------------------------
+
+namespace {
+// out[c] = max(out[c], in[c]): the pointers never overlap, which lets the loop vectorize.
+void max_into(uint8_t* __restrict out, const uint8_t* __restrict in, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) out[c] = std::max(out[c], in[c]);
+}
+}  // namespace
 
 Tensor max_pool(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride, std::array<int64_t, 2> pad) {
   check(x, DType::u8, 4, "max pool input");
@@ -258,21 +362,22 @@ Tensor max_pool(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64
   Tensor out = make_tensor({N, OH, OW, C}, DType::u8);
   const uint8_t* in = x.data_ptr<uint8_t>();
   uint8_t* dst = out.data_ptr<uint8_t>();
+  // Separably: the rows of a window first (whole rows of W * C codes at once), then its columns.
   parallel_for(0, N * OH, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t n = row / OH, oh = row % OH;
+    std::vector<uint8_t> rows(static_cast<size_t>(W * C));
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t n = r / OH, oh = r % OH;
+      std::fill(rows.begin(), rows.end(), uint8_t{0});
+      for (int64_t kh = 0; kh < kernel[0]; ++kh) {
+        const int64_t ih = oh * stride[0] - pad[0] + kh;
+        if (ih >= 0 && ih < H) max_into(rows.data(), in + (n * H + ih) * W * C, W * C);
+      }
       for (int64_t ow = 0; ow < OW; ++ow) {
         uint8_t* o = dst + ((n * OH + oh) * OW + ow) * C;
         std::fill(o, o + C, uint8_t{0});
-        for (int64_t kh = 0; kh < kernel[0]; ++kh) {
-          const int64_t ih = oh * stride[0] - pad[0] + kh;
-          if (ih < 0 || ih >= H) continue;
-          for (int64_t kw = 0; kw < kernel[1]; ++kw) {
-            const int64_t iw = ow * stride[1] - pad[1] + kw;
-            if (iw < 0 || iw >= W) continue;
-            const uint8_t* px = in + ((n * H + ih) * W + iw) * C;
-            for (int64_t c = 0; c < C; ++c) o[c] = std::max(o[c], px[c]);
-          }
+        for (int64_t kw = 0; kw < kernel[1]; ++kw) {
+          const int64_t iw = ow * stride[1] - pad[1] + kw;
+          if (iw >= 0 && iw < W) max_into(o, rows.data() + iw * C, C);
         }
       }
     }

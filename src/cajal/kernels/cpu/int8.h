@@ -20,6 +20,7 @@ struct Requantize {
   Tensor bias;            // float32 [O], in accumulator units (bias / (input scale * weight scale))
   float zero_point = 0;   // of the uint8 output
   bool float_output = false;
+  uint8_t input_zero_point = 0;  // the code a convolution's padding holds (the input's zero point: real 0)
 };
 
 // A convolution (groups 1) of uint8 NHWC inputs with int8 weights [O, C, kH, kW]. The
