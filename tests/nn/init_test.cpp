@@ -191,3 +191,28 @@ TEST(Init, Errors) {
 
 }  // namespace
 }  // namespace cajal
+
+namespace cajal {
+namespace {
+
+TEST(InitSkip, GuardLeavesTensorsAndTheGeneratorAlone) {
+  Tensor t = full({4, 3}, 7.0);
+  manual_seed(11);
+  {
+    nn::init::SkipInitGuard skip;
+    EXPECT_TRUE(nn::init::SkipInitGuard::active());
+    nn::init::kaiming_uniform_(t, std::sqrt(5.0));
+    nn::init::normal_(t);
+    nn::init::orthogonal_(t);
+    nn::init::trunc_normal_(t);
+    nn::Linear layer(3, 2);  // builds without drawing
+  }
+  EXPECT_FALSE(nn::init::SkipInitGuard::active());
+  EXPECT_TRUE(test::all_close(t, full({4, 3}, 7.0), 0, 0));
+  const Tensor after = rand({5});
+  manual_seed(11);
+  EXPECT_TRUE(test::all_close(after, rand({5}), 0, 0));  // nothing was drawn under the guard
+}
+
+}  // namespace
+}  // namespace cajal

@@ -11,6 +11,7 @@
 
 #include "cajal/cli/data_config.h"
 #include "cajal/cli/safe_yaml.h"
+#include "cajal/cli/yaml_options.h"
 #include "cajal/core/error.h"
 #include "cajal/io/input_file.h"
 #include "cajal/models/registry.h"
@@ -19,49 +20,6 @@ namespace cajal::cli {
 
 namespace {
 
-// ---- YAML to Options ----------------------------------------------------------------
-
-models::Options to_options(const YAML::Node& map, const std::string& owner);
-
-models::OptionValue to_value(const YAML::Node& node, const std::string& owner) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar: return models::OptionValue::scalar(node.Scalar());
-    case YAML::NodeType::Map: return models::OptionValue::map(to_options(node, owner));
-    case YAML::NodeType::Sequence: {
-      std::vector<std::string> items;
-      std::vector<models::Options> maps;
-      for (const YAML::Node& element : node) {
-        if (element.IsScalar()) {
-          items.push_back(element.Scalar());
-        } else if (element.IsMap()) {
-          maps.push_back(to_options(element, owner));
-        } else {
-          fail<ValueError>(owner, ": line ", node.Mark().line + 1, ": a list must hold values or maps");
-        }
-      }
-      if (!items.empty() && !maps.empty()) {
-        fail<ValueError>(owner, ": line ", node.Mark().line + 1, ": a list must hold only values or only maps");
-      }
-      return maps.empty() ? models::OptionValue::list(items) : models::OptionValue::map_list(maps);
-    }
-    default: return models::OptionValue::scalar("");  // `key:` with nothing after it
-  }
-}
-
-models::Options to_options(const YAML::Node& map, const std::string& owner) {
-  models::Options options(owner, "key");
-  for (const auto& entry : map) {
-    if (!entry.first.IsScalar()) fail<ValueError>(owner, ": line ", entry.first.Mark().line + 1, ": keys must be names");
-    options.set(entry.first.Scalar(), to_value(entry.second, owner));
-  }
-  return options;
-}
-
-YAML::Node parse_yaml(const std::string& text, const std::string& name) {
-  YAML::Node root = load_yaml(text, name);
-  if (!root.IsMap()) fail<ValueError>(name, ": expected a map of settings (key: value lines)");
-  return root;
-}
 
 // ---- overrides ------------------------------------------------------------------------
 
@@ -190,27 +148,6 @@ DataConfig read_data(models::Options data, uint64_t seed) {
   return cfg;
 }
 
-ModelConfig read_model(models::Options model) {
-  ModelConfig cfg;
-  bool has_layers = model.contains("layers");
-  if (has_layers == model.contains("preset")) {
-    std::string presets;
-    for (const std::string& name : models::preset_names()) presets += (presets.empty() ? "" : ", ") + name;
-    fail<ValueError>(model.owner(), ": give either 'preset' (", presets, ") or 'layers' (a list)");
-  }
-  if (has_layers) {
-    for (models::Options& layer : model.get_maps("layers")) {
-      std::string type = layer.get_string("type");
-      cfg.layers.push_back({type, layer});
-    }
-    if (cfg.layers.empty()) model.fail("layers", "is an empty list");
-  } else {
-    cfg.preset = model.get_string("preset");
-    cfg.options = model.get_map("options");
-  }
-  model.check_unused();
-  return cfg;
-}
 
 // A component given as a name ("loss: mse") or a map with a name ({name: mse, ...}).
 models::Options component(models::Options& root, const std::string& key) {
@@ -334,9 +271,6 @@ std::string emit(const YAML::Node& node) {
 
 }  // namespace
 
-std::string ModelConfig::describe() const {
-  return preset.empty() ? std::to_string(layers.size()) + " layers" : preset;
-}
 
 RunConfig parse_config(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides) {
   YAML::Node root = parse_yaml(yaml, name);
@@ -358,10 +292,6 @@ RunConfig load_config(const std::string& path, const std::vector<std::string>& o
   return parse_config(text.str(), path, overrides);
 }
 
-ModelConfig parse_model_config(const std::string& yaml, const std::string& name) {
-  YAML::Node node = parse_yaml(yaml, name);
-  return read_model(to_options(node, name + ": model"));
-}
 
 GenerativeConfig parse_generative_config(const std::string& yaml, const std::string& task, const std::string& name) {
   YAML::Node node = parse_yaml(yaml, name);

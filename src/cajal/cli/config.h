@@ -43,6 +43,7 @@
 #include "cajal/cli/compress_config.h"
 #include "cajal/cli/generative_config.h"
 #include "cajal/cli/meta_config.h"
+#include "cajal/cli/model_config.h"
 #include "cajal/cli/optim_config.h"
 #include "cajal/cli/sequence.h"
 #include "cajal/cli/transfer.h"
@@ -87,13 +88,6 @@ struct DataConfig {
   SeriesDataConfig series;  // reader series
 };
 
-struct ModelConfig {
-  std::string preset;  // empty when the model is a list of layers
-  models::Options options;
-  std::vector<models::LayerSpec> layers;
-  std::string describe() const;  // "cnn", "12 layers"
-};
-
 // A monitor left "" watches val_loss, or the training loss when there is no validation split.
 struct CallbacksConfig {
   std::optional<train::EarlyStoppingOptions> early_stopping;
@@ -136,8 +130,6 @@ RunConfig load_config(const std::string& path, const std::vector<std::string>& o
 // The same from YAML text (`name` stands for the file in messages).
 RunConfig parse_config(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides = {});
 
-// A model section ({preset, options} or {layers}) from YAML text, as model files store it.
-ModelConfig parse_model_config(const std::string& yaml, const std::string& name);
 // A generative model section (`task` vae or gan) from YAML text, as model files store it.
 GenerativeConfig parse_generative_config(const std::string& yaml, const std::string& task, const std::string& name);
 // The model section as one line of YAML (flow style), for model files' metadata.

@@ -12,8 +12,11 @@
 #include "cajal/core/error.h"
 #include "cajal/compress/quantized_model.h"
 #include "cajal/io/safetensors.h"
+#include "cajal/nn/init.h"
 #include "cajal/nn/serialize.h"
+#ifndef CAJAL_INFERENCE_ONLY
 #include "cajal/onnx/import.h"
+#endif
 
 namespace cajal::cli {
 
@@ -89,6 +92,7 @@ void check_built_model(nn::Module& model, const ModelConfig& config, const model
   models::check_model(model, input, config.preset.empty() ? "model.layers" : "model '" + config.preset + "'");
 }
 
+#ifndef CAJAL_INFERENCE_ONLY
 // An imported ONNX model and what its graph says about its inputs and outputs.
 LoadedModel load_onnx_model(const std::string& path) {
   LoadedModel loaded;
@@ -118,6 +122,8 @@ LoadedModel load_onnx_model(const std::string& path) {
   graph->eval();
   return loaded;
 }
+
+#endif
 
 }  // namespace
 
@@ -197,7 +203,11 @@ ModelInfo read_model_info(const std::string& path) {
 }
 
 LoadedModel load_model(const std::string& path_or_run) {
+#ifndef CAJAL_INFERENCE_ONLY
   if (path_or_run.ends_with(".onnx")) return load_onnx_model(path_or_run);
+#else
+  if (path_or_run.ends_with(".onnx")) fail<ValueError>(path_or_run, ": this inference-only build reads cajal model files, not ONNX");
+#endif
   LoadedModel loaded;
   loaded.path = model_file_path(path_or_run);
   const std::string& path = loaded.path;
@@ -218,6 +228,7 @@ LoadedModel load_model(const std::string& path_or_run) {
                                 (info.pruned_widths.empty() ? 0 : kPrunedModelSlack),
                             detail::concat(path, ": metadata cajal.model describes a model larger than the ", file_bytes,
                                            "-byte file's weights could be (wrong metadata?)"));
+    nn::init::SkipInitGuard every_weight_comes_from_the_file;  // nn::load below is strict
     loaded.module = construct_model(config, info.input);
     try {
       if (!info.pruned_widths.empty()) compress::resize_channels(*loaded.module, info.pruned_widths);

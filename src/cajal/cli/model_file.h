@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "cajal/cli/config.h"
+#include "cajal/cli/model_config.h"
 #include "cajal/compress/channel_pruning.h"
 #include "cajal/models/registry.h"
 #include "cajal/nn/module.h"

@@ -87,7 +87,7 @@ QuantParams weight_params(const Tensor& weight) {
   if (weight.dim() < 1 || weight.size(0) < 1) fail<ShapeError>("weight_params: expected a weight [out, ...], got ", weight.sizes());
   const std::vector<float> values = values_of(weight);
   const int64_t channels = weight.size(0), per = weight.numel() / channels;
-  QuantParams p{.axis = 0, .qmin = -128, .qmax = 127};
+  QuantParams p{.scale = {}, .zero_point = {}, .axis = 0, .qmin = -128, .qmax = 127};
   for (int64_t c = 0; c < channels; ++c) {
     float lo = 0, hi = 0;
     for (int64_t k = 0; k < per; ++k) {

@@ -121,14 +121,24 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& t) {
   return {t.size(1) * receptive_field, t.size(0) * receptive_field};
 }
 
+namespace {
+thread_local bool skip_init = false;
+}  // namespace
+
+SkipInitGuard::SkipInitGuard() : previous_(skip_init) { skip_init = true; }
+SkipInitGuard::~SkipInitGuard() { skip_init = previous_; }
+bool SkipInitGuard::active() { return skip_init; }
+
 Tensor uniform_(const Tensor& t, double a, double b, Generator* gen) {
   check_floating(t, "uniform_");
+  if (skip_init) return t;
   if (!(a <= b)) fail<ValueError>("uniform_: lower bound ", a, " exceeds upper bound ", b);
   return assign(t, rand(t.sizes(), like(t), gen) * (b - a) + a);
 }
 
 Tensor normal_(const Tensor& t, double mean, double std, Generator* gen) {
   check_floating(t, "normal_");
+  if (skip_init) return t;
   if (!(std >= 0)) fail<ValueError>("normal_: std must be non-negative, got ", std);
   return assign(t, randn(t.sizes(), like(t), gen) * std + mean);
 }
@@ -168,7 +178,7 @@ Tensor kaiming_normal_(const Tensor& t, double a, FanMode mode, const std::strin
 Tensor orthogonal_(const Tensor& t, double gain, Generator* gen) {
   check_floating(t, "orthogonal_");
   if (t.dim() < 2) fail<ValueError>("orthogonal_: only tensors with 2 or more dims are supported, got shape ", t.sizes());
-  if (t.numel() == 0) return t;
+  if (t.numel() == 0 || skip_init) return t;
   const int64_t rows = t.size(0), cols = t.numel() / rows;
   // QR of the tall orientation: columns of the [max, min] matrix are orthonormalized.
   const bool wide = rows < cols;
@@ -186,6 +196,7 @@ Tensor trunc_normal_(const Tensor& t, double mean, double std, double a, double 
   check_floating(t, "trunc_normal_");
   if (!(std > 0)) fail<ValueError>("trunc_normal_: std must be positive, got ", std);
   if (!(a < b)) fail<ValueError>("trunc_normal_: lower bound ", a, " must be below upper bound ", b);
+  if (skip_init) return t;
   // A uniform draw between the CDF values of a and b, mapped back through the inverse CDF.
   const double lo = 2 * normal_cdf((a - mean) / std) - 1, hi = 2 * normal_cdf((b - mean) / std) - 1;
   std::vector<double> values = rand(t.sizes(), {.dtype = DType::f64}, gen).to_vector<double>();

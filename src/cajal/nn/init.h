@@ -11,6 +11,22 @@
 
 namespace cajal::nn::init {
 
+// While one lives (on this thread), the random initializers (uniform_, normal_ and those
+// built on them, orthogonal_, trunc_normal_) leave tensors as they are, drawing nothing:
+// for modules built only to receive every weight from a file (cli::load_model), as
+// torch.nn.utils.skip_init. Layers' constant fills (biases, batch norm) still happen.
+class SkipInitGuard {
+ public:
+  SkipInitGuard();
+  ~SkipInitGuard();
+  SkipInitGuard(const SkipInitGuard&) = delete;
+  SkipInitGuard& operator=(const SkipInitGuard&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
 // Which fan scales the variance in Kaiming init: fan_in keeps the forward pass's variance,
 // fan_out the backward pass's.
 enum class FanMode { FanIn, FanOut };

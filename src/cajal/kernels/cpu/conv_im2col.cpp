@@ -6,7 +6,7 @@
 // with K = C/G * kH * kW and P = oH * oW.
 #include "cajal/kernels/cpu/conv_im2col.h"
 
-#include <cblas.h>
+#include "cajal/kernels/cpu/blas.h"
 
 #include <algorithm>
 #include <cstring>

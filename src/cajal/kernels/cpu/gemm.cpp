@@ -4,7 +4,7 @@
 // k == 0 product) use a plain loop.
 #include "cajal/kernels/cpu/gemm.h"
 
-#include <cblas.h>
+#include "cajal/kernels/cpu/blas.h"
 #ifdef CAJAL_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
 #endif
