@@ -92,6 +92,28 @@ TEST_F(CompressProgram, DistilledStudentLearnsFromATeacher) {
   EXPECT_GT(test_accuracy(r.out), 0.8) << r.out;
 }
 
+TEST_F(CompressProgram, QuantizedModelIsSmallerAndAgrees) {
+  test::ProgramResult r = test::cajal(dir(), "quantize runs/base --calibration 100 --method percentile");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("calibrated on 100 training examples (percentile ranges)"), std::string::npos) << r.out;
+  const std::string file = dir() + "/runs/base/model_int8.safetensors";
+  EXPECT_EQ(load_safetensors_metadata(file).at("cajal.quantized"), "int8");
+  EXPECT_LT(fs::file_size(file) * 2, fs::file_size(dir() + "/runs/base/model.safetensors"));  // headers weigh on so small a model
+  // eval and predict run the int8 file; its accuracy is the float model's on these easy squares.
+  r = test::cajal(dir(), "eval runs/base/model_int8.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const size_t at = r.out.find("accuracy");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_GT(std::stod(r.out.substr(r.out.find_first_of("0123456789", at))), 0.9) << r.out;
+  r = test::cajal(dir(), "predict runs/base/model_int8.safetensors --input test-images.idx");
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = test::cajal(dir(), "quantize runs/base/model_int8.safetensors");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("not a run folder"), std::string::npos) << r.err;
+  r = test::cajal(dir(), "quantize runs/base --method histogram");
+  EXPECT_NE(r.err.find("--method must be minmax, percentile or mse"), std::string::npos) << r.err;
+}
+
 TEST_F(CompressProgram, BadRequestsAreOneLine) {
   auto one_line = [](const test::ProgramResult& r) { return r.code != 0 && r.err.find('\n') == r.err.size() - 1; };
   test::ProgramResult r = test::cajal(dir(), "prune runs/base --sparsity 1.5");

@@ -90,6 +90,14 @@ TEST(Quantize, BadInputsNameTheProblem) {
             std::string::npos);
 }
 
+TEST(Quantize, NanAndHugeValuesSaturate) {
+  // No float-to-int overflow (undefined behaviour, which UBSan would stop on): NaN takes the
+  // lowest code, infinities the ends.
+  const compress::QuantParams p = compress::affine_params(-1.0f, 1.0f);
+  const Tensor x = from_vector(std::vector<float>{std::nanf(""), INFINITY, -INFINITY, 1e30f}, {4});
+  EXPECT_EQ(compress::quantize(x, p).to_vector<int32_t>(), (std::vector<int32_t>{0, 255, 0, 255}));
+}
+
 TEST(Quantize, ObserverSubsampleKeepsTheRange) {
   // More values than max_samples: the subsample is even, min and max are exact.
   compress::Observer observer({.method = compress::RangeMethod::percentile, .percentile = 100, .max_samples = 64});

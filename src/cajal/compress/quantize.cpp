@@ -44,8 +44,9 @@ std::vector<int32_t> codes_of(const std::vector<float>& x, const Dims& sizes, co
     const int64_t c = channel(static_cast<int64_t>(i));
     const float inv_scale = 1.0f / p.scale[c];
     const float q = static_cast<float>(p.zero_point[c]) + std::nearbyint(x[i] * inv_scale);
-    codes[i] = static_cast<int32_t>(std::clamp(q, static_cast<float>(p.qmin), static_cast<float>(p.qmax)));
-    if (in_range) (*in_range)[i] = q >= static_cast<float>(p.qmin) && q <= static_cast<float>(p.qmax) ? 1.0f : 0.0f;
+    const float lo = static_cast<float>(p.qmin), hi = static_cast<float>(p.qmax);
+    codes[i] = static_cast<int32_t>(q >= lo ? (q <= hi ? q : hi) : lo);  // NaN: qmin, never a float-to-int overflow
+    if (in_range) (*in_range)[i] = q >= lo && q <= hi ? 1.0f : 0.0f;
   }
   return codes;
 }

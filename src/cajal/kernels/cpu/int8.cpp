@@ -327,7 +327,8 @@ namespace {
 // uint8_t output would otherwise alias everything).
 void quantize_span(const float* __restrict in, uint8_t* __restrict q, int64_t n, float inv_scale, float zero_point) {
   for (int64_t i = 0; i < n; ++i) {
-    const float v = std::clamp(in[i] * inv_scale, -1024.0f, 1024.0f);
+    const float scaled = in[i] * inv_scale;  // NaN becomes -1024 (code 0), not a float-to-int overflow
+    const float v = scaled > -1024.0f ? (scaled < 1024.0f ? scaled : 1024.0f) : -1024.0f;
     const float rounded = (v + 12582912.0f) - 12582912.0f;
     q[i] = static_cast<uint8_t>(std::clamp(zero_point + rounded, 0.0f, 255.0f));
   }
