@@ -1,7 +1,9 @@
 // Compression from the command line, on synthetic 8x8 images of four classes: `cajal prune`
 // (unstructured and structured) writes runs whose model files hold what they say and that
 // `cajal eval` runs; a distilled student trains from a teacher run; bad requests are one line.
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include "cajal/io/safetensors.h"
 #include "program.h"
@@ -112,6 +114,36 @@ TEST_F(CompressProgram, QuantizedModelIsSmallerAndAgrees) {
   EXPECT_NE(r.err.find("not a run folder"), std::string::npos) << r.err;
   r = test::cajal(dir(), "quantize runs/base --method histogram");
   EXPECT_NE(r.err.find("--method must be minmax, percentile or mse"), std::string::npos) << r.err;
+}
+
+TEST_F(CompressProgram, CajalInferPredictsAsCajalPredicts) {
+  // The first test image as .npy, raw pixels in [0, 1] (cajal-infer normalizes as training did).
+  test::ProgramResult r = test::cajal(dir(), "predict runs/base --input test-images.idx");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string first_row = r.out.substr(r.out.find('\n') + 1, r.out.find('\n', r.out.find('\n') + 1) - r.out.find('\n') - 1);
+  const std::string label = first_row.substr(first_row.find(',') + 1, first_row.find(',', first_row.find(',') + 1) - first_row.find(',') - 1);
+  std::string command = "cd '" + dir() + "' && /usr/bin/python3 -c \"import numpy as np; d = open('test-images.idx', 'rb').read(); "
+                        "np.save('one.npy', (np.frombuffer(d, np.uint8, offset=16)[:64].reshape(1, 1, 8, 8) / 255).astype(np.float32))\"";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  r = test::cajal(dir(), "quantize runs/base --calibration 100 --output runs/base/infer_int8.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string model : {"runs/base", "runs/base/infer_int8.safetensors"}) {
+    command = "cd '" + dir() + "' && '" CAJAL_INFER "' " + model + " one.npy > infer.txt 2> infer_err.txt";
+    ASSERT_EQ(std::system(command.c_str()), 0) << test::read_file(dir() + "/infer_err.txt");
+    const std::string out = test::read_file(dir() + "/infer.txt");
+    EXPECT_EQ(out.substr(0, out.find('\t')), label) << model << ": " << out << " vs " << first_row;
+    if (model == "runs/base") {  // the float model: the same probability as the full program's
+      double best = 0;
+      std::stringstream cells(first_row.substr(first_row.find(',', first_row.find(',') + 1) + 1));
+      for (std::string cell; std::getline(cells, cell, ',');) best = std::max(best, std::stod(cell));
+      EXPECT_NEAR(std::stod(out.substr(out.find('\t') + 1)), best, 1e-4) << out << " vs " << first_row;
+    }
+  }
+  command = "cd '" + dir() + "' && '" CAJAL_INFER "' base.yaml one.npy > infer.txt 2> infer_err.txt";
+  EXPECT_NE(std::system(command.c_str()), 0);
+  const std::string err = test::read_file(dir() + "/infer_err.txt");
+  EXPECT_EQ(err.rfind("cajal-infer: error: ", 0), 0u) << err;
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << err;
 }
 
 TEST_F(CompressProgram, BadRequestsAreOneLine) {
