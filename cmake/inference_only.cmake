@@ -18,6 +18,13 @@ endforeach()
 # many instantiations), which counts more here than the last percent of speed.
 set(CMAKE_CXX_FLAGS_RELEASE "-O2")
 add_compile_options(-ffunction-sections -fdata-sections)
+# What runs once per program (loading, building the model, metadata, errors) is compiled for
+# size; the kernels and ops, which run per element, for speed.
+foreach(source ${CAJAL_INFER_SOURCES})
+  if(NOT source MATCHES "/src/cajal/(kernels|ops)/")
+    set_source_files_properties(${source} PROPERTIES COMPILE_OPTIONS "-Os")
+  endif()
+endforeach()
 add_library(cajal_infer STATIC ${CAJAL_INFER_SOURCES})
 target_include_directories(cajal_infer PUBLIC ${PROJECT_SOURCE_DIR}/src)
 target_compile_definitions(cajal_infer PUBLIC CAJAL_INFERENCE_ONLY)

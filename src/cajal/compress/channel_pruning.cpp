@@ -193,7 +193,9 @@ void resize_channels(nn::Module& model, const LayerWidths& widths) {
   const auto children = chain.named_children();
   std::vector<Cut> chosen;
   std::vector<std::vector<int64_t>> kept;
-  for (const auto& [name, width] : widths) {
+  for (const auto& entry : widths) {
+    const std::string& name = entry.first;
+    const int64_t width = entry.second;
     auto cut = std::find_if(cuts.begin(), cuts.end(), [&](const Cut& c) { return children[c.producer].first == name; });
     if (cut == cuts.end()) fail<ValueError>("resize_channels: layer '", name, "' is not a prunable layer of this model");
     const int64_t channels = weight_of(children[cut->producer].second).size(0);

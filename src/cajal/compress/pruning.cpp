@@ -153,7 +153,9 @@ NamedTensors PruningCallback::state_dict() const {
 void PruningCallback::load_state_dict(const NamedTensors& state) {
   masks_.clear();
   if (state.empty()) return;
-  for (const auto& [name, w] : weights_) {
+  for (const auto& weight : weights_) {
+    const std::string& name = weight.first;
+    const Tensor& w = weight.second;
     auto it = std::find_if(state.begin(), state.end(), [&](const auto& entry) { return entry.first == name; });
     if (it == state.end() || it->second.sizes() != w.sizes())
       fail<ValueError>("pruning: the checkpoint has no mask of shape ", w.sizes(), " for ", name);
