@@ -116,6 +116,22 @@ TEST_F(CompressProgram, QuantizedModelIsSmallerAndAgrees) {
   EXPECT_NE(r.err.find("--method must be minmax, percentile or mse"), std::string::npos) << r.err;
 }
 
+TEST_F(CompressProgram, QuantizationAwareTrainingWritesBothModels) {
+  test::ProgramResult r = test::cajal(dir(), "quantize runs/base --qat-epochs 1");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("quantization-aware training"), std::string::npos) << r.out;
+  const size_t at = r.out.find("int8 model (quantization-aware training): test accuracy ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_GT(std::stod(r.out.substr(at + 56)), 0.9) << r.out;
+  // The float weights load as the preset; the int8 file as an int8 model.
+  EXPECT_EQ(test::cajal(dir(), "eval runs/base_qat").code, 0);
+  EXPECT_EQ(load_safetensors_metadata(dir() + "/runs/base_qat/model_int8.safetensors").at("cajal.quantized"), "int8");
+  r = test::cajal(dir(), "eval runs/base_qat/model_int8.safetensors");
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = test::cajal(dir(), "quantize runs/base --qat-epochs 1 --method mse");
+  EXPECT_NE(r.err.find("--method is for post-training quantization"), std::string::npos) << r.err;
+}
+
 TEST_F(CompressProgram, CajalInferPredictsAsCajalPredicts) {
   // The first test image as .npy, raw pixels in [0, 1] (cajal-infer normalizes as training did).
   test::ProgramResult r = test::cajal(dir(), "predict runs/base --input test-images.idx");

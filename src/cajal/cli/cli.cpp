@@ -122,6 +122,7 @@ const std::vector<Command>& commands() {
       {"quantize", "quantize a trained run's model to int8 for fast inference",
        "usage: cajal quantize RUN [--calibration N] [--method minmax|percentile|mse] [--percentile P]\n"
        "                      [--output FILE]\n"
+       "       cajal quantize RUN --qat-epochs N [--set KEY=VALUE ...] [--output DIR]\n"
        "\n"
        "Writes RUN/model_int8.safetensors (or FILE): the model with int8 weights (per output\n"
        "channel) and uint8 activations (per tensor), batch norms folded and ReLUs fused, about\n"
@@ -132,7 +133,11 @@ const std::vector<Command>& commands() {
        "                   P and 100 - P percentiles, --percentile, default 99.99) or mse (the\n"
        "                   range whose rounding error is least)\n"
        "  --calibration-out FILE.npy  also write the calibration inputs (normalized), for a\n"
-       "                   side-by-side comparison (bench/quantize_twin.py)\n",
+       "                   side-by-side comparison (bench/quantize_twin.py)\n"
+       "  --qat-epochs N   quantization-aware training instead: N epochs of RUN's own training\n"
+       "                   with int8 rounding simulated (ranges learned, not calibrated), from\n"
+       "                   RUN's weights, into RUN_qat (or --output DIR); --set changes its\n"
+       "                   settings, e.g. --set optimizer.lr=0.0003\n",
        quantize_command},
   };
   return list;

@@ -17,6 +17,9 @@
 //     temperature: 4
 //     alpha: 0.9                           # weight of the teacher's soft targets (Hinton et al. 2015)
 //
+//   quantize_aware: true                   # train with int8 rounding simulated (compress/qat.h); the
+//                                          # run folder gets model_int8.safetensors beside the float model
+//
 // Pruning usually starts from a trained run (init_from: RUN); structured pruning happens
 // after init_from loads and before the optimizer is made.
 #include <optional>

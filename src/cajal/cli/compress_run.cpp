@@ -1,9 +1,13 @@
 #include "cajal/cli/compress_run.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "cajal/autograd/grad_mode.h"
+#include "cajal/cli/inputs.h"
 #include "cajal/cli/model_file.h"
+#include "cajal/metrics/metrics.h"
+#include "cajal/ops/shape.h"
 #include "cajal/compress/distillation.h"
 
 namespace cajal::cli {
@@ -73,6 +77,37 @@ std::function<Tensor(const Tensor&, const data::Batch&)> make_distillation_loss(
     }
     return compress::distillation_loss(output, teacher_logits, batch.target, options);
   };
+}
+
+std::pair<Tensor, Tensor> first_examples(const data::Dataset& dataset, int64_t count) {
+  TensorList inputs, targets;
+  const int64_t n = count < 0 ? dataset.size() : std::min(count, dataset.size());
+  for (int64_t i = 0; i < n; ++i) {
+    data::Example example = dataset.get(i);
+    inputs.push_back(example.input);
+    targets.push_back(example.target);
+  }
+  return {stack(inputs), stack(targets)};
+}
+
+double dataset_accuracy(nn::Module& model, const data::Dataset& dataset) {
+  const auto [inputs, targets] = first_examples(dataset);
+  return metrics::accuracy(run_model(model, inputs, 1000), targets);
+}
+
+void finish_quantize_aware(const compress::QatSequentialImpl& qat, ModelInfo info, const Prepared& data, const std::string& path,
+                           std::ostream& log) {
+  auto quantized = qat.convert();
+  info.quantized = "int8";
+  info.metrics.clear();
+  if (data.test) {
+    const double accuracy = dataset_accuracy(*quantized, *data.test);
+    info.metrics.emplace_back("test_accuracy", format_number(accuracy));
+    char line[160];
+    std::snprintf(line, sizeof line, "int8 model (quantization-aware training): test accuracy %.4f", accuracy);
+    log << line << std::endl;
+  }
+  save_model(*quantized, info, path);
 }
 
 }  // namespace cajal::cli

@@ -9,8 +9,10 @@
 
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
+#include "cajal/cli/model_file.h"
 #include "cajal/compress/channel_pruning.h"
 #include "cajal/compress/pruning.h"
+#include "cajal/compress/qat.h"
 #include "cajal/data/loader.h"
 
 namespace cajal::cli {
@@ -28,5 +30,16 @@ std::shared_ptr<compress::PruningCallback> make_pruning_callback(const RunConfig
 // naming what differs), run in eval mode without gradients on every batch.
 std::function<Tensor(const Tensor&, const data::Batch&)> make_distillation_loss(const DistillConfig& config,
                                                                                 const Prepared& data, std::ostream& log);
+
+// The first `count` examples of `dataset` (all by default), stacked: inputs and targets.
+std::pair<Tensor, Tensor> first_examples(const data::Dataset& dataset, int64_t count = -1);
+
+// The accuracy of a classifier on a whole dataset, in batches of 1000.
+double dataset_accuracy(nn::Module& model, const data::Dataset& dataset);
+
+// After quantization-aware training: converts, prints the int8 model's test accuracy (when
+// the data has a test split) and writes it as `path` with `info` marked int8.
+void finish_quantize_aware(const compress::QatSequentialImpl& qat, ModelInfo info, const Prepared& data, const std::string& path,
+                           std::ostream& log);
 
 }  // namespace cajal::cli

@@ -247,6 +247,7 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
     cfg.transfer = read_transfer(root);
     cfg.prune = read_prune(root);
     cfg.distill = read_distill(root);
+    cfg.quantize_aware = root.get_bool("quantize_aware", false);
     cfg.model = read_model(root.get_map("model"));
     cfg.loss = read_loss(component(root, "loss"));
     cfg.schedule = read_schedule(component(root, "schedule"));

@@ -108,6 +108,7 @@ struct RunConfig {
   TransferConfig transfer;        // supervised: init_from, freeze, ... (cli/transfer.h)
   std::optional<PruneConfig> prune;      // supervised (cli/compress_config.h)
   std::optional<DistillConfig> distill;  // supervised
+  bool quantize_aware = false;           // supervised: train with int8 rounding simulated (compress/qat.h)
   MetaConfig meta;                // maml (cli/meta_config.h)
   FewShotConfig few_shot;         // protonet (cli/meta_config.h)
   SimclrConfig simclr;            // simclr (cli/meta_config.h)

@@ -7,6 +7,7 @@
 
 #include "cajal/cli/args.h"
 #include "cajal/cli/commands.h"
+#include "cajal/cli/compress_run.h"
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
 #include "cajal/cli/inputs.h"
@@ -20,17 +21,6 @@ namespace cajal::cli {
 
 namespace {
 
-// The first `count` examples of `dataset`, stacked: inputs [N, ...] and targets [N].
-std::pair<Tensor, Tensor> first_examples(const data::Dataset& dataset, int64_t count) {
-  TensorList inputs, targets;
-  for (int64_t i = 0; i < std::min(count, dataset.size()); ++i) {
-    data::Example example = dataset.get(i);
-    inputs.push_back(example.input);
-    targets.push_back(example.target);
-  }
-  return {stack(inputs), stack(targets)};
-}
-
 compress::RangeMethod method_of(const std::string& name) {
   if (name == "minmax") return compress::RangeMethod::minmax;
   if (name == "percentile") return compress::RangeMethod::percentile;
@@ -41,10 +31,26 @@ compress::RangeMethod method_of(const std::string& name) {
 }  // namespace
 
 int quantize_command(const std::vector<std::string>& argv) {
-  Args args = parse_args(argv, "quantize", {"--calibration", "--method", "--percentile", "--output", "--calibration-out"});
+  Args args = parse_args(argv, "quantize",
+                         {"--calibration", "--method", "--percentile", "--output", "--calibration-out", "--qat-epochs", "--set"});
   if (args.positional.size() != 1) fail<UsageError>("cajal quantize: expected one run folder (cajal quantize RUN)");
   std::string run = args.positional[0];
   while (run.size() > 1 && run.back() == '/') run.pop_back();
+  if (args.value("--qat-epochs")) {
+    // Quantization-aware training: `cajal train RUN/config.yaml` from RUN's weights with
+    // quantize_aware on, into its own run folder (RUN_qat).
+    for (const char* option : {"--calibration", "--method", "--percentile", "--calibration-out"})
+      if (args.value(option)) fail<UsageError>("cajal quantize: ", option, " is for post-training quantization, not --qat-epochs");
+    if (!std::filesystem::is_regular_file(run + "/config.yaml"))
+      fail<IOError>(run, ": not a run folder of `cajal train` (no config.yaml); quantization-aware training continues a trained run");
+    const int64_t epochs = int_option(args, "quantize", "--qat-epochs", 1, 1);
+    std::vector<std::string> train = {run + "/config.yaml", "--set", "init_from=" + run, "--set", "replace_head=false",
+                                      "--set", "quantize_aware=true", "--set", "epochs=" + std::to_string(epochs),
+                                      "--output", args.value("--output").value_or(run + "_qat")};
+    for (const std::string& set : args.all("--set")) train.insert(train.end(), {"--set", set});
+    return train_command(train);
+  }
+  if (!args.all("--set").empty()) fail<UsageError>("cajal quantize: --set is for --qat-epochs (the training's settings)");
   const int64_t calibration = int_option(args, "quantize", "--calibration", 1000, 1);
   compress::ObserverOptions observer{.method = method_of(args.value("--method").value_or("minmax"))};
   if (auto p = args.value("--percentile")) {
@@ -79,11 +85,10 @@ int quantize_command(const std::vector<std::string>& argv) {
   std::printf("calibrated on %lld training examples (%s ranges) in %.2f s\n", static_cast<long long>(calibration_inputs.size(0)),
               method.c_str(), seconds);
   if (data.test) {
-    const auto [inputs, targets] = first_examples(*data.test, data.test->size());
-    const double float_accuracy = metrics::accuracy(run_model(*model.module, inputs, 1000), targets);
-    const double int8_accuracy = metrics::accuracy(run_model(*quantized, inputs, 1000), targets);
+    const double float_accuracy = dataset_accuracy(*model.module, *data.test);
+    const double int8_accuracy = dataset_accuracy(*quantized, *data.test);
     std::printf("test accuracy: float32 %.4f, int8 %.4f (%+.2f points; %lld examples)\n", float_accuracy, int8_accuracy,
-                100 * (int8_accuracy - float_accuracy), static_cast<long long>(inputs.size(0)));
+                100 * (int8_accuracy - float_accuracy), static_cast<long long>(data.test->size()));
     info.metrics.emplace_back("test_accuracy", format_number(int8_accuracy));
     info.metrics.emplace_back("float_test_accuracy", format_number(float_accuracy));
   }

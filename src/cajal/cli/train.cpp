@@ -92,6 +92,7 @@ int train_command(const std::vector<std::string>& argv) {
   std::vector<ParamGroupRequest> groups;  // for the optimizer: all trainable parameters, by param_groups
   compress::LayerWidths pruned_widths;
   std::function<Tensor(const Tensor&, const data::Batch&)> distillation;
+  std::shared_ptr<compress::QatSequentialImpl> qat;  // quantize_aware: `model` is this wrapper of the float model
   try {
     data = prepare_data(config.data, config.seed);
     loss = resolve_loss(config.loss, data.classification);
@@ -104,6 +105,11 @@ int train_command(const std::vector<std::string>& argv) {
     if (data.input.per_step) loss.function = per_step_loss(loss.function);
     groups = prepare_transfer_and_prune(config, *model, data.input.num_classes, pruned_widths, std::cout);
     if (config.distill) distillation = make_distillation_loss(*config.distill, data, std::cout);
+    if (config.quantize_aware) {
+      qat = std::make_shared<compress::QatSequentialImpl>(model, data.input.shape);
+      model = qat;
+      std::cout << "quantization-aware training: int8 rounding simulated at every weight and step output" << std::endl;
+    }
   } catch (const Error& e) {
     rethrow_in(path, e);
   }
@@ -180,7 +186,8 @@ int train_command(const std::vector<std::string>& argv) {
                  .classification = data.classification, .class_names = data.class_names,
                  .mean = data.mean, .std = data.std, .metrics = summary_metrics(summary)};
   info.pruned_widths = pruned_widths;
-  save_model(*model, info, out + "/model.safetensors");
+  save_model(qat ? *qat->float_model() : *model, info, out + "/model.safetensors");
+  if (qat) finish_quantize_aware(*qat, info, data, out + "/model_int8.safetensors", std::cout);
   write_run_report(summary, test_loader.get(), out + "/report.html");
 
   char line[160];

@@ -41,12 +41,10 @@ Tensor qparams_of(const QuantParams& p) {
 
 }  // namespace
 
-struct QuantizedSequentialImpl::Step {
-  enum class Kind { conv, linear, max_pool, flatten } kind;
+struct QuantizedSequentialImpl::Step : ChainStep {
+  using Kind = ChainStep::Kind;
   std::string layer;                // the float model's child that names it
-  std::vector<size_t> members;      // the float model's children it stands for
   std::shared_ptr<Int8LayerImpl> tensors;  // conv, linear
-  bool relu = false;
   bool last = false;                // float32 output
   kernels::ConvGeometry geometry;   // conv
   Dims flattened_from;              // linear after a flatten of [C, H, W]: the columns' source
@@ -56,8 +54,6 @@ struct QuantizedSequentialImpl::Step {
   std::shared_ptr<kernels::int8::Linear> linear;
   const void* built_from = nullptr;
   uint32_t built_version = 0;
-
-  bool computes() const { return kind == Kind::conv || kind == Kind::linear; }
 };
 
 namespace {
@@ -135,12 +131,49 @@ void build(Step& step, float in_scale, float in_zero) {
 
 }  // namespace
 
-QuantizedSequentialImpl::QuantizedSequentialImpl(const nn::Module& model, const Dims& example_shape)
-    : example_shape_(example_shape) {
+std::vector<ChainStep> chain_steps(const nn::Module& model) {
   auto* chain = dynamic_cast<const nn::SequentialImpl*>(&model);
   if (!chain) fail<ValueError>("int8 quantization works on a chain of layers (a Sequential), not on a ", model.name());
-  register_buffer("input_qparams", input_qparams_, from_vector(std::vector<float>{1.0f, 0.0f}, {2}));
   const auto children = chain->named_children();
+  std::vector<ChainStep> steps;
+  for (size_t i = 0; i < children.size(); ++i) {
+    const std::string& name = children[i].first;
+    const std::string type = children[i].second->name();
+    ChainStep step{.kind = ChainStep::Kind::flatten, .members = {i}};
+    if (type == "Conv2d" || type == "Linear") {
+      const bool conv = type == "Conv2d";
+      size_t j = i + 1;
+      if (j < children.size() && children[j].second->name() == (conv ? "BatchNorm2d" : "BatchNorm1d")) step.members.push_back(j++);
+      if (j < children.size() && children[j].second->name() == "ReLU") {
+        step.members.push_back(j++);
+        step.relu = true;
+      }
+      step.kind = conv ? ChainStep::Kind::conv : ChainStep::Kind::linear;
+      if (conv && std::dynamic_pointer_cast<nn::Conv2dImpl>(children[i].second)->options().groups != 1)
+        fail<ValueError>("int8 quantization: layer '", name, "' has groups; int8 convolutions have none");
+      i = j - 1;
+    } else if (type == "MaxPool2d") {
+      const auto& o = std::dynamic_pointer_cast<nn::MaxPool2dImpl>(children[i].second)->options();
+      if (o.ceil_mode || o.dilation[0] != 1 || o.dilation[1] != 1)
+        fail<ValueError>("int8 quantization: layer '", name, "' (MaxPool2d) uses ceil_mode or dilation; int8 pooling has neither");
+      step.kind = ChainStep::Kind::max_pool;
+    } else if (type == "Dropout" || type == "Dropout2d" || type == "Identity") {
+      continue;
+    } else if (type != "Flatten") {
+      fail<ValueError>("int8 quantization: layer '", name, "' (", type, ") has no int8 step; ", unsupported_list());
+    }
+    steps.push_back(step);
+  }
+  if (steps.empty() || !steps.back().computes())
+    fail<ValueError>("int8 quantization: the model must end in a Conv2d or Linear layer (its float32 outputs)");
+  return steps;
+}
+
+QuantizedSequentialImpl::QuantizedSequentialImpl(const nn::Module& model, const Dims& example_shape)
+    : example_shape_(example_shape) {
+  const std::vector<ChainStep> cut = chain_steps(model);
+  register_buffer("input_qparams", input_qparams_, from_vector(std::vector<float>{1.0f, 0.0f}, {2}));
+  const auto children = model.named_children();
   // Each child's input shape, from a zero example run in eval mode (batch norm keeps its statistics).
   std::vector<Dims> shapes;
   {
@@ -156,80 +189,50 @@ QuantizedSequentialImpl::QuantizedSequentialImpl(const nn::Module& model, const 
       x = child->forward(x);
       child->train(was_training);
     }
+    shapes.push_back(Dims(x.sizes().begin() + 1, x.sizes().end()));  // the model's output
   }
   Dims flatten_source;  // the [C, H, W] a flatten step took, until the next linear step
-  for (size_t i = 0; i < children.size(); ++i) {
-    const auto& [name, child] = children[i];
-    const std::string type = child->name();
+  for (const ChainStep& chain_step : cut) {
     auto step = std::make_shared<Step>();
+    static_cast<ChainStep&>(*step) = chain_step;
+    const size_t i = chain_step.members[0];
+    const auto& [name, child] = children[i];
     step->layer = name;
-    step->members = {i};
-    if (type == "Conv2d" || type == "Linear") {
-      const bool conv = type == "Conv2d";
+    if (step->computes()) {
       const Tensor weight = child->named_parameters(false).at(0).second;
-      size_t j = i + 1;
-      if (j < children.size() && children[j].second->name() == (conv ? "BatchNorm2d" : "BatchNorm1d")) step->members.push_back(j++);
-      if (j < children.size() && children[j].second->name() == "ReLU") {
-        step->members.push_back(j++);
-        step->relu = true;
-      }
-      step->kind = conv ? Step::Kind::conv : Step::Kind::linear;
-      step->tensors = std::make_shared<Int8LayerImpl>(weight.sizes(), conv);
+      step->tensors = std::make_shared<Int8LayerImpl>(weight.sizes(), step->kind == Step::Kind::conv);
       register_module(name, step->tensors);
-      if (conv) {
-        auto c = std::dynamic_pointer_cast<nn::Conv2dImpl>(child);
-        if (c->options().groups != 1) fail<ValueError>("int8 quantization: layer '", name, "' has groups; int8 convolutions have none");
+      if (step->kind == Step::Kind::conv) {
+        const auto& o = std::dynamic_pointer_cast<nn::Conv2dImpl>(child)->options();
         const Dims& in = shapes[i];
-        const Dims out = j < shapes.size() ? shapes[j] : Dims{};
+        const Dims& out = shapes[i + 1];  // the convolution's own output, before batch norm
         kernels::ConvGeometry& g = step->geometry;
         g.in_channels = in[0];
         g.out_channels = weight.size(0);
         g.in_size = {in[1], in[2]};
+        g.out_size = {out[1], out[2]};
         g.kernel = {weight.size(2), weight.size(3)};
-        g.stride = c->options().stride.values();
-        g.dilation = c->options().dilation.values();
-        g.pad = c->options().padding.sizes().values();
-        // The output size from the float layer itself ("same" padding: half before, as PyTorch).
-        Tensor y;
-        {
-          NoGradGuard no_grad;
-          Dims batch_shape{1};
-          for (int64_t d : in) batch_shape.push_back(d);
-          y = c->forward(zeros(batch_shape));
+        g.stride = o.stride.values();
+        g.dilation = o.dilation.values();
+        g.pad = o.padding.sizes().values();
+        if (o.padding.same()) {  // half the padding before, as PyTorch
+          for (int d = 0; d < 2; ++d)
+            g.pad[d] = ((g.out_size[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1 - g.in_size[d]) / 2;
         }
-        g.out_size = {y.size(2), y.size(3)};
-        if (c->options().padding.same()) {
-          for (int d = 0; d < 2; ++d) {
-            const int64_t total = (g.out_size[d] - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1 - g.in_size[d];
-            g.pad[d] = total / 2;
-          }
-        }
-      } else if (!flatten_source.empty()) {
+      } else {
         step->flattened_from = flatten_source;
       }
       flatten_source = {};
-      i = j - 1;
-    } else if (type == "MaxPool2d") {
+    } else if (step->kind == Step::Kind::max_pool) {
       auto pool = std::dynamic_pointer_cast<nn::MaxPool2dImpl>(child);
-      const auto& o = pool->options();
-      if (o.ceil_mode || o.dilation[0] != 1 || o.dilation[1] != 1)
-        fail<ValueError>("int8 quantization: layer '", name, "' (MaxPool2d) uses ceil_mode or dilation; int8 pooling has neither");
-      step->kind = Step::Kind::max_pool;
       step->kernel = pool->kernel_size().values();
-      step->stride = o.stride.value_or(pool->kernel_size()).values();
-      step->pad = o.padding.values();
-    } else if (type == "Flatten") {
-      step->kind = Step::Kind::flatten;
-      if (shapes[i].size() == 3) flatten_source = shapes[i];
-    } else if (type == "Dropout" || type == "Dropout2d" || type == "Identity") {
-      continue;
-    } else {
-      fail<ValueError>("int8 quantization: layer '", name, "' (", type, ") has no int8 step; ", unsupported_list());
+      step->stride = pool->options().stride.value_or(pool->kernel_size()).values();
+      step->pad = pool->options().padding.values();
+    } else if (shapes[i].size() == 3) {  // flatten of an image
+      flatten_source = shapes[i];
     }
     steps_.push_back(step);
   }
-  if (steps_.empty() || !steps_.back()->computes())
-    fail<ValueError>("int8 quantization: the model must end in a Conv2d or Linear layer (its float32 outputs)");
   steps_.back()->last = true;
 }
 
@@ -261,7 +264,17 @@ void QuantizedSequentialImpl::calibrate(nn::Module& model, const std::vector<Ten
     }
   }
   model.train(was_training);
-  input_qparams_.copy_(qparams_of(input.params()));
+  std::vector<QuantParams> ranges;
+  for (size_t k = 0; k < steps_.size(); ++k)
+    ranges.push_back(steps_[k]->computes() && !steps_[k]->last ? outputs[k].params() : QuantParams{});
+  assign(model, input.params(), ranges);
+}
+
+void QuantizedSequentialImpl::assign(const nn::Module& model, const QuantParams& input, const std::vector<QuantParams>& outputs) {
+  if (outputs.size() != steps_.size()) fail<ValueError>("int8 quantization: ", outputs.size(), " output ranges for ", steps_.size(), " steps");
+  NoGradGuard no_grad;
+  const auto children = model.named_children();
+  input_qparams_.copy_(qparams_of(input));
   for (size_t k = 0; k < steps_.size(); ++k) {
     Step& step = *steps_[k];
     if (!step.computes()) continue;
@@ -277,7 +290,7 @@ void QuantizedSequentialImpl::calibrate(nn::Module& model, const std::vector<Ten
     t.weight.copy_(quantize(weight, wp).to(DType::i8));
     t.weight_scale.copy_(from_vector(wp.scale, {weight.size(0)}));
     t.bias.copy_(bias);
-    if (!step.last) t.output_qparams.copy_(qparams_of(outputs[k].params()));
+    if (!step.last) t.output_qparams.copy_(qparams_of(outputs[k]));
   }
 }
 
@@ -285,9 +298,9 @@ Tensor QuantizedSequentialImpl::forward(const Tensor& input) {
   NoGradGuard no_grad;
   if (input.dim() != static_cast<int64_t>(example_shape_.size()) + 1 || Dims(input.sizes().begin() + 1, input.sizes().end()) != example_shape_)
     fail<ShapeError>("QuantizedSequential: expected input [N, ", example_shape_, "], got ", input.sizes());
-  // A large batch goes through in chunks, so that each step's codes are still in the cache
-  // when the next step reads them (the steps are memory-bound otherwise: 4x the time of a
-  // batch of 64 for a batch of 1000 with the cnn preset).
+  // A large batch goes through in chunks: the codes between steps stay small (the cnn
+  // preset's first layer makes 25 MB of them for 1000 images) and in the cache; on that
+  // model the time is the same as in one piece, within the machine's noise.
   const int64_t chunk = kChunk, n = input.size(0);
   if (n <= chunk) return forward_chunk(input);
   TensorList outputs;

@@ -27,6 +27,21 @@
 
 namespace cajal::compress {
 
+// One step of an int8 chain: the float model's children it stands for, by index (the conv
+// or linear layer first, then the batch norm and ReLU it absorbs); dropout and identity
+// belong to no step.
+struct ChainStep {
+  enum class Kind { conv, linear, max_pool, flatten } kind;
+  std::vector<size_t> members;
+  bool relu = false;
+  bool computes() const { return kind == Kind::conv || kind == Kind::linear; }
+};
+
+// How int8 cuts `model` (an nn::Sequential) into steps. A model that is not a chain, a layer
+// with no int8 step or a chain that does not end in a conv or linear layer is a ValueError
+// naming the problem.
+std::vector<ChainStep> chain_steps(const nn::Module& model);
+
 class QuantizedSequentialImpl : public nn::Module {
  public:
   // The structure of `model` (for examples of `example_shape`) with zero tensors: what
@@ -37,6 +52,11 @@ class QuantizedSequentialImpl : public nn::Module {
   std::string name() const override { return "QuantizedSequential"; }
   std::string extra_repr() const override;
   Tensor forward(const Tensor& input) override;
+
+  // Fills the int8 tensors from `model`'s weights (batch norms folded) and the activation
+  // ranges: the input's, and one per step (used for the conv and linear steps but the last).
+  void assign(const nn::Module& model, const QuantParams& input, const std::vector<QuantParams>& outputs);
+  size_t num_steps() const { return steps_.size(); }
 
   struct Step;
 
