@@ -92,6 +92,11 @@ TEST_F(CompressProgram, DistilledStudentLearnsFromATeacher) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("distillation: teacher"), std::string::npos) << r.out;
   EXPECT_GT(test_accuracy(r.out), 0.8) << r.out;
+  // A student that normalizes its inputs while the teacher did not: the teacher still gets
+  // pixels as it saw them (with only its soft targets, alpha 1, the student learns from them).
+  r = test::cajal(dir(), "train student.yaml --set data.normalize=true --set distill.alpha=1 --output runs/student_normalized");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_GT(test_accuracy(r.out), 0.8) << r.out;
 }
 
 TEST_F(CompressProgram, QuantizedModelIsSmallerAndAgrees) {

@@ -7,6 +7,8 @@
 #include "cajal/cli/inputs.h"
 #include "cajal/cli/model_file.h"
 #include "cajal/metrics/metrics.h"
+#include "cajal/ops/creation.h"
+#include "cajal/ops/elementwise.h"
 #include "cajal/ops/shape.h"
 #include "cajal/compress/distillation.h"
 
@@ -36,16 +38,6 @@ std::shared_ptr<compress::PruningCallback> make_pruning_callback(const RunConfig
   return std::make_shared<compress::PruningCallback>(model, config.prune->options);
 }
 
-namespace {
-
-bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t k = 0; k < a.size(); ++k)
-    if (std::fabs(a[k] - b[k]) > 1e-6 * std::max(1.0, std::fabs(a[k]))) return false;
-  return true;
-}
-
-}  // namespace
 
 std::function<Tensor(const Tensor&, const data::Batch&)> make_distillation_loss(const DistillConfig& config,
                                                                                 const Prepared& data, std::ostream& log) {
@@ -63,17 +55,37 @@ std::function<Tensor(const Tensor&, const data::Batch&)> make_distillation_loss(
                      data.class_names.front(), ", ...), or not in the same order");
   if (info.input.shape != data.input.shape)
     fail<ShapeError>(where, ": the teacher takes examples of shape ", info.input.shape, ", the data has ", data.input.shape);
-  if (!same_values(info.mean, data.mean) || !same_values(info.std, data.std))
-    fail<ValueError>(where, ": the teacher was trained on inputs normalized otherwise than this run's (data.normalize)");
+  // The teacher gets its inputs as its own training normalized them: the student's batches
+  // (normalized with this run's statistics, which move with the seed's validation split)
+  // are mapped back through x * scale + shift, per channel or feature.
+  const std::vector<double> student_mean = data.mean.empty() ? std::vector<double>{0.0} : data.mean;
+  const std::vector<double> student_std = data.std.empty() ? std::vector<double>{1.0} : data.std;
+  const std::vector<double> teacher_mean = info.mean.empty() ? std::vector<double>{0.0} : info.mean;
+  const std::vector<double> teacher_std = info.std.empty() ? std::vector<double>{1.0} : info.std;
+  const size_t channels = std::max(student_mean.size(), teacher_mean.size());
+  if ((student_mean.size() != 1 && student_mean.size() != channels) || (teacher_mean.size() != 1 && teacher_mean.size() != channels))
+    fail<ValueError>(where, ": the teacher normalizes ", teacher_mean.size(), " channels, this run ", student_mean.size());
+  std::vector<double> scale(channels), shift(channels);
+  bool identity = true;
+  for (size_t c = 0; c < channels; ++c) {
+    const double ms = student_mean[student_mean.size() == 1 ? 0 : c], ss = student_std[student_std.size() == 1 ? 0 : c];
+    const double mt = teacher_mean[teacher_mean.size() == 1 ? 0 : c], st = teacher_std[teacher_std.size() == 1 ? 0 : c];
+    scale[c] = ss / st;
+    shift[c] = (ms - mt) / st;
+    identity = identity && scale[c] == 1 && shift[c] == 0;
+  }
+  Dims stat_shape(static_cast<int64_t>(info.input.shape.size()) + 1, 1);
+  stat_shape[1] = static_cast<int64_t>(channels);
+  const Tensor to_teacher_scale = from_vector(scale, stat_shape).to(DType::f32), to_teacher_shift = from_vector(shift, stat_shape).to(DType::f32);
   log << "distillation: teacher " << teacher.path << " (" << teacher.module->num_parameters() << " parameters), temperature "
       << config.options.temperature << ", alpha " << config.options.alpha << std::endl;
   nn::ModulePtr model = teacher.module;
   compress::DistillationOptions options = config.options;
-  return [model, options](const Tensor& output, const data::Batch& batch) {
+  return [model, options, identity, to_teacher_scale, to_teacher_shift](const Tensor& output, const data::Batch& batch) {
     Tensor teacher_logits;
     {
       NoGradGuard no_grad;
-      teacher_logits = model->forward(batch.input);
+      teacher_logits = model->forward(identity ? batch.input : batch.input * to_teacher_scale + to_teacher_shift);
     }
     return compress::distillation_loss(output, teacher_logits, batch.target, options);
   };

@@ -26,8 +26,9 @@ std::vector<ParamGroupRequest> prepare_transfer_and_prune(const RunConfig& confi
 std::shared_ptr<compress::PruningCallback> make_pruning_callback(const RunConfig& config, const nn::Module& model);
 
 // The distillation loss for training: the teacher run named by `config` loaded and checked
-// against the data (same example shape, classes, class names and normalization; an error
-// naming what differs), run in eval mode without gradients on every batch.
+// against the data (same example shape, classes and class names; an error naming what
+// differs), run in eval mode without gradients on every batch, its inputs normalized as its
+// own training normalized them.
 std::function<Tensor(const Tensor&, const data::Batch&)> make_distillation_loss(const DistillConfig& config,
                                                                                 const Prepared& data, std::ostream& log);
 
