@@ -46,7 +46,7 @@ Tensor QatSequentialImpl::forward(const Tensor& input) {
     for (; next_child < step.members[0]; ++next_child) x = children[next_child].second->forward(x);
     if (step.computes()) {
       const nn::ModulePtr& layer = children[step.members[0]].second;
-      const Tensor& weight = layer->named_parameters(false).at(0).second;
+      const Tensor weight = layer->named_parameters(false).at(0).second;  // a copy: the list is a temporary
       x = nn::functional_call(layer, {{"weight", fake_quantize(weight, weight_params(weight.detach()))}}, x);
       for (size_t m = 1; m < step.members.size(); ++m) x = children[step.members[m]].second->forward(x);
       if (k + 1 < steps_.size()) x = observe(x, k + 1);
