@@ -40,7 +40,7 @@ import os, statistics, sys
 out = sys.argv[1]
 def med(name):
     path = os.path.join(out, name)
-    return statistics.median(float(x.rstrip("x")) for x in open(path)) if os.path.exists(path) else None
+    return statistics.median(float(x.strip().rstrip("x")) for x in open(path)) if os.path.exists(path) else None
 print("| batch of 1000, ms | 1 thread | 2 threads |")
 print("|---|---|---|")
 for label, name in (("cajal float32", "float"), ("cajal int8", "int8"), ("PyTorch int8 (onednn)", "torch")):
