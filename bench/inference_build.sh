@@ -62,7 +62,7 @@ same = "n/a (the full predictions are the float model's)"
 if model.endswith("/model.safetensors"):
     rows = list(csv.DictReader(open(os.path.join(out, "full.csv"))))
     agree = sum(r["label"] == i[0] for r, i in zip(rows, infer))
-    worst = max(abs(float(r[i[0]]) - float(i[1])) for r, i in zip(rows, infer))
+    worst = max(abs(float(r["p_" + i[0]]) - float(i[1])) for r, i in zip(rows, infer))
     same = f"{agree}/{len(rows)} labels equal, largest probability difference {worst:.2g}"
 print(f"  {variant:7s} cajal-infer {int(size) / 1e6:.2f} MB stripped" +
       (f" + {int(extra) / 1e6:.1f} MB of shared libraries (oneDNN, OpenBLAS)" if int(extra) else " (static, no other library)") +
