@@ -168,24 +168,22 @@ TEST_F(CompressProgram, CajalInferPredictsAsCajalPredicts) {
 }
 
 TEST_F(CompressProgram, BadRequestsAreOneLine) {
-  auto one_line = [](const test::ProgramResult& r) { return r.code != 0 && r.err.find('\n') == r.err.size() - 1; };
-  test::ProgramResult r = test::cajal(dir(), "prune runs/base --sparsity 1.5");
-  EXPECT_TRUE(one_line(r)) << r.err;
-  EXPECT_NE(r.err.find("--sparsity must be a number in [0, 1)"), std::string::npos) << r.err;
-  r = test::cajal(dir(), "prune runs/nothing --sparsity 0.5");
-  EXPECT_TRUE(one_line(r)) << r.err;
-  EXPECT_NE(r.err.find("not a run folder"), std::string::npos) << r.err;
-  r = test::cajal(dir(), "train base.yaml --set prune.sparsity=-0.2 --output runs/bad");
-  EXPECT_TRUE(one_line(r)) << r.err;
-  EXPECT_NE(r.err.find("'sparsity' must be in [0, 1)"), std::string::npos) << r.err;
+  // `cajal ARGS` fails with one line on stderr that says `what`.
+  auto expect_one_line = [&](const std::string& args, const std::string& what) {
+    const test::ProgramResult r = test::cajal(dir(), args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << args << ": " << r.err;
+  };
+  expect_one_line("prune runs/base --sparsity 1.5", "--sparsity must be a number in [0, 1)");
+  expect_one_line("prune runs/nothing --sparsity 0.5", "not a run folder");
+  expect_one_line("train base.yaml --set prune.sparsity=-0.2 --output runs/bad", "'sparsity' must be in [0, 1)");
   // A teacher that knows other classes than the student's data.
   test::write_text(dir() + "/renamed.yaml", std::string(kBase) + "distill: {teacher: runs/base}\n");
-  r = test::cajal(dir(), "train renamed.yaml --set data.class_names=[a,b,c,d] --output runs/renamed");
-  EXPECT_TRUE(one_line(r)) << r.err;
-  EXPECT_NE(r.err.find("the teacher's classes (top left, ...) are not the data's (a, ...)"), std::string::npos) << r.err;
-  r = test::cajal(dir(), "train renamed.yaml --set data.classes=[0,1] --output runs/renamed");
-  EXPECT_TRUE(one_line(r)) << r.err;
-  EXPECT_NE(r.err.find("the teacher has 4 classes, the student's data 2"), std::string::npos) << r.err;
+  expect_one_line("train renamed.yaml --set data.class_names=[a,b,c,d] --output runs/renamed",
+                  "the teacher's classes (top left, ...) are not the data's (a, ...)");
+  expect_one_line("train renamed.yaml --set data.classes=[0,1] --output runs/renamed",
+                  "the teacher has 4 classes, the student's data 2");
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 #include "cajal/compress/channel_pruning.h"
 #include "cajal/compress/distillation.h"
 #include "cajal/compress/pruning.h"
-#include "cajal/io/npy.h"
 #include "cajal/nn/nn.h"
 #include "cajal/nn/serialize.h"
+#include "support/reference_npy.h"
 #include "support/test_support.h"
 #include "train/train_fixtures.h"
 
@@ -19,12 +19,12 @@ namespace {
 
 // The reference's network: conv 8, BN, ReLU, pool, conv 6, BN, ReLU, pool, flatten, linear
 // 24 -> 10, ReLU, linear 10 -> 3, with its weights and statistics.
-nn::Sequential reference_model(const std::string& dir) {
+nn::Sequential reference_model(const test::ReferenceNpy& files) {
   nn::Sequential model(nn::Conv2d(1, 8, 3, {.padding = 1}), nn::BatchNorm2d(8), nn::ReLU(), nn::MaxPool2d(2),
                        nn::Conv2d(8, 6, 3, {.padding = 1}), nn::BatchNorm2d(6), nn::ReLU(), nn::MaxPool2d(2),
                        nn::Flatten(), nn::Linear(24, 10), nn::ReLU(), nn::Linear(10, 3));
   NamedTensors state;
-  for (const auto& [name, value] : model->state_dict()) state.emplace_back(name, load_npy(dir + "/state." + name + ".npy"));
+  for (const auto& [name, value] : model->state_dict()) state.emplace_back(name, files.load("state." + name));
   nn::load_state_dict(*model, state);
   model->eval();
   return model;
@@ -32,14 +32,12 @@ nn::Sequential reference_model(const std::string& dir) {
 
 class PruningReference : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(test::temp_dir());
-    ASSERT_TRUE(test::run_reference("pruning_reference.py", *dir_));
+  static const test::ReferenceNpy& reference() {
+    static const test::ReferenceNpy files("pruning_reference.py");
+    return files;
   }
-  static Tensor load(const std::string& name) { return load_npy(*dir_ + "/" + name + ".npy"); }
-  static std::string* dir_;
+  static Tensor load(const std::string& name) { return reference().load(name); }
 };
-std::string* PruningReference::dir_ = nullptr;
 
 std::vector<Tensor> weights_only(const std::vector<std::pair<std::string, Tensor>>& named) {
   std::vector<Tensor> weights;
@@ -48,7 +46,7 @@ std::vector<Tensor> weights_only(const std::vector<std::pair<std::string, Tensor
 }
 
 TEST_F(PruningReference, MagnitudeMasksAreTorchs) {
-  nn::Sequential model = reference_model(*dir_);
+  nn::Sequential model = reference_model(reference());
   const auto named = compress::prunable_weights(*model);
   ASSERT_EQ(named.size(), 4u);
   EXPECT_EQ(named[2].first, "9.weight");
@@ -65,14 +63,14 @@ TEST_F(PruningReference, MagnitudeMasksAreTorchs) {
 }
 
 TEST_F(PruningReference, ShrunkNetworkComputesTheZeroedOne) {
-  nn::Sequential model = reference_model(*dir_);
+  nn::Sequential model = reference_model(reference());
   const Tensor x = load("x");
   EXPECT_TRUE(test::all_close(model->forward(x), load("full_out"), 1e-5, 1e-6));
   const compress::LayerWidths widths = compress::prune_channels(*model, 0.5);
   EXPECT_EQ(widths, (compress::LayerWidths{{"0", 4}, {"4", 3}, {"9", 5}}));
   // The channels kept are torch's, in order: the kept weights are the original rows (and,
   // after a pruned layer, columns).
-  const nn::Sequential original = reference_model(*dir_);
+  const nn::Sequential original = reference_model(reference());
   auto conv_weight = [](const nn::Sequential& m, const char* name) {
     return std::dynamic_pointer_cast<nn::Conv2dImpl>(m->get_submodule(name))->weight();
   };

@@ -6,7 +6,7 @@
 
 #include "cajal/autograd/engine.h"
 #include "cajal/compress/quantize.h"
-#include "cajal/io/npy.h"
+#include "support/reference_npy.h"
 #include "support/test_support.h"
 
 namespace cajal {
@@ -14,14 +14,12 @@ namespace {
 
 class QuantizeReference : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(test::temp_dir());
-    ASSERT_TRUE(test::run_reference("quantize_reference.py", *dir_));
+  static const test::ReferenceNpy& reference() {
+    static const test::ReferenceNpy files("quantize_reference.py");
+    return files;
   }
-  static Tensor load(const std::string& name) { return load_npy(*dir_ + "/" + name + ".npy"); }
-  static std::string* dir_;
+  static Tensor load(const std::string& name) { return reference().load(name); }
 };
-std::string* QuantizeReference::dir_ = nullptr;
 
 compress::Observer calibrated(compress::ObserverOptions options, const std::function<Tensor(const std::string&)>& load) {
   compress::Observer observer(options);

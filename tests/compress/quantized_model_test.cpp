@@ -6,10 +6,10 @@
 #include <cmath>
 
 #include "cajal/compress/quantized_model.h"
-#include "cajal/io/npy.h"
 #include "cajal/models/presets.h"
 #include "cajal/nn/nn.h"
 #include "cajal/nn/serialize.h"
+#include "support/reference_npy.h"
 #include "support/test_support.h"
 
 namespace cajal {
@@ -17,11 +17,11 @@ namespace {
 
 class QuantizedModelReference : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(test::temp_dir());
-    ASSERT_TRUE(test::run_reference("quantized_model_reference.py", *dir_));
+  static const test::ReferenceNpy& reference() {
+    static const test::ReferenceNpy files("quantized_model_reference.py");
+    return files;
   }
-  static Tensor load(const std::string& name) { return load_npy(*dir_ + "/" + name + ".npy"); }
+  static Tensor load(const std::string& name) { return reference().load(name); }
 
   // The reference's float network, weights and statistics loaded, in eval mode.
   static nn::Sequential float_model() {
@@ -36,9 +36,7 @@ class QuantizedModelReference : public ::testing::Test {
   static std::shared_ptr<compress::QuantizedSequentialImpl> quantized(nn::Sequential& model) {
     return compress::quantize_model(*model, {1, 8, 8}, {load("calibration0"), load("calibration1"), load("calibration2")});
   }
-  static std::string* dir_;
 };
-std::string* QuantizedModelReference::dir_ = nullptr;
 
 Tensor state_of(const nn::Module& m, const std::string& name) {
   for (const auto& [n, t] : m.state_dict())

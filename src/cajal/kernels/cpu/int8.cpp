@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <mutex>
 #include <vector>
 
 #include "cajal/core/parallel.h"
@@ -51,6 +49,8 @@ struct Prepared {
   Tensor weights;  // bytes in the chosen layout
   memory::desc weights_desc;
 };
+// Prepared primitives by batch size (onednn::PrimitiveCache: made once, bounded).
+using PreparedByBatch = onednn::PrimitiveCache<int64_t, Prepared>;
 
 dnnl::primitive_attr requantize_attr(const Requantize& rq) {
   dnnl::primitive_attr attr = onednn::user_scratchpad();
@@ -69,6 +69,13 @@ Tensor reorder_weights(const Tensor& weight, const memory::desc& plain, const me
   onednn::CallBuffers buffers;
   onednn::reorder(memory(plain, onednn::engine(), weight.raw_data()), memory(chosen, onednn::engine(), out.raw_data()), buffers);
   return out;
+}
+
+// The primitive of `pd` for plain int8 weights `weight` (layout `plain`), its weights reordered.
+template <class Primitive, class PrimitiveDesc>
+Prepared prepare(const PrimitiveDesc& pd, const memory::desc& src, const memory::desc& dst, const Tensor& weight,
+                 const memory::desc& plain) {
+  return {Primitive(pd), src, dst, pd.scratchpad_desc(), reorder_weights(weight, plain, pd.weights_desc()), pd.weights_desc()};
 }
 
 Tensor run(const Prepared& p, const Tensor& x, const Dims& out_sizes, const Requantize& rq) {
@@ -99,30 +106,20 @@ struct Conv::Impl {
   std::unique_ptr<Linear> patches;
   std::unique_ptr<Conv> unpadded;  // for an input zero point other than 0 (made on first use)
 #ifdef CAJAL_WITH_ONEDNN
-  std::mutex mu;
-  std::map<int64_t, std::shared_ptr<const Prepared>> by_batch;
+  PreparedByBatch by_batch;
 
   std::shared_ptr<const Prepared> prepared(int64_t batch) {
-    std::lock_guard<std::mutex> lock(mu);
-    auto& entry = by_batch[batch];
-    if (entry) return entry;
-    const memory::dims x{batch, g.in_channels, g.in_size[0], g.in_size[1]}, y{batch, g.out_channels, g.out_size[0], g.out_size[1]};
-    const memory::dims w{g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]};
-    memory::desc src(x, dt::u8, Tag::nhwc), dst(y, rq.float_output ? dt::f32 : dt::u8, Tag::nhwc);
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
-                                         memory::desc(w, dt::s8, Tag::any), memory::desc({g.out_channels}, dt::f32, Tag::x), dst,
-                                         {g.stride[0], g.stride[1]}, {g.dilation[0] - 1, g.dilation[1] - 1}, {g.pad[0], g.pad[1]},
-                                         {g.pad_after(0), g.pad_after(1)});
-    dnnl::convolution_forward::primitive_desc pd(desc, requantize_attr(rq), onednn::engine());
-    auto p = std::make_shared<Prepared>();
-    p->primitive = dnnl::convolution_forward(pd);
-    p->src = src;
-    p->dst = dst;
-    p->scratchpad = pd.scratchpad_desc();
-    p->weights_desc = pd.weights_desc();
-    p->weights = reorder_weights(weight, memory::desc(w, dt::s8, Tag::oihw), p->weights_desc);
-    entry = p;
-    return entry;
+    return by_batch.get(batch, [&] {
+      const memory::dims x{batch, g.in_channels, g.in_size[0], g.in_size[1]}, y{batch, g.out_channels, g.out_size[0], g.out_size[1]};
+      const memory::dims w{g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]};
+      memory::desc src(x, dt::u8, Tag::nhwc), dst(y, rq.float_output ? dt::f32 : dt::u8, Tag::nhwc);
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+                                           memory::desc(w, dt::s8, Tag::any), memory::desc({g.out_channels}, dt::f32, Tag::x), dst,
+                                           {g.stride[0], g.stride[1]}, {g.dilation[0] - 1, g.dilation[1] - 1}, {g.pad[0], g.pad[1]},
+                                           {g.pad_after(0), g.pad_after(1)});
+      dnnl::convolution_forward::primitive_desc pd(desc, requantize_attr(rq), onednn::engine());
+      return prepare<dnnl::convolution_forward>(pd, src, dst, weight, memory::desc(w, dt::s8, Tag::oihw));
+    });
   }
 #endif
 };
@@ -263,27 +260,17 @@ struct Linear::Impl {
   Tensor weight;
   Requantize rq;
 #ifdef CAJAL_WITH_ONEDNN
-  std::mutex mu;
-  std::map<int64_t, std::shared_ptr<const Prepared>> by_batch;
+  PreparedByBatch by_batch;
 
   std::shared_ptr<const Prepared> prepared(int64_t batch) {
-    std::lock_guard<std::mutex> lock(mu);
-    auto& entry = by_batch[batch];
-    if (entry) return entry;
-    const int64_t O = weight.size(0), K = weight.size(1);
-    memory::desc src({batch, K}, dt::u8, Tag::nc), dst({batch, O}, rq.float_output ? dt::f32 : dt::u8, Tag::nc);
-    dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, memory::desc({O, K}, dt::s8, Tag::any),
-                                           memory::desc({O}, dt::f32, Tag::x), dst);
-    dnnl::inner_product_forward::primitive_desc pd(desc, requantize_attr(rq), onednn::engine());
-    auto p = std::make_shared<Prepared>();
-    p->primitive = dnnl::inner_product_forward(pd);
-    p->src = src;
-    p->dst = dst;
-    p->scratchpad = pd.scratchpad_desc();
-    p->weights_desc = pd.weights_desc();
-    p->weights = reorder_weights(weight, memory::desc({O, K}, dt::s8, Tag::oi), p->weights_desc);
-    entry = p;
-    return entry;
+    return by_batch.get(batch, [&] {
+      const int64_t O = weight.size(0), K = weight.size(1);
+      memory::desc src({batch, K}, dt::u8, Tag::nc), dst({batch, O}, rq.float_output ? dt::f32 : dt::u8, Tag::nc);
+      dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, memory::desc({O, K}, dt::s8, Tag::any),
+                                             memory::desc({O}, dt::f32, Tag::x), dst);
+      dnnl::inner_product_forward::primitive_desc pd(desc, requantize_attr(rq), onednn::engine());
+      return prepare<dnnl::inner_product_forward>(pd, src, dst, weight, memory::desc({O, K}, dt::s8, Tag::oi));
+    });
   }
 #endif
 };
