@@ -98,6 +98,24 @@ TEST_F(MalformedCsv, QuotesSpacesSignsCrlfAndBlankLinesAreAccepted) {
   EXPECT_EQ(table.labels.to_vector<int64_t>(), (std::vector<int64_t>{0, 1}));
 }
 
+TEST_F(MalformedCsv, IgnoredColumnsKeepTheirTextOutOfTheFeatures) {
+  const std::string path = write("id,age,colour,label\nx7,31,Black,1\ny2,40,White,0\n");
+  const data::CsvTable table = load_csv(path, {.label_column = "label", .ignore_columns = {"colour", "id"}});
+  EXPECT_EQ(table.feature_names, (std::vector<std::string>{"age"}));
+  EXPECT_TRUE(test::all_close(table.features, tensor({31.f, 40.f}, {2, 1}), 0, 0));
+  ASSERT_EQ(table.ignored.size(), 2u);
+  EXPECT_EQ(table.ignored[0].first, "colour");
+  EXPECT_EQ(table.ignored[0].second, (std::vector<std::string>{"Black", "White"}));
+  EXPECT_EQ(table.ignored[1].second, (std::vector<std::string>{"x7", "y2"}));
+  test::expect_error<ValueError>([&] { load_csv(path, {.label_column = "label", .ignore_columns = {"race"}}); },
+                                 {"no column named 'race'", "'colour'"});
+  test::expect_error<ValueError>([&] { load_csv(path, {.label_column = "label", .ignore_columns = {"label"}}); },
+                                 {"'label' is the label"});
+  test::expect_error<ValueError>([&] { load_csv(path, {.ignore_columns = {"id", "id"}}); }, {"'id' is ignored twice"});
+  test::expect_error<IOError>([&] { load_csv(path, {.label_column = "label", .ignore_columns = {"id", "age", "colour"}}); },
+                              {"1 column not ignored", "need features and a label"});
+}
+
 TEST_F(MalformedCsv, ErrorsNameFileLineAndColumn) {
   test::expect_error<IOError>([&] { load_csv(write("a,b,label\n1,2,0\n3,,1\n")); },
                               {"table0.csv:3:2", "missing value in column 'b'"});

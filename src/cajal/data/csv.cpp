@@ -120,18 +120,23 @@ std::vector<Line> read_lines(const std::string& path, const CsvOptions& options)
   return lines;
 }
 
+// The index of the column named `name` (`what`: "label", "ignored"); a ValueError listing the
+// columns when there is none.
+size_t column_index(const CsvOptions& options, const std::vector<std::string>& names, const std::string& name,
+                    const std::string& what, const std::string& path) {
+  if (!options.header) fail<ValueError>("load_csv: ", path, ": ", what, " column '", name, "' given by name, but the file has no header");
+  const auto found = std::find(names.begin(), names.end(), name);
+  if (found == names.end()) {
+    std::ostringstream known;
+    for (size_t k = 0; k < names.size(); ++k) known << (k ? ", " : "") << "'" << names[k] << "'";
+    fail<ValueError>("load_csv: ", path, ": no column named '", name, "' (columns: ", known.str(), ")");
+  }
+  return static_cast<size_t>(found - names.begin());
+}
+
 size_t label_index(const CsvOptions& options, const std::vector<std::string>& names, const std::string& path) {
   const auto columns = static_cast<int64_t>(names.size());
-  if (const auto* name = std::get_if<std::string>(&options.label_column)) {
-    if (!options.header) fail<ValueError>("load_csv: ", path, ": label column '", *name, "' given by name, but the file has no header");
-    const auto found = std::find(names.begin(), names.end(), *name);
-    if (found == names.end()) {
-      std::ostringstream known;
-      for (size_t k = 0; k < names.size(); ++k) known << (k ? ", " : "") << "'" << names[k] << "'";
-      fail<ValueError>("load_csv: ", path, ": no column named '", *name, "' (columns: ", known.str(), ")");
-    }
-    return static_cast<size_t>(found - names.begin());
-  }
+  if (const auto* name = std::get_if<std::string>(&options.label_column)) return column_index(options, names, *name, "label", path);
   const int64_t index = std::get<int64_t>(options.label_column);
   const int64_t wrapped = index < 0 ? index + columns : index;
   if (wrapped < 0 || wrapped >= columns)
@@ -170,14 +175,26 @@ CsvTable load_csv(const std::string& path, const CsvOptions& options) {
   } else {
     for (size_t k = 0; k < lines.front().fields.size(); ++k) names.push_back("column " + std::to_string(k + 1));
   }
-  if (names.size() < 2) fail<IOError>("load_csv: ", path, ": ", names.size(), " column, need features and a label");
   const size_t label = label_index(options, names, path);
+  std::vector<size_t> ignored;  // column indices, in the order of ignore_columns
+  for (const std::string& name : options.ignore_columns) {
+    const size_t k = column_index(options, names, name, "ignored", path);
+    if (k == label) fail<ValueError>("load_csv: ", path, ": column '", name, "' is the label; it cannot also be ignored");
+    if (std::find(ignored.begin(), ignored.end(), k) != ignored.end())
+      fail<ValueError>("load_csv: ", path, ": column '", name, "' is ignored twice");
+    ignored.push_back(k);
+    table.ignored.emplace_back(name, std::vector<std::string>{});
+  }
+  const auto is_ignored = [&](size_t k) { return std::find(ignored.begin(), ignored.end(), k) != ignored.end(); };
+  if (names.size() < 2 + ignored.size())
+    fail<IOError>("load_csv: ", path, ": ", names.size() - ignored.size(), " column", ignored.empty() ? "" : " not ignored",
+                  ", need features and a label");
   table.label_name = names[label];
   for (size_t k = 0; k < names.size(); ++k)
-    if (k != label) table.feature_names.push_back(names[k]);
+    if (k != label && !is_ignored(k)) table.feature_names.push_back(names[k]);
 
   const auto rows = static_cast<int64_t>(lines.size());
-  const auto num_features = static_cast<int64_t>(names.size() - 1);
+  const auto num_features = static_cast<int64_t>(table.feature_names.size());
   std::vector<float> features;
   features.reserve(static_cast<size_t>(rows * num_features));
   std::vector<double> label_values;  // Indices and Values
@@ -186,8 +203,10 @@ CsvTable load_csv(const std::string& path, const CsvOptions& options) {
     const std::string at = path + ":" + std::to_string(line.number);
     if (line.fields.size() != names.size())
       fail<IOError>(at, ": ", line.fields.size(), " fields, expected ", names.size(), options.header ? " (as the header)" : " (as the first row)");
+    for (size_t k = 0; k < ignored.size(); ++k) table.ignored[k].second.push_back(line.fields[ignored[k]]);
     for (size_t k = 0; k < names.size(); ++k) {
       const std::string where = at + ":" + std::to_string(k + 1);
+      if (is_ignored(k)) continue;
       if (k != label) {
         features.push_back(parse_float32(line.fields[k], where, names[k]));
       } else if (options.labels == CsvLabels::Names) {

@@ -8,6 +8,7 @@
 // Every problem is an IOError "file:line:column: ..." (line and column counted from 1).
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct CsvOptions {
   // Names only: the class names in index order. Empty: the distinct names found, sorted.
   // Give the training table's classes when loading its validation or test table.
   std::vector<std::string> classes = {};
+  // Columns left out of the features, by header name: identifiers, or a sensitive attribute
+  // kept for a fairness audit. They may hold any text; CsvTable::ignored keeps it.
+  std::vector<std::string> ignore_columns = {};
   bool header = true;      // the first (non-skipped) line names the columns
   int64_t skip_lines = 0;  // lines to skip before the header (scikit-learn's tables start with a line of counts)
   char delimiter = ',';
@@ -40,6 +44,8 @@ struct CsvTable {
   std::vector<std::string> feature_names;  // header names (or "column <k>" without a header)
   std::string label_name;
   std::vector<std::string> classes;        // Names: class k's name; otherwise empty
+  // Each ignored column's text, row by row, in the order of CsvOptions::ignore_columns.
+  std::vector<std::pair<std::string, std::vector<std::string>>> ignored;
 };
 
 CsvTable load_csv(const std::string& path, const CsvOptions& options = {});

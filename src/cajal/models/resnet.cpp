@@ -44,9 +44,9 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_channels, int64_t out_channels, int64_
 }
 
 Tensor BasicBlockImpl::forward(const Tensor& x) {
-  Tensor out = relu(bn1_->forward(conv1_->forward(x)));
-  out = bn2_->forward(conv2_->forward(out));
-  Tensor shortcut = downsample_ ? downsample_->forward(x) : x;
+  Tensor out = relu(bn1_->call(conv1_->call(x)));
+  out = bn2_->call(conv2_->call(out));
+  Tensor shortcut = downsample_ ? downsample_->call(x) : x;
   return relu(out + shortcut);
 }
 
@@ -75,9 +75,9 @@ void ResNetImpl::rebind_child(const std::string& name, const nn::ModulePtr& modu
 }
 
 Tensor ResNetImpl::forward(const Tensor& x) {
-  Tensor out = relu(bn1_->forward(conv1_->forward(x)));
-  for (const auto& stage : stages_) out = stage->forward(out);
-  return fc_->forward(global_avg_pool2d(out).flatten(1));
+  Tensor out = relu(bn1_->call(conv1_->call(x)));
+  for (const auto& stage : stages_) out = stage->call(out);
+  return fc_->call(global_avg_pool2d(out).flatten(1));
 }
 
 }  // namespace cajal::models

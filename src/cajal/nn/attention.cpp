@@ -173,9 +173,17 @@ AttentionOutput MultiheadAttentionImpl::forward(const Tensor& query, const Tenso
   if (query.size(-1) != embed_dim || key_features != kdim || value_features != vdim)
     fail<ShapeError>(kOp, ": expected query, key and value features ", embed_dim, ", ", kdim, " and ", vdim,
                      ", got shapes ", query.sizes(), ", ", key.sizes(), " and ", value.sizes());
-  return multi_head_attention_forward(query, key, value, num_heads, weights(), key_padding_mask, need_weights, attn_mask,
-                                      average_attn_weights, is_causal, is_training() ? options.dropout : 0,
-                                      options.batch_first);
+  const double dropout_p = is_training() ? options.dropout : 0;
+  if (!record_weights_) {
+    return multi_head_attention_forward(query, key, value, num_heads, weights(), key_padding_mask, need_weights,
+                                        attn_mask, average_attn_weights, is_causal, dropout_p, options.batch_first);
+  }
+  AttentionOutput result = multi_head_attention_forward(query, key, value, num_heads, weights(), key_padding_mask, true,
+                                                        attn_mask, false, is_causal, dropout_p, options.batch_first);
+  recorded_weights.push_back(result.weights.detach());
+  if (!need_weights) result.weights = Tensor();
+  else if (average_attn_weights) result.weights = result.weights.mean({result.weights.dim() - 3});
+  return result;
 }
 
 }  // namespace cajal::nn

@@ -69,11 +69,19 @@ class MultiheadAttentionImpl : public Module {
   // weight keeps Linear's initialization).
   void reset_parameters(Generator* gen = nullptr);
   MultiheadAttentionWeights weights() const;
+  // While on, every forward appends its attention weights per head, [N, H, L, S] (detached,
+  // after dropout), to recorded_weights, whatever its caller asked for: the attention maps
+  // of interpretability (explain/attention.h), read from layers that ask for no weights.
+  void record_weights(bool on) { record_weights_ = on; }
+  std::vector<Tensor> recorded_weights;
 
   const int64_t embed_dim, num_heads, head_dim, kdim, vdim;
   const MultiheadAttentionOptions options;
   Tensor in_proj_weight{}, q_proj_weight{}, k_proj_weight{}, v_proj_weight{}, in_proj_bias{};
   Linear out_proj{std::shared_ptr<LinearImpl>()};  // set in the constructor, after the projections (torch's order)
+
+ private:
+  bool record_weights_ = false;
 };
 CAJAL_MODULE(MultiheadAttention);
 

@@ -29,7 +29,7 @@ void ModuleListImpl::rebind_child(const std::string& name, const ModulePtr& modu
 
 Tensor SequentialImpl::forward(const Tensor& input) {
   Tensor x = input;
-  for (const ModulePtr& m : *this) x = m->forward(x);
+  for (const ModulePtr& m : *this) x = m->call(x);
   return x;
 }
 

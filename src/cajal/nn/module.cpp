@@ -85,6 +85,72 @@ Tensor Module::forward(const Tensor&) {
   fail<ValueError>(name(), ": forward(Tensor) is not defined for this module");
 }
 
+// --- hooks ---
+
+// The hooks of one module, in registration order. Handles and the backward hooks attached to
+// outputs hold it weakly: removing a hook or destroying the module ends them.
+struct ModuleHooks {
+  uint64_t next_id = 1;
+  std::vector<std::pair<uint64_t, Module::ForwardHook>> forward;
+  std::vector<std::pair<uint64_t, Module::BackwardHook>> backward;
+};
+
+Module::HookHandle& Module::HookHandle::operator=(HookHandle&& other) noexcept {
+  if (this != &other) {
+    remove();
+    hooks_ = std::move(other.hooks_);
+    id_ = other.id_;
+    other.hooks_.reset();
+  }
+  return *this;
+}
+
+void Module::HookHandle::remove() {
+  if (std::shared_ptr<ModuleHooks> hooks = hooks_.lock()) {
+    std::erase_if(hooks->forward, [&](const auto& entry) { return entry.first == id_; });
+    std::erase_if(hooks->backward, [&](const auto& entry) { return entry.first == id_; });
+  }
+  hooks_.reset();
+}
+
+Module::HookHandle Module::register_forward_hook(ForwardHook hook) {
+  if (!hook) fail<ValueError>(name(), ".register_forward_hook: the hook is empty");
+  if (!hooks_) hooks_ = std::make_shared<ModuleHooks>();
+  hooks_->forward.emplace_back(hooks_->next_id, std::move(hook));
+  return HookHandle(hooks_, hooks_->next_id++);
+}
+
+Module::HookHandle Module::register_backward_hook(BackwardHook hook) {
+  if (!hook) fail<ValueError>(name(), ".register_backward_hook: the hook is empty");
+  if (!hooks_) hooks_ = std::make_shared<ModuleHooks>();
+  hooks_->backward.emplace_back(hooks_->next_id, std::move(hook));
+  return HookHandle(hooks_, hooks_->next_id++);
+}
+
+Tensor Module::call(const Tensor& input) {
+  if (!hooks_ || (hooks_->forward.empty() && hooks_->backward.empty())) return forward(input);
+  Tensor output = forward(input);
+  // Copies: a hook may remove itself (or others) while running.
+  for (const auto& [id, hook] : std::vector(hooks_->forward)) {
+    Tensor replaced = hook(*this, input, output);
+    if (replaced.defined()) output = replaced;
+  }
+  if (!hooks_->backward.empty() && output.requires_grad() && !output.is_leaf()) {
+    // The module outlives its hooks object, so while the weak pointer locks, `this` is alive.
+    output.register_hook([weak = std::weak_ptr<ModuleHooks>(hooks_), module = this](const Tensor& grad) {
+      std::shared_ptr<ModuleHooks> hooks = weak.lock();
+      if (!hooks) return grad;
+      Tensor result = grad;
+      for (const auto& [id, hook] : std::vector(hooks->backward)) {
+        Tensor replaced = hook(*module, result);
+        if (replaced.defined()) result = replaced;
+      }
+      return result;
+    });
+  }
+  return output;
+}
+
 // --- structure ---
 
 namespace {

@@ -24,6 +24,7 @@ namespace cajal::nn {
 
 class Module;
 using ModulePtr = std::shared_ptr<Module>;
+struct ModuleHooks;
 template <typename T>
 using Named = std::vector<std::pair<std::string, T>>;
 
@@ -77,6 +78,38 @@ class Module : public std::enable_shared_from_this<Module> {
   // PyTorch's printed form, followed by a parameter count line when with_counts.
   std::string to_string(bool with_counts = false) const;
 
+  // --- hooks (what interpretability reads: Grad-CAM needs a layer's output and its gradient) ---
+  // A forward hook sees the module, its input and its output after forward; it may return a
+  // replacement output (an undefined Tensor keeps the output). A backward hook sees the
+  // gradient of the loss with respect to the module's output (torch's grad_output) when
+  // backward reaches it; it may return a replacement gradient. Hooks run when the module is
+  // called, not when forward is called directly: `module(x)` through its holder, or call(x),
+  // which Sequential and the built-in models use for their children. Backward hooks attach
+  // to outputs that have a gradient history (not to an output that is a leaf tensor).
+  using ForwardHook = std::function<Tensor(Module& module, const Tensor& input, const Tensor& output)>;
+  using BackwardHook = std::function<Tensor(Module& module, const Tensor& grad_output)>;
+  // Keeps a hook registered for as long as it lives (or until remove()): a hook that outlived
+  // the explanation that set it would keep capturing activations on every later call.
+  class [[nodiscard]] HookHandle {
+   public:
+    HookHandle() = default;
+    HookHandle(std::weak_ptr<ModuleHooks> hooks, uint64_t id) : hooks_(std::move(hooks)), id_(id) {}
+    HookHandle(HookHandle&& other) noexcept : hooks_(std::move(other.hooks_)), id_(other.id_) { other.hooks_.reset(); }
+    HookHandle& operator=(HookHandle&& other) noexcept;
+    HookHandle(const HookHandle&) = delete;
+    HookHandle& operator=(const HookHandle&) = delete;
+    ~HookHandle() { remove(); }
+    void remove();
+
+   private:
+    std::weak_ptr<ModuleHooks> hooks_;
+    uint64_t id_ = 0;
+  };
+  HookHandle register_forward_hook(ForwardHook hook);
+  HookHandle register_backward_hook(BackwardHook hook);
+  // forward(input) with this module's hooks around it.
+  Tensor call(const Tensor& input);
+
  protected:
   // Registers the member `slot` that forward reads as parameter `name`, holding `value`
   // (requires_grad set): register_parameter("weight", weight_, empty({out, in})). Because
@@ -120,6 +153,7 @@ class Module : public std::enable_shared_from_this<Module> {
   std::deque<Tensor> owned_;  // tensors registered without a member slot (a deque: stable addresses)
   Named<ModulePtr> children_;
   bool training_ = true;
+  std::shared_ptr<ModuleHooks> hooks_;  // created by the first registration
 };
 
 std::ostream& operator<<(std::ostream& os, const Module& m);
@@ -171,8 +205,16 @@ class ModuleHolder {
   const std::shared_ptr<Impl>& ptr() const { return impl_; }
   operator ModulePtr() const { return impl_; }  // NOLINT: a holder is usable wherever a module is
   // Calls forward: model(x), or bilinear(x1, x2) for modules with other forward overloads.
+  // A module whose forward is Module's one-tensor forward is called through call(), so its
+  // hooks run.
   template <typename... Args>
-  decltype(auto) operator()(Args&&... args) const { return impl_->forward(std::forward<Args>(args)...); }
+  decltype(auto) operator()(Args&&... args) const {
+    if constexpr (sizeof...(Args) == 1 && (std::is_convertible_v<Args, const Tensor&> && ...) &&
+                  requires { static_cast<Tensor (Impl::*)(const Tensor&)>(&Impl::forward); })
+      return impl_->call(std::forward<Args>(args)...);
+    else
+      return impl_->forward(std::forward<Args>(args)...);
+  }
   // Indexing forwards to the module (containers): seq[0], dict["fc"].
   template <typename Arg>
   decltype(auto) operator[](Arg&& arg) const { return (*impl_)[std::forward<Arg>(arg)]; }
