@@ -526,6 +526,30 @@ TEST(Report, EscapesTextAndLeavesOutEmptySections) {
   EXPECT_EQ(find_all(svg_blocks(render_report(d))[0], "<polyline").size(), 2u);
 }
 
+TEST(Report, TablesAndBarCharts) {
+  ReportData d;
+  d.tables = {{.title = "Rules", .description = "if-then", .columns = {"rule", "coverage"},
+               .rows = {{"if a <= 1 then x", "52%"}, {"else <y>", "48%"}}}};
+  d.chart_sections = {{.title = "By group",
+                       .plots = {{.title = "ROC", .series = {{.name = "Black", .x = {0, 1}, .y = {0, 1}}}}},
+                       .bars = {{.title = "rates", .y_label = "rate", .categories = {"selection", "TPR"},
+                                 .series = {{.name = "Black", .values = {0.5, 0.75}, .low = {0.4, 0.7}, .high = {0.6, 0.8}},
+                                            {.name = "White", .values = {1.0, std::nan("")}}}}}}};
+  std::string html = render_report(d);
+  EXPECT_NE(html.find("<h2>Rules</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td>else &lt;y&gt;</td>"), std::string::npos);
+  EXPECT_EQ(find_all(html, "<rect class=\"bar\"").size(), 3u);  // the NaN bar is left out
+  EXPECT_EQ(find_all(html, "class=\"error-bar\"").size(), 2u);
+  EXPECT_NE(html.find("data-series=\"White\" data-category=\"selection\""), std::string::npos);
+  EXPECT_EQ(find_all(html, "<svg class=\"chart").size(), 2u);  // the bar chart and the ROC plot
+  // A bar of 0.75 reaches three quarters of the way up the axis from 0 to 1 (the chart's top at y 40).
+  std::string bar = html.substr(html.find("data-category=\"TPR\""));
+  double y = std::stod(bar.substr(bar.find(" y=\"") + 4)), height = std::stod(bar.substr(bar.find("height=\"") + 8));
+  EXPECT_NEAR(height / (y + height - 40), 0.75, 1e-3);
+  d.tables[0].rows[1].pop_back();
+  test::expect_error<ValueError>([&] { render_report(d); }, {"table 'Rules' row 1", "1 cells for 2 columns"});
+}
+
 TEST(Report, Errors) {
   auto expect = [](const std::function<void(ReportData&)>& edit, std::initializer_list<std::string_view> parts) {
     ReportData d = sample_data();

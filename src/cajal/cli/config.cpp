@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -88,6 +89,11 @@ DataConfig read_data(models::Options data, uint64_t seed) {
   if (cfg.reader == "csv") {
     cfg.label_column = data.get_string("label_column", "-1");
     cfg.labels = data.get_string("labels", "indices", {"indices", "names", "values"});
+    cfg.ignore_columns = data.get_strings("ignore_columns", std::vector<std::string>{});
+    cfg.reweigh = data.get_string("reweigh", "");
+    if (!cfg.reweigh.empty() && std::find(cfg.ignore_columns.begin(), cfg.ignore_columns.end(), cfg.reweigh) == cfg.ignore_columns.end())
+      data.fail("reweigh", "names column '" + cfg.reweigh + "', which must also be in data.ignore_columns (the sensitive attribute is read as text, not used as a feature)");
+    if (!cfg.reweigh.empty() && cfg.labels == "values") data.fail("reweigh", "needs class labels, not values (regression)");
   }
   if (cfg.reader == "image_folder") {
     cfg.channels = data.get_int("channels", 3);

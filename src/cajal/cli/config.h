@@ -68,6 +68,10 @@ struct DataConfig {
   // csv
   std::string label_column = "-1";  // a header name, or a 0-based index (negative from the end)
   std::string labels = "indices";   // indices | names | values (regression)
+  std::vector<std::string> ignore_columns;  // columns kept out of the features (ids, a sensitive attribute)
+  // Reweighing (Kamiran and Calders 2012): an ignored column whose groups the training loss
+  // balances, each example weighted so that label and group look independent; "": none.
+  std::string reweigh;
   // image_folder
   int64_t channels = 3;
   std::array<int64_t, 2> image_size = {0, 0};  // 0: keep each image's size

@@ -10,6 +10,7 @@
 #include "cajal/data/image_folder.h"
 #include "cajal/data/npy_pair.h"
 #include "cajal/data/transforms.h"
+#include "cajal/metrics/fairness.h"
 #include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/ops/shape.h"
@@ -258,6 +259,7 @@ data::DatasetPtr load_split(const DataConfig& config, const SplitFiles& files, s
     o.labels = config.labels == "names" ? data::CsvLabels::Names
                : config.labels == "values" ? data::CsvLabels::Values : data::CsvLabels::Indices;
     o.classes = class_names;
+    o.ignore_columns = config.ignore_columns;
     data::CsvTable table = data::load_csv(files.path, o);
     if (class_names.empty()) class_names = table.classes;
     return tensor_split(table.features, table.labels);
@@ -296,6 +298,26 @@ void select_task_classes(const DataConfig& config, data::DatasetPtr& train, data
   }
 }
 
+// The training split with Kamiran and Calders' weights for data.reweigh's groups
+// (metrics::reweighing_weights), read from the table's ignored column of that name.
+data::DatasetPtr reweighed(const DataConfig& config, const data::DatasetPtr& train, std::vector<std::string> class_names) {
+  data::CsvOptions o;
+  if (auto index = models::parse_int(config.label_column)) o.label_column = *index;
+  else o.label_column = config.label_column;
+  o.labels = config.labels == "names" ? data::CsvLabels::Names : data::CsvLabels::Indices;
+  o.classes = class_names;
+  o.ignore_columns = {config.reweigh};
+  for (const std::string& column : config.ignore_columns)
+    if (column != config.reweigh) o.ignore_columns.push_back(column);
+  data::CsvTable table = data::load_csv(config.train.path, o);
+  try {
+    std::vector<double> weights = metrics::reweighing_weights(table.labels, table.ignored.front().second);
+    return data::weighted(train, from_vector(weights, {static_cast<int64_t>(weights.size())}).to(DType::f32));
+  } catch (const Error& e) {
+    fail<ValueError>("data.reweigh: ", config.train.path, ": ", e.what());
+  }
+}
+
 }  // namespace
 
 Prepared prepare_data(const DataConfig& config, uint64_t seed) {
@@ -307,6 +329,7 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
   data::Example first = full->get(0);
   out.classification = !is_floating(first.target.dtype());
   data::DatasetPtr test = config.test.given() ? load_split(config, config.test, out.class_names) : nullptr;
+  if (!config.reweigh.empty()) full = reweighed(config, full, out.class_names);
 
   // Classes: the config's count, the class names, or the training split's largest label + 1
   // (a test label beyond them is an error below, not a class the model would never train on).

@@ -45,8 +45,14 @@ LossSpec read_loss(models::Options options) {
     spec.function = [smoothing](const Tensor& out, const Tensor& target) {
       return cross_entropy(out, target, {.label_smoothing = smoothing});
     };
+    spec.per_example = [smoothing](const Tensor& out, const Tensor& target) {
+      return cross_entropy(out, target, {.reduction = Reduction::None, .label_smoothing = smoothing});
+    };
   } else if (name == "nll") {
     spec.function = [](const Tensor& out, const Tensor& target) { return nll_loss(out, target); };
+    spec.per_example = [](const Tensor& out, const Tensor& target) {
+      return nll_loss(out, target, {.reduction = Reduction::None});
+    };
   } else if (name == "mse") {
     spec.function = [](const Tensor& out, const Tensor& target) { return mse_loss(out, target); };
   } else if (name == "l1") {

@@ -21,6 +21,9 @@ namespace cajal::cli {
 struct LossSpec {
   std::string name;  // "cross_entropy", "mse", ...; "auto": cross_entropy for class labels, mse for values
   train::LossFunction function;  // empty for "auto" until resolved
+  // The same loss per example ([N], no reduction), for losses over class labels
+  // (cross_entropy, nll): what a weighted training loss (data.reweigh) averages. Else empty.
+  train::LossFunction per_example;
 };
 // Losses: auto, cross_entropy (label_smoothing), nll, mse, l1, smooth_l1 (beta), huber (delta).
 LossSpec read_loss(models::Options options);

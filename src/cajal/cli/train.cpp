@@ -18,6 +18,7 @@
 #include "cajal/io/atomic_file.h"
 #include "cajal/io/safetensors.h"
 #include "cajal/models/sequence.h"
+#include "cajal/ops/elementwise.h"
 #include "cajal/train/trainer.h"
 
 namespace cajal::cli {
@@ -91,7 +92,7 @@ int train_command(const std::vector<std::string>& argv) {
   LossSpec loss;
   std::vector<ParamGroupRequest> groups;  // for the optimizer: all trainable parameters, by param_groups
   compress::LayerWidths pruned_widths;
-  std::function<Tensor(const Tensor&, const data::Batch&)> distillation;
+  std::function<Tensor(const Tensor&, const data::Batch&)> training_loss;  // distillation or reweighing; empty: `loss`
   std::shared_ptr<compress::QatSequentialImpl> qat;  // quantize_aware: `model` is this wrapper of the float model
   try {
     data = prepare_data(config.data, config.seed);
@@ -104,7 +105,16 @@ int train_command(const std::vector<std::string>& argv) {
     model = build_model(config.model, data.input);
     if (data.input.per_step) loss.function = per_step_loss(loss.function);
     groups = prepare_transfer_and_prune(config, *model, data.input.num_classes, pruned_widths, std::cout);
-    if (config.distill) distillation = make_distillation_loss(*config.distill, data, std::cout);
+    if (config.distill) training_loss = make_distillation_loss(*config.distill, data, std::cout);
+    if (!config.data.reweigh.empty()) {
+      if (config.distill) fail<ValueError>("data.reweigh and distill cannot be combined (each sets the training loss)");
+      if (!loss.per_example) fail<ValueError>("data.reweigh needs a loss over class labels (cross_entropy or nll), not ", loss.name);
+      // The weighted mean over the batch: sum(w * loss) / sum(w).
+      training_loss = [per_example = loss.per_example](const Tensor& output, const data::Batch& batch) {
+        return (per_example(output, batch.target) * batch.weight).sum() / batch.weight.sum();
+      };
+      std::cout << "reweighing: training examples weighted by group and label (" << config.data.reweigh << ")" << std::endl;
+    }
     if (config.quantize_aware) {
       qat = std::make_shared<compress::QatSequentialImpl>(model, data.input.shape);
       model = qat;
@@ -125,7 +135,7 @@ int train_command(const std::vector<std::string>& argv) {
 
   // Recurrent models clip gradients unless the config says otherwise (exploding gradients).
   const bool recurrent = models::has_recurrent_layers(*model);
-  train::TrainerOptions trainer_options{.training_loss = distillation,
+  train::TrainerOptions trainer_options{.training_loss = training_loss,
                                         .clip_grad_norm = config.callbacks.clip_grad_norm.value_or(recurrent ? 1.0 : 0.0),
                                         .clip_grad_value = config.callbacks.clip_grad_value,
                                         .perplexity = data.input.per_step,

@@ -65,8 +65,50 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
     fail<ValueError>("collate: ", indices.size(), " indices for ", examples.size(), " examples");
   check_same_layout(examples, indices, &Example::input, "input");
   check_same_layout(examples, indices, &Example::target, "target");
-  return {stack_field(examples, &Example::input), stack_field(examples, &Example::target),
-          static_cast<int64_t>(examples.size())};
+  Batch batch{stack_field(examples, &Example::input), stack_field(examples, &Example::target),
+              static_cast<int64_t>(examples.size())};
+  if (examples.front().weight.defined()) {
+    check_same_layout(examples, indices, &Example::weight, "weight");
+    batch.weight = stack_field(examples, &Example::weight);
+  }
+  return batch;
+}
+
+// ---- weighted ----
+
+namespace {
+
+class WeightedDataset : public Dataset {
+ public:
+  WeightedDataset(DatasetPtr base, Tensor weights) : base_(std::move(base)), weights_(std::move(weights)) {}
+  int64_t size() const override { return base_->size(); }
+  Example get(int64_t index) const override { return get_in_epoch(index, 0); }
+  Example get_in_epoch(int64_t index, int64_t epoch) const override {
+    check_index(*this, index);
+    Example example = base_->get_in_epoch(index, epoch);
+    example.weight = weights_[index];
+    return example;
+  }
+  std::string describe() const override { return "weighted " + base_->describe(); }
+
+ private:
+  DatasetPtr base_;
+  Tensor weights_;  // float32 [size]
+};
+
+}  // namespace
+
+DatasetPtr weighted(DatasetPtr base, const Tensor& weights) {
+  if (!base) fail<ValueError>("weighted: no dataset");
+  if (!weights.defined() || weights.dim() != 1 || weights.size(0) != base->size())
+    fail<ShapeError>("weighted: expected one weight per example ([", base->size(), "]), got ",
+                     weights.defined() ? weights.sizes() : Dims{});
+  if (!weights.is_floating_point()) fail<DTypeError>("weighted: weights must be floating, got ", weights.dtype());
+  const std::vector<double> values = weights.to_vector<double>();
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]) || values[i] < 0)
+      fail<ValueError>("weighted: weight ", values[i], " of example ", i, " is not a finite non-negative number");
+  return std::make_shared<WeightedDataset>(std::move(base), weights.to(DType::f32).contiguous());
 }
 
 // ---- TensorDataset ----

@@ -21,6 +21,9 @@ namespace cajal::data {
 struct Example {
   Tensor input;
   Tensor target;
+  // Optional: this example's weight in the training loss, a float32 scalar (reweighing for
+  // fairness, data::weighted). Examples of one dataset all have one or none.
+  Tensor weight = {};
 };
 
 class Dataset {
@@ -43,6 +46,7 @@ struct Batch {
   Tensor input;
   Tensor target;
   int64_t size = 0;
+  Tensor weight = {};  // float32 [B] when the examples have weights
 };
 
 // Stacks examples into a batch (input [B, ...], target [B, ...]); every example must have
@@ -92,6 +96,10 @@ class LambdaDataset : public Dataset {
 DatasetPtr lambda_dataset(int64_t size, ExampleFunction make, std::string name = "LambdaDataset");
 
 // ---- selecting, splitting, joining --------------------------------------------------
+
+// `base` with example i weighted by weights[i] (Example::weight): a weighted loss reads them
+// from each batch. weights: floating [size], finite and non-negative.
+DatasetPtr weighted(DatasetPtr base, const Tensor& weights);
 
 // The examples of `base` at `indices`, in that order (indices checked against base).
 class Subset : public Dataset {

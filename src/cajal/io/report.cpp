@@ -92,6 +92,10 @@ void check_sizes(const ReportData& data) {
     for (size_t i = 0; i < rates->size(); ++i)
       CAJAL_CHECK((*rates)[i] >= 0 && (*rates)[i] <= 1, ValueError, "write_report: ROC point ", i, " has a rate of ", (*rates)[i],
                   ", outside [0, 1]");
+  for (const ReportTable& table : data.tables)
+    for (size_t r = 0; r < table.rows.size(); ++r)
+      CAJAL_CHECK(table.rows[r].size() == table.columns.size(), ValueError, "write_report: table '", table.title, "' row ", r,
+                  " has ", table.rows[r].size(), " cells for ", table.columns.size(), " columns");
   for (size_t i = 0; i < data.misclassified.size(); ++i) {
     const ReportExample& e = data.misclassified[i];
     CAJAL_CHECK(e.channels == 1 || e.channels == 3, ValueError, "write_report: misclassified example ", i, ": channels must be 1 or 3, got ",
@@ -231,6 +235,37 @@ std::string figures_html(const ReportData& data) {
   return html;
 }
 
+std::string tables_html(const ReportData& data) {
+  std::string html;
+  for (const ReportTable& table : data.tables) {
+    html += "<h2>" + html_escape(table.title) + "</h2>\n";
+    if (!table.description.empty()) html += "<p class=\"description\">" + html_escape(table.description) + "</p>\n";
+    html += "<table class=\"metrics\">\n<tr>";
+    for (const std::string& column : table.columns) html += "<th>" + html_escape(column) + "</th>";
+    html += "</tr>\n";
+    for (const auto& row : table.rows) {
+      html += "<tr>";
+      for (const std::string& cell : row) html += "<td>" + html_escape(cell) + "</td>";
+      html += "</tr>\n";
+    }
+    html += "</table>\n";
+  }
+  return html;
+}
+
+std::string chart_sections_html(const ReportData& data) {
+  std::string html;
+  for (const ReportCharts& section : data.chart_sections) {
+    html += "<h2>" + html_escape(section.title) + "</h2>\n";
+    if (!section.description.empty()) html += "<p class=\"description\">" + html_escape(section.description) + "</p>\n";
+    html += "<div class=\"charts\">\n";
+    for (const BarChart& bars : section.bars) html += svg_bar_chart(bars);
+    for (const LinePlot& plot : section.plots) html += svg_line_plot(plot, 480, 400);
+    html += "</div>\n";
+  }
+  return html;
+}
+
 std::string scatter_html(const ReportData& data) {
   if (data.scatter_plots.empty()) return "";
   std::string html = "<h2>Latent space</h2>\n<div class=\"charts\">\n";
@@ -249,6 +284,8 @@ std::string render_report(const ReportData& data) {
                      "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + html_escape(data.title) + "</h1>\n";
   html += warnings_html(data);
   html += run_info_html(data);
+  html += tables_html(data);
+  html += chart_sections_html(data);
   html += charts_html(data);
   std::string confusion = confusion_html(data), metrics = class_metrics_html(data);
   if (!confusion.empty() || !metrics.empty()) {

@@ -7,6 +7,7 @@
 //   - a table of per-class precision, recall, F1 and support,
 //   - the ROC curve of a binary task on the test split, with its area,
 //   - a grid of misclassified test images (inline PNG) with their true and predicted labels,
+//   - tables and sections of line and bar charts (explanations, fairness audits),
 //   - for generative runs: warnings (a collapsing GAN), figures (sample grids per epoch,
 //     reconstructions, latent walks) and scatter plots (a latent map coloured by class).
 // A section whose data is empty is left out (a regression run has no confusion matrix).
@@ -48,6 +49,20 @@ struct ReportFigure {
   int64_t scale = 2;
 };
 
+// A titled table of text (a surrogate model's rules, a fairness audit's groups).
+struct ReportTable {
+  std::string title, description;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;  // each as many cells as columns
+};
+
+// A titled section of charts: line plots (per-group ROC curves) and bar charts.
+struct ReportCharts {
+  std::string title, description;
+  std::vector<LinePlot> plots;
+  std::vector<BarChart> bars;
+};
+
 struct ReportData {
   std::string title = "cajal training report";
   // Facts shown in the header, in order: {"model", "cnn"}, {"parameters", "421,642"}, ...
@@ -73,6 +88,8 @@ struct ReportData {
 
   std::vector<std::string> warnings;  // shown first, highlighted (class="warning")
   std::vector<ReportFigure> figures;
+  std::vector<ReportTable> tables;         // after the run's facts
+  std::vector<ReportCharts> chart_sections;  // after the tables
   std::vector<LinePlot> scatter_plots;  // drawn with points_only under "Latent space"
 };
 

@@ -174,4 +174,68 @@ std::string svg_line_plot(const LinePlot& plot, int width, int height) {
   return svg + "</svg>\n";
 }
 
+std::string svg_bar_chart(const BarChart& chart, int width, int height) {
+  const double left = 70, right = 16, top = 40, bottom = 46;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  std::string svg = "<svg class=\"chart bar-chart\" width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height) +
+                    "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" +
+                    html_escape(chart.title) + "\">\n";
+  svg += "<text class=\"chart-title\" x=\"" + coord(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" +
+         html_escape(chart.title) + "</text>\n";
+  Range yr;
+  yr.add(0);
+  for (const BarSeries& s : chart.series) {
+    for (double v : s.values)
+      if (std::isfinite(v)) yr.add(v);
+    for (double v : s.high)
+      if (std::isfinite(v)) yr.add(v);
+  }
+  yr.widen_if_flat();
+  std::vector<double> yticks = nice_ticks(std::min(yr.low, 0.0), yr.high, 6);
+  const double y0 = yticks.front(), y1 = yticks.back(), ystep = yticks.size() > 1 ? yticks[1] - yticks[0] : 1;
+  auto py = [&](double y) { return top + (1 - (y - y0) / (y1 - y0)) * plot_h; };
+  svg += "<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
+  for (double y : yticks) svg += "<line x1=\"" + coord(left) + "\" x2=\"" + coord(left + plot_w) + "\" y1=\"" + coord(py(y)) + "\" y2=\"" + coord(py(y)) + "\"/>\n";
+  svg += "</g>\n<g font-size=\"12\" fill=\"#444\">\n";
+  for (double y : yticks)
+    svg += "<text class=\"y-tick\" x=\"" + coord(left - 8) + "\" y=\"" + coord(py(y)) + "\" text-anchor=\"end\" dominant-baseline=\"middle\">" +
+           tick_label(y, ystep) + "</text>\n";
+  const size_t groups = std::max<size_t>(chart.categories.size(), 1), bars = std::max<size_t>(chart.series.size(), 1);
+  const double group_w = plot_w / groups, bar_w = group_w * 0.8 / bars;
+  for (size_t c = 0; c < chart.categories.size(); ++c)
+    svg += "<text class=\"x-tick\" x=\"" + coord(left + (c + 0.5) * group_w) + "\" y=\"" + coord(top + plot_h + 18) +
+           "\" text-anchor=\"middle\">" + html_escape(chart.categories[c]) + "</text>\n";
+  svg += "</g>\n";
+  svg += "<text class=\"y-label\" transform=\"translate(16 " + coord(top + plot_h / 2) + ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">" +
+         html_escape(chart.y_label) + "</text>\n";
+  for (size_t s = 0; s < chart.series.size(); ++s) {
+    const BarSeries& series = chart.series[s];
+    const char* colour = kPalette[s % std::size(kPalette)];
+    const std::string name = html_escape(series.name);
+    for (size_t c = 0; c < std::min(series.values.size(), chart.categories.size()); ++c) {
+      const double v = series.values[c];
+      if (!std::isfinite(v)) continue;
+      const double x = left + c * group_w + group_w * 0.1 + s * bar_w;
+      const double y_top = py(std::max(v, 0.0)), y_bottom = py(std::min(v, 0.0));
+      svg += "<rect class=\"bar\" data-series=\"" + name + "\" data-category=\"" + html_escape(chart.categories[c]) + "\" x=\"" +
+             coord(x) + "\" y=\"" + coord(y_top) + "\" width=\"" + coord(bar_w * 0.92) + "\" height=\"" + coord(y_bottom - y_top) +
+             "\" fill=\"" + colour + "\"><title>" + name + ", " + html_escape(chart.categories[c]) + ": " + format_shortest(v) +
+             "</title></rect>\n";
+      if (c < series.low.size() && c < series.high.size() && std::isfinite(series.low[c]) && std::isfinite(series.high[c])) {
+        const double mid = x + bar_w * 0.46;
+        svg += "<path class=\"error-bar\" d=\"M" + coord(mid) + " " + coord(py(series.low[c])) + "V" + coord(py(series.high[c])) + "M" +
+               coord(mid - 4) + " " + coord(py(series.low[c])) + "h8M" + coord(mid - 4) + " " + coord(py(series.high[c])) +
+               "h8\" stroke=\"#222\" stroke-width=\"1.2\" fill=\"none\"/>\n";
+      }
+    }
+    const double lx = left + plot_w - 110.0 * (chart.series.size() - s), ly = 18;
+    svg += "<g class=\"legend\"><rect x=\"" + coord(lx) + "\" y=\"" + coord(ly - 6) + "\" width=\"14\" height=\"12\" fill=\"" + colour +
+           "\"/><text x=\"" + coord(lx + 20) + "\" y=\"" + coord(ly) + "\" dominant-baseline=\"middle\" font-size=\"13\">" + name +
+           "</text></g>\n";
+  }
+  svg += "<line x1=\"" + coord(left) + "\" x2=\"" + coord(left + plot_w) + "\" y1=\"" + coord(py(0)) + "\" y2=\"" + coord(py(0)) +
+         "\" stroke=\"#999\"/>\n";
+  return svg + "</svg>\n";
+}
+
 }  // namespace cajal

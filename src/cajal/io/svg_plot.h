@@ -25,6 +25,22 @@ struct LinePlot {
 // the right side.
 std::string svg_line_plot(const LinePlot& plot, int width = 600, int height = 340);
 
+// Grouped bars (per-group metrics): one group of bars per category along x, one bar per
+// series in each, from 0 up; a series may give an interval per bar (low, high), drawn as an
+// error bar. Each bar is a <rect class="bar" data-series="..." data-category="..."> with a
+// tooltip; values that are not finite are left out.
+struct BarSeries {
+  std::string name;
+  std::vector<double> values;          // one per category
+  std::vector<double> low = {}, high = {};  // empty, or one per category
+};
+struct BarChart {
+  std::string title, y_label;
+  std::vector<std::string> categories;
+  std::vector<BarSeries> series;
+};
+std::string svg_bar_chart(const BarChart& chart, int width = 600, int height = 340);
+
 // Tick values for an axis covering [low, high]: about `count` multiples of a step of 1, 2 or 5
 // times a power of ten (at least `min_step`), from the last one <= low to the first one >= high.
 std::vector<double> nice_ticks(double low, double high, int count, double min_step = 0);
