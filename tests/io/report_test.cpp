@@ -19,13 +19,9 @@
 #include "cajal/io/png.h"
 #include "cajal/io/report.h"
 #include "cajal/io/svg_plot.h"
+#include "support/page_render.h"
 #include "support/test_support.h"
 
-// stb_image decodes the PNGs (inline and Chromium's screenshot); static, so it cannot clash
-// with the copy the library may hold.
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb/stb_image.h>
 
 using namespace cajal;
 namespace fs = std::filesystem;
@@ -190,25 +186,6 @@ std::string base64_decode(const std::string& text) {
   return out;
 }
 
-struct Image {
-  int width = 0, height = 0, channels = 0;
-  std::vector<uint8_t> pixels;
-};
-
-Image decode_png(const std::string& png, int channels = 0) {
-  Image img;
-  unsigned char* p = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()), static_cast<int>(png.size()), &img.width,
-                                           &img.height, &img.channels, channels);
-  if (!p) {
-    ADD_FAILURE() << "stb_image cannot decode the PNG: " << stbi_failure_reason();
-    return img;
-  }
-  if (channels) img.channels = channels;
-  img.pixels.assign(p, p + static_cast<size_t>(img.width) * img.height * img.channels);
-  stbi_image_free(p);
-  return img;
-}
-
 std::string unescape(std::string s) {
   for (auto [from, to] : {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}}) {
     for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += std::strlen(to)) s.replace(pos, std::strlen(from), to);
@@ -221,21 +198,6 @@ double luminance(const std::string& hex) {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
 
-std::string chromium_binary() {
-  for (const char* name : {"chromium", "chromium-browser"}) {
-    std::string cmd = std::string("command -v ") + name + " 2>/dev/null";
-    FILE* pipe = popen(cmd.c_str(), "r");
-    char buf[512] = {};
-    bool found = pipe && std::fgets(buf, sizeof buf, pipe);
-    if (pipe) pclose(pipe);
-    if (found) {
-      std::string path = buf;
-      while (!path.empty() && std::isspace(static_cast<unsigned char>(path.back()))) path.pop_back();
-      return path;
-    }
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -250,7 +212,7 @@ TEST(Png, StbImageDecodesWhatWeEncode) {
   for (int channels : {1, 2, 3, 4}) {
     std::vector<uint8_t> pixels;
     for (int i = 0; i < 5 * 7 * channels; ++i) pixels.push_back(static_cast<uint8_t>(i * 37 % 256));
-    Image img = decode_png(encode_png(pixels, 5, 7, channels));
+    test::Image img = test::decode_png(encode_png(pixels, 5, 7, channels));
     EXPECT_EQ(img.height, 5);
     EXPECT_EQ(img.width, 7);
     EXPECT_EQ(img.channels, channels);
@@ -336,7 +298,7 @@ TEST(Report, PageSaysWhatTheDataSays) {
   ASSERT_EQ(figures.size(), d.misclassified.size());
   for (size_t i = 0; i < figures.size(); ++i) {
     const ReportExample& e = d.misclassified[i];
-    Image img = decode_png(base64_decode(figures[i][1]));
+    test::Image img = test::decode_png(base64_decode(figures[i][1]));
     EXPECT_EQ(img.height, e.height);
     EXPECT_EQ(img.width, e.width);
     EXPECT_EQ(img.channels, e.channels);
@@ -350,50 +312,19 @@ TEST(Report, PageSaysWhatTheDataSays) {
 
 namespace {
 
-// `data` rendered by headless Chromium into a 1280 x `height` screenshot (RGB); kept in
-// $CAJAL_REPORT_TEST_OUT/<name>.{html,png} when that is set.
-Image screenshot(const std::string& chromium, const ReportData& data, int height, const std::string& name) {
-  std::string dir = test::temp_dir(), page = dir + "/report.html", shot = dir + "/screenshot.png";
+// `data` written as a page and rendered by headless Chromium into a 1280 x `height` screenshot.
+test::Image screenshot(const std::string& chromium, const ReportData& data, int height, const std::string& name) {
+  const std::string page = test::temp_dir() + "/report.html";
   write_report(data, page);
-  std::string cmd = "timeout 120 " + chromium +
-                    " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
-                    " --disable-component-update --disable-sync --hide-scrollbars --force-device-scale-factor=1"
-                    " --user-data-dir=" + dir + "/profile --screenshot=" + shot + " --window-size=1280," + std::to_string(height) +
-                    " file://" + page + " > " + dir + "/chromium.log 2>&1";
-  int rc = std::system(cmd.c_str());
-  std::ifstream log_file(dir + "/chromium.log");
-  std::stringstream log;
-  log << log_file.rdbuf();
-  EXPECT_EQ(rc, 0) << cmd << "\n" << log.str();
-  EXPECT_TRUE(fs::exists(shot)) << log.str();
-  if (rc != 0 || !fs::exists(shot)) return {};
-  if (const char* keep = std::getenv("CAJAL_REPORT_TEST_OUT")) {
-    fs::create_directories(keep);
-    fs::copy_file(page, fs::path(keep) / (name + ".html"), fs::copy_options::overwrite_existing);
-    fs::copy_file(shot, fs::path(keep) / (name + ".png"), fs::copy_options::overwrite_existing);
-  }
-  std::ifstream in(shot, std::ios::binary);
-  std::string png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Image img = decode_png(png, 3);
-  EXPECT_EQ(img.width, 1280);
-  EXPECT_EQ(img.height, height);
-  return img;
-}
-
-// Pixels of `img` within a small distance of the colour (r, g, b).
-size_t count_near(const Image& img, int r, int g, int b) {
-  size_t n = 0;
-  for (size_t i = 0; i < img.pixels.size(); i += 3)
-    if (std::abs(img.pixels[i] - r) + std::abs(img.pixels[i + 1] - g) + std::abs(img.pixels[i + 2] - b) < 30) ++n;
-  return n;
+  return test::screenshot(chromium, page, 1280, height, name);
 }
 
 }  // namespace
 
 TEST(Report, ChromiumRendersIt) {
-  std::string chromium = chromium_binary();
+  std::string chromium = test::chromium_binary();
   if (chromium.empty()) GTEST_SKIP() << "no chromium binary on PATH (scripts/setup installs Debian's chromium): the page was not rendered";
-  Image img = screenshot(chromium, sample_data(), 2000, "report");
+  test::Image img = screenshot(chromium, sample_data(), 2000, "report");
   ASSERT_FALSE(img.pixels.empty());
   // Not blank: many colours (anti-aliased text and lines, the heat map, the images) and a
   // good share of non-white pixels.
@@ -407,11 +338,11 @@ TEST(Report, ChromiumRendersIt) {
   EXPECT_GT(non_white, img.pixels.size() / 3 / 20) << "less than a twentieth of the page is drawn";
   // The drawn figures: the two series' line colours (the charts), the darkest heat-map blue
   // (the diagonal), and the captions' green and red.
-  EXPECT_GT(count_near(img, 0x1f, 0x77, 0xb4), 500u) << "train series (blue)";
-  EXPECT_GT(count_near(img, 0xff, 0x7f, 0x0e), 500u) << "val series (orange)";
-  EXPECT_GT(count_near(img, 0x08, 0x30, 0x6b) + count_near(img, 0x08, 0x51, 0x9c), 5000u) << "heat-map diagonal";
-  EXPECT_GT(count_near(img, 0x1a, 0x7f, 0x37), 100u) << "true-label captions";
-  EXPECT_GT(count_near(img, 0xc6, 0x28, 0x28), 100u) << "predicted-label captions";
+  EXPECT_GT(test::count_near(img, 0x1f, 0x77, 0xb4), 500u) << "train series (blue)";
+  EXPECT_GT(test::count_near(img, 0xff, 0x7f, 0x0e), 500u) << "val series (orange)";
+  EXPECT_GT(test::count_near(img, 0x08, 0x30, 0x6b) + test::count_near(img, 0x08, 0x51, 0x9c), 5000u) << "heat-map diagonal";
+  EXPECT_GT(test::count_near(img, 0x1a, 0x7f, 0x37), 100u) << "true-label captions";
+  EXPECT_GT(test::count_near(img, 0xc6, 0x28, 0x28), 100u) << "predicted-label captions";
 }
 
 TEST(Report, RocCurveOfABinaryTask) {
@@ -433,12 +364,12 @@ TEST(Report, RocCurveOfABinaryTask) {
   EXPECT_NEAR(chart.series[1].second[0].first, 0, chart.x_tolerance);
   EXPECT_NEAR(chart.series[1].second[1].second, 1, chart.y_tolerance);
 
-  std::string chromium = chromium_binary();
+  std::string chromium = test::chromium_binary();
   if (chromium.empty()) GTEST_SKIP() << "no chromium binary on PATH: the ROC curve was not rendered";
-  Image img = screenshot(chromium, d, 700, "roc");
+  test::Image img = screenshot(chromium, d, 700, "roc");
   ASSERT_FALSE(img.pixels.empty());
-  EXPECT_GT(count_near(img, 0x1f, 0x77, 0xb4), 500u) << "the model's curve (blue)";
-  EXPECT_GT(count_near(img, 0xff, 0x7f, 0x0e), 300u) << "the chance diagonal (orange)";
+  EXPECT_GT(test::count_near(img, 0x1f, 0x77, 0xb4), 500u) << "the model's curve (blue)";
+  EXPECT_GT(test::count_near(img, 0xff, 0x7f, 0x0e), 300u) << "the chance diagonal (orange)";
 }
 
 // A generative run's sections: warnings, figures of images, a scatter plot coloured by class.
@@ -481,7 +412,7 @@ TEST(Report, GenerativeSections) {
   ASSERT_EQ(figures.size(), 2u);
   for (size_t i = 0; i < figures.size(); ++i) {
     const ReportImage& expected = d.figures[0].images[i];
-    Image img = decode_png(base64_decode(figures[i][1]));
+    test::Image img = test::decode_png(base64_decode(figures[i][1]));
     EXPECT_EQ(img.width, 30);
     EXPECT_EQ(img.height, 20);
     EXPECT_TRUE(img.pixels == expected.pixels) << i;
@@ -496,14 +427,14 @@ TEST(Report, GenerativeSections) {
   EXPECT_EQ(find_all(charts[1], "<circle class=\"point\" data-series=\"class 1\"").size(), 200u);
   EXPECT_EQ(find_all(charts[1], "<polyline").size(), 0u);
 
-  std::string chromium = chromium_binary();
+  std::string chromium = test::chromium_binary();
   if (chromium.empty()) GTEST_SKIP() << "no chromium binary on PATH: the generative sections were not rendered";
-  Image shot = screenshot(chromium, d, 1400, "generative");
+  test::Image shot = screenshot(chromium, d, 1400, "generative");
   ASSERT_FALSE(shot.pixels.empty());
-  EXPECT_GT(count_near(shot, 0xff, 0xf4, 0xe5), 5000u) << "the warning's background";
+  EXPECT_GT(test::count_near(shot, 0xff, 0xf4, 0xe5), 5000u) << "the warning's background";
   // Dots are drawn at 70% opacity: on white, class 2's green is 0.7 * #2ca02c + 0.3 * white.
-  EXPECT_GT(count_near(shot, 107, 189, 107), 300u) << "class 2's dots (green)";
-  EXPECT_GT(count_near(shot, 255, 166, 86), 300u) << "class 1's dots (orange)";
+  EXPECT_GT(test::count_near(shot, 107, 189, 107), 300u) << "class 2's dots (green)";
+  EXPECT_GT(test::count_near(shot, 255, 166, 86), 300u) << "class 1's dots (orange)";
 }
 
 TEST(Report, EscapesTextAndLeavesOutEmptySections) {

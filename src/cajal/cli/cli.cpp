@@ -139,6 +139,45 @@ const std::vector<Command>& commands() {
        "                   RUN's weights, into RUN_qat (or --output DIR); --set changes its\n"
        "                   settings, e.g. --set optimizer.lr=0.0003\n",
        quantize_command},
+      {"explain", "explain a model's predictions: attributions, Grad-CAM, rules",
+       "usage: cajal explain MODEL_OR_RUN --input PATH --method METHOD [--target CLASS] [--output DIR]\n"
+       "                     [--steps N] [--layer PATH] [--window K] [--samples N] [--depth D] [--limit N]\n"
+       "\n"
+       "Why does the model predict what it predicts? METHOD:\n"
+       "  saliency              |gradient| of the class score in each input value\n"
+       "  smoothgrad            the gradient averaged over --samples noisy copies (default 50)\n"
+       "  integrated_gradients  Integrated Gradients from a black image (a table: the mean row),\n"
+       "                        --steps Gauss-Legendre points (default 64); prints how far the\n"
+       "                        attributions' sum is from the score difference (completeness)\n"
+       "  occlusion             the score's drop when a --window K square (default: a seventh of\n"
+       "                        the image) is blanked, sliding by K/2\n"
+       "  gradcam               Grad-CAM on --layer (default: the last layer with a feature map)\n"
+       "  rules                 a decision tree of --depth (default 4) fitted to the model's\n"
+       "                        predictions on the run's training table, as if-then rules with\n"
+       "                        their coverage, and its fidelity and accuracy on PATH (a table)\n"
+       "PATH: an image, a folder of images, .npy / IDX inputs, or a CSV table (rules: labelled).\n"
+       "The class explained is --target (a name or index), else each input's predicted class.\n"
+       "Writes DIR (default RUN/explain-METHOD): a heat map overlaid on each input (at most --limit,\n"
+       "default 16) as <input>_<method>.png, attributions.csv for tables, rules.txt, and\n"
+       "explain.html, which shows them.\n",
+       explain_command},
+      {"audit", "audit a binary classifier's fairness across groups",
+       "usage: cajal audit MODEL_OR_RUN --sensitive COLUMN [--data TABLE.csv] [--mitigate thresholds]\n"
+       "                   [--constraint equalized_odds|equal_opportunity] [--fit-data TABLE.csv]\n"
+       "                   [--positive CLASS] [--bootstrap N] [--seed S] [--output DIR]\n"
+       "\n"
+       "Compares the groups of COLUMN (a column of the table, any text) on TABLE (default: the\n"
+       "run's test table): each group's size, base rate, selection rate, true and false positive\n"
+       "rates, accuracy, calibration, Brier score and ROC curve, and the gaps between groups\n"
+       "(demographic parity difference and ratio, equalized odds and equal opportunity\n"
+       "differences, Fairlearn's definitions) with --bootstrap (default 1000) resample intervals.\n"
+       "The favourable outcome is class 1 of the model, or --positive.\n"
+       "  --mitigate thresholds   per-group decision thresholds (Hardt et al. 2016) fitted on\n"
+       "                          --fit-data (default: the run's training table) for --constraint\n"
+       "                          (default equalized_odds), then the same audit and the accuracy cost\n"
+       "Reweighing (Kamiran and Calders) happens in training: data.reweigh: COLUMN.\n"
+       "Writes DIR/audit.html (default RUN/audit): the tables, per-group bars, ROC and calibration curves.\n",
+       audit_command},
   };
   return list;
 }

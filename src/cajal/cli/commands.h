@@ -22,6 +22,8 @@ int sample_command(const std::vector<std::string>& args);
 int export_command(const std::vector<std::string>& args);
 int prune_command(const std::vector<std::string>& args);
 int quantize_command(const std::vector<std::string>& args);
+int explain_command(const std::vector<std::string>& args);
+int audit_command(const std::vector<std::string>& args);
 
 // The commands in the order `cajal --help` lists them.
 const std::vector<Command>& commands();

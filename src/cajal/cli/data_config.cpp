@@ -329,7 +329,6 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
   data::Example first = full->get(0);
   out.classification = !is_floating(first.target.dtype());
   data::DatasetPtr test = config.test.given() ? load_split(config, config.test, out.class_names) : nullptr;
-  if (!config.reweigh.empty()) full = reweighed(config, full, out.class_names);
 
   // Classes: the config's count, the class names, or the training split's largest label + 1
   // (a test label beyond them is an error below, not a class the model would never train on).
@@ -398,8 +397,15 @@ Prepared prepare_data(const DataConfig& config, uint64_t seed) {
     if (out.mean.empty()) compute_stats(*train, out.mean, out.std);
     full = normalized(full, out.mean, out.std);
     if (test) test = normalized(test, out.mean, out.std);
+  }
+  if (!config.reweigh.empty()) {
+    if (!config.classes.empty() || config.per_class > 0)
+      fail<ValueError>("data.reweigh weighs every row of ", train_name, "; it cannot be combined with data.classes or data.per_class");
+    full = reweighed(config, full, out.class_names);
+  }
+  if (config.normalize || !config.reweigh.empty()) {
     train = full;
-    if (config.validation_split > 0) {  // the same partition (a function of the seed) of the normalized data
+    if (config.validation_split > 0) {  // the same partition (a function of the seed) of the prepared data
       auto split = data::train_val_split(full, config.validation_split, config.split_seed);
       train = split.train;
       val = split.val;

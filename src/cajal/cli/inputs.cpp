@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "cajal/autograd/grad_mode.h"
@@ -10,6 +11,7 @@
 #include "cajal/cli/config.h"
 #include "cajal/cli/data_config.h"
 #include "cajal/core/error.h"
+#include "cajal/data/csv.h"
 #include "cajal/data/idx.h"
 #include "cajal/data/image.h"
 #include "cajal/io/input_file.h"
@@ -156,6 +158,59 @@ data::DatasetPtr eval_dataset(const LoadedModel& model, const std::string& data_
     check_labels(*dataset, info.input.num_classes, what);
   }
   return info.mean.empty() ? dataset : normalized(dataset, info.mean, info.std);
+}
+
+namespace {
+
+// RUN/config.yaml's data section, or nothing when the model has no run config beside it.
+std::optional<DataConfig> run_data_config(const LoadedModel& model) {
+  const fs::path config = fs::path(model.path).parent_path() / "config.yaml";
+  if (!fs::exists(config)) return std::nullopt;
+  return load_config(config.string()).data;
+}
+
+}  // namespace
+
+std::string run_table_path(const LoadedModel& model, const std::string& split, const std::string& command,
+                           const std::string& option) {
+  std::optional<DataConfig> config = run_data_config(model);
+  const SplitFiles* files = !config ? nullptr : split == "train" ? &config->train : &config->test;
+  if (!config || config->reader != "csv" || !files->given())
+    fail<UsageError>("cajal ", command, ": give ", option, " TABLE.csv (", model.path, " has no run config with a CSV ",
+                     split, " table beside it)");
+  return files->path;
+}
+
+LabelledTable read_labelled_table(const LoadedModel& model, const std::string& path,
+                                  const std::vector<std::string>& text_columns) {
+  const ModelInfo& info = model.info;
+  if (!info.classification) fail<ValueError>(model.path, ": the model does not classify (it predicts values)");
+  data::CsvOptions options{.labels = info.class_names.empty() ? data::CsvLabels::Indices : data::CsvLabels::Names,
+                           .classes = info.class_names};
+  if (std::optional<DataConfig> config = run_data_config(model)) {
+    if (config->reader == "csv") {
+      if (auto index = models::parse_int(config->label_column)) options.label_column = *index;
+      else options.label_column = config->label_column;
+      options.ignore_columns = config->ignore_columns;
+    }
+  }
+  data::CsvTable table = data::load_csv(path, options);
+  LabelledTable out{.features = table.features, .labels = table.labels, .feature_names = table.feature_names};
+  check_input_shape(info, {table.features.size(1)}, path);
+  check_labels(*table.dataset, info.input.num_classes, path);
+  out.inputs = info.mean.empty() ? table.features : normalize_batch(table.features, info.mean, info.std);
+  for (const std::string& column : text_columns) {
+    auto ignored = std::find_if(table.ignored.begin(), table.ignored.end(), [&](const auto& c) { return c.first == column; });
+    if (ignored != table.ignored.end()) {
+      out.text.push_back(ignored->second);
+      continue;
+    }
+    // A feature column: read once more with it ignored, for its text.
+    data::CsvOptions again = options;
+    again.ignore_columns.push_back(column);
+    out.text.push_back(data::load_csv(path, again).ignored.back().second);
+  }
+  return out;
 }
 
 Tensor predict_inputs(const LoadedModel& model, const std::string& path, const std::string& label_column,

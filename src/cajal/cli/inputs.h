@@ -22,6 +22,26 @@ data::DatasetPtr eval_dataset(const LoadedModel& model, const std::string& data,
 Tensor predict_inputs(const LoadedModel& model, const std::string& path, const std::string& label_column,
                       std::vector<std::string>& names);
 
+// A labelled CSV table read the way the model's run read its data: the label column, labels
+// and ignored columns of RUN/config.yaml beside the model (without one: the last column,
+// labelled by the model's class names). Each of `text_columns` is also read as text (the
+// sensitive attribute of an audit), whether training used it as a feature or ignored it.
+struct LabelledTable {
+  Tensor inputs;    // float32 [N, F], normalized as training did
+  Tensor features;  // the same, as the file gives them
+  Tensor labels;    // int64 [N] class indices
+  std::vector<std::string> feature_names;
+  std::vector<std::vector<std::string>> text;  // one per text_columns entry, N values each
+};
+LabelledTable read_labelled_table(const LoadedModel& model, const std::string& path,
+                                  const std::vector<std::string>& text_columns = {});
+
+// The CSV table of the run's own data (`split`: "train" or "test") named in RUN/config.yaml
+// beside the model; a UsageError naming `command` and `option` (the flag that gives a table
+// instead) when there is no config or it does not read a CSV table, or has no such split.
+std::string run_table_path(const LoadedModel& model, const std::string& split, const std::string& command,
+                           const std::string& option);
+
 // Checks that examples of `shape` fit the model (a ShapeError naming `what` otherwise).
 void check_input_shape(const ModelInfo& info, const Dims& shape, const std::string& what);
 

@@ -7,13 +7,13 @@
 namespace cajal {
 
 struct PlotSeries {
-  std::string name;  // shown in the legend
-  std::vector<double> x, y;
+  std::string name = {};  // shown in the legend
+  std::vector<double> x = {}, y = {};
 };
 
 struct LinePlot {
-  std::string title, x_label, y_label;
-  std::vector<PlotSeries> series;
+  std::string title = {}, x_label = {}, y_label = {};
+  std::vector<PlotSeries> series = {};
   bool points_only = false;  // a scatter plot: each point a small dot (<circle class="point">), no lines
 };
 
@@ -30,14 +30,14 @@ std::string svg_line_plot(const LinePlot& plot, int width = 600, int height = 34
 // error bar. Each bar is a <rect class="bar" data-series="..." data-category="..."> with a
 // tooltip; values that are not finite are left out.
 struct BarSeries {
-  std::string name;
-  std::vector<double> values;          // one per category
+  std::string name = {};
+  std::vector<double> values = {};          // one per category
   std::vector<double> low = {}, high = {};  // empty, or one per category
 };
 struct BarChart {
-  std::string title, y_label;
-  std::vector<std::string> categories;
-  std::vector<BarSeries> series;
+  std::string title = {}, y_label = {};
+  std::vector<std::string> categories = {};
+  std::vector<BarSeries> series = {};
 };
 std::string svg_bar_chart(const BarChart& chart, int width = 600, int height = 340);
 
