@@ -163,15 +163,20 @@ int explain_rules(const LoadedModel& model, const std::string& input, const Args
   const std::string fit_path = args.value("--fit-data").value_or(run_table_path(model, "train", "explain", "--fit-data"));
   LabelledTable fit = read_labelled_table(model, fit_path);
   const int64_t depth = int_option(args, "explain", "--depth", 4, 1);
+  // A rule must cover at least 1% of the fitting rows by default: a leaf of one or two rows
+  // is not an explanation anyone reads, and it generalizes worst.
+  const auto one_percent = static_cast<int64_t>(std::ceil(0.01 * static_cast<double>(fit.labels.size(0))));
+  const int64_t min_leaf = int_option(args, "explain", "--min-leaf", std::max<int64_t>(1, one_percent), 1);
   auto predict = [&](const Tensor& normalized) { return argmax(run_model(*model.module, normalized), 1); };
   explain::SurrogateReport report =
       explain::fit_surrogate(fit.features, predict(fit.inputs), eval.features, predict(eval.inputs), eval.labels,
-                             info.input.num_classes, {.max_depth = depth});
+                             info.input.num_classes, {.max_depth = depth, .min_samples_leaf = min_leaf});
   std::vector<std::string> classes;
   for (int64_t k = 0; k < info.input.num_classes; ++k) classes.push_back(class_name(info, k));
   const std::string rules = explain::format_rules(report.rules, fit.feature_names, classes);
   std::ostringstream summary;
-  summary << "surrogate decision tree (depth " << report.tree.depth() << ", " << report.tree.leaf_count() << " leaves) fitted to "
+  summary << "surrogate decision tree (depth " << report.tree.depth() << ", " << report.tree.leaf_count() << " leaves of at least "
+          << min_leaf << " rows) fitted to "
           << model.path << "'s predictions on " << fit_path << " (" << fit.labels.size(0) << " rows)\n"
           << "on " << input << " (" << eval.labels.size(0) << " rows): fidelity " << fixed(100 * report.fidelity, 1)
           << "% (the tree agrees with the model), accuracy " << fixed(100 * report.accuracy, 1) << "% (the model's "
@@ -209,7 +214,7 @@ int explain_rules(const LoadedModel& model, const std::string& input, const Args
 
 int explain_command(const std::vector<std::string>& argv) {
   Args args = parse_args(argv, "explain", {"--input", "--method", "--target", "--output", "--steps", "--layer", "--window",
-                                           "--samples", "--depth", "--limit", "--fit-data", "--label-column", "--quadrature"});
+                                           "--samples", "--depth", "--limit", "--fit-data", "--label-column", "--quadrature", "--min-leaf"});
   if (args.positional.size() != 1) fail<UsageError>("cajal explain: expected one model file or run folder");
   const std::optional<std::string> input = args.value("--input");
   if (!input) fail<UsageError>("cajal explain: --input is required (images, a folder, a CSV table, .npy or IDX)");
