@@ -9,6 +9,7 @@
 #include <future>
 #include <limits>
 #include <numeric>
+#include <set>
 #include <thread>
 
 #include "cajal/data/loader.h"
@@ -295,11 +296,46 @@ TEST(DataLoader, StoppingMidEpochJoinsWorkers) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
 }
 
+// torch's DistributedSampler: every rank the same number of batches, the ranks' shards
+// disjoint and together the epoch (padded by repeating its start), and rank r's batch b with
+// the others' batch b is one process's batch b of num_replicas * batch_size examples.
+TEST(DataLoader, ReplicasShareEachEpoch) {
+  const data::LoaderOptions base{.batch_size = 4, .shuffle = true, .seed = 9};
+  DataLoader whole(numbered(24), {.batch_size = 8, .shuffle = true, .seed = 9});
+  std::vector<std::vector<int64_t>> one = whole.batch_indices(3);
+  std::vector<std::vector<std::vector<int64_t>>> shards;
+  for (int64_t rank = 0; rank < 2; ++rank)
+    shards.push_back(DataLoader(numbered(24), {.batch_size = base.batch_size, .shuffle = true, .seed = base.seed,
+                                               .num_replicas = 2, .rank = rank}).batch_indices(3));
+  ASSERT_EQ(shards[0].size(), one.size());
+  for (size_t b = 0; b < one.size(); ++b) {
+    std::vector<int64_t> joined = shards[0][b];
+    joined.insert(joined.end(), shards[1][b].begin(), shards[1][b].end());
+    std::sort(joined.begin(), joined.end());
+    std::vector<int64_t> expected = one[b];
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(joined, expected) << "batch " << b;
+  }
+  // 10 examples over 3 ranks: 4 each, the first two of the order repeated.
+  std::multiset<int64_t> seen;
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    DataLoader part(numbered(10), {.batch_size = 3, .shuffle = true, .seed = 1, .num_replicas = 3, .rank = rank});
+    EXPECT_EQ(part.num_batches(), 2);
+    EXPECT_EQ(part.examples_per_replica(), 4);
+    for (const auto& batch : part.batch_indices(0)) seen.insert(batch.begin(), batch.end());
+  }
+  EXPECT_EQ(seen.size(), 12u);
+  std::vector<int64_t> order = DataLoader(numbered(10), {.batch_size = 10, .shuffle = true, .seed = 1}).batch_indices(0)[0];
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(seen.count(order[static_cast<size_t>(i)]), i < 2 ? 2u : 1u) << i;
+}
+
 TEST(DataLoader, OptionsAreChecked) {
   test::expect_error<ValueError>([] { DataLoader(numbered(3), {.batch_size = 0}); }, {"batch_size must be at least 1, got 0"});
   test::expect_error<ValueError>([] { DataLoader(numbered(3), {.num_workers = -1}); }, {"num_workers", "-1"});
   test::expect_error<ValueError>([] { DataLoader(numbered(3), {.prefetch = 0}); }, {"prefetch must be at least 1"});
   test::expect_error<ValueError>([] { DataLoader(nullptr); }, {"no dataset"});
+  test::expect_error<ValueError>([] { DataLoader(numbered(3), {.num_replicas = 2, .rank = 2}); }, {"rank 2 of 2 replicas"});
+  test::expect_error<ValueError>([] { DataLoader(numbered(3), {.num_replicas = 0}); }, {"num_replicas >= 1"});
 }
 
 // The measurement: a dataset taking 2 ms per example (8 ms per batch) and a training step

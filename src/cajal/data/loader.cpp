@@ -177,6 +177,10 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions options) : dataset_(std
   if (options_.batch_size < 1) fail<ValueError>("DataLoader: batch_size must be at least 1, got ", options_.batch_size);
   if (options_.num_workers < 0) fail<ValueError>("DataLoader: num_workers must be non-negative, got ", options_.num_workers);
   if (options_.prefetch < 1) fail<ValueError>("DataLoader: prefetch must be at least 1, got ", options_.prefetch);
+  if (options_.num_replicas < 1 || options_.rank < 0 || options_.rank >= options_.num_replicas)
+    fail<ValueError>("DataLoader: rank ", options_.rank, " of ", options_.num_replicas,
+                     " replicas: need num_replicas >= 1 and 0 <= rank < num_replicas");
+  if (options_.num_replicas > 1 && dataset_->size() == 0) fail<ValueError>("DataLoader: no examples to share between replicas");
 }
 
 DataLoader::~DataLoader() = default;
@@ -186,8 +190,13 @@ void DataLoader::set_epoch(int64_t epoch) {
   epoch_ = epoch;
 }
 
+int64_t DataLoader::examples_per_replica() const {
+  const int64_t n = dataset_->size(), r = options_.num_replicas;
+  return n / r + (n % r != 0);
+}
+
 int64_t DataLoader::num_batches() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size;
+  const int64_t n = examples_per_replica(), b = options_.batch_size;
   return n / b + (!options_.drop_last && n % b != 0);  // not (n + b - 1) / b, which overflows for a huge b
 }
 
@@ -201,9 +210,17 @@ std::vector<std::vector<int64_t>> DataLoader::batch_indices(int64_t epoch) const
   } else {
     for (int64_t i = 0; i < n; ++i) order[i] = i;
   }
+  if (options_.num_replicas > 1) {  // this rank's shard of the padded order
+    const int64_t per_replica = examples_per_replica();
+    std::vector<int64_t> shard(static_cast<size_t>(per_replica));
+    for (int64_t i = 0; i < per_replica; ++i)
+      shard[static_cast<size_t>(i)] = order[static_cast<size_t>((i * options_.num_replicas + options_.rank) % n)];
+    order = std::move(shard);
+  }
+  const auto count = static_cast<int64_t>(order.size());
   std::vector<std::vector<int64_t>> batches;
   for (int64_t b = 0; b < num_batches(); ++b) {
-    const int64_t begin = b * options_.batch_size, end = begin + std::min(n - begin, options_.batch_size);
+    const int64_t begin = b * options_.batch_size, end = begin + std::min(count - begin, options_.batch_size);
     batches.emplace_back(order.begin() + begin, order.begin() + end);
   }
   return batches;

@@ -32,6 +32,14 @@ struct LoaderOptions {
   int64_t num_workers = 0;  // 0: load each batch in the calling thread when it is asked for
   int64_t prefetch = 2;     // batches in flight per worker
   uint64_t seed = 0;        // the shuffle order's seed
+  // Data-parallel training (torch's DistributedSampler): the epoch's order, the same on every
+  // process, is padded by repeating its first examples to a multiple of num_replicas, and this
+  // process (rank) takes every num_replicas-th example from position rank. Each rank then has
+  // the same number of batches, and rank r's batch b together with the other ranks' batch b is
+  // one process's batch b of num_replicas * batch_size examples (exactly, when that divides the
+  // dataset's size).
+  int64_t num_replicas = 1;
+  int64_t rank = 0;
 };
 
 class DataLoader {
@@ -51,6 +59,8 @@ class DataLoader {
   int64_t epoch() const { return epoch_; }
 
   int64_t num_batches() const;
+  // The examples one replica loads per epoch: the dataset's size over num_replicas, rounded up.
+  int64_t examples_per_replica() const;
   const DatasetPtr& dataset() const { return dataset_; }
   const LoaderOptions& options() const { return options_; }
 
