@@ -130,6 +130,16 @@ std::string from_hex(const std::string& hex) {
   return bytes;
 }
 
+// A progressive JPEG rereads its coefficients at every scan, so scans are capped: exactly
+// kMaxJpegScans decode, one more is refused with the reason.
+TEST(ImageFuzzFindings, ProgressiveScansAreCapped) {
+  const std::string dir = test::temp_dir();
+  ASSERT_TRUE(test::run_reference("jpeg_scans_reference.py", dir));
+  EXPECT_EQ(data::read_image(dir + "/at_cap.jpg", 3).sizes(), (Dims{3, 16, 16}));
+  test::expect_error<IOError>([&] { data::read_image(dir + "/over_cap.jpg", 3); },
+                              {"over_cap.jpg", "more than 1000 progressive scans"});
+}
+
 TEST(ImageFuzzFindings, JpegsStbMisreadAreRefused) {
   std::string too_many_codes = "\xFF\xD8\xFF\xC4";
   too_many_codes += '\0';
