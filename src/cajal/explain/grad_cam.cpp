@@ -59,7 +59,7 @@ std::string last_feature_map_layer(nn::Module& model, const Tensor& inputs) {
   std::vector<nn::Module::HookHandle> hooks;
   for (const auto& [path, module] : model.named_modules()) {
     if (path.empty()) continue;  // the model itself
-    hooks.push_back(module->register_forward_hook([&last, path](nn::Module& m, const Tensor&, const Tensor& output) {
+    hooks.push_back(module->register_forward_hook([&last, path = path](nn::Module& m, const Tensor&, const Tensor& output) {
       const bool pooling = m.name().find("Pool") != std::string::npos;
       if (output.dim() == 4 && output.size(2) * output.size(3) > 1 && !pooling) last = path;
       return Tensor();

@@ -114,7 +114,7 @@ CalibrationCurve calibration_curve(const std::vector<double>& scores, const std:
   int64_t totals[kBins] = {};
   for (size_t i = 0; i < scores.size(); ++i) {
     // numpy.searchsorted(inner, p): the number of inner edges below p.
-    auto bin = std::lower_bound(inner, inner + kBins - 1, scores[i]) - inner;
+    auto bin = std::lower_bound(inner, inner + (kBins - 1), scores[i]) - inner;
     sums[bin] += scores[i];
     trues[bin] += static_cast<double>(y[i]);
     ++totals[bin];
