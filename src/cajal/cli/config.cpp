@@ -254,6 +254,11 @@ RunConfig read_run(const YAML::Node& yaml, const std::string& name) {
     cfg.prune = read_prune(root);
     cfg.distill = read_distill(root);
     cfg.quantize_aware = root.get_bool("quantize_aware", false);
+    models::Options distributed = root.get_map("distributed");
+    cfg.distributed.bucket_mb = distributed.get_float("bucket_mb", 25.0);
+    if (!(cfg.distributed.bucket_mb > 0)) distributed.fail("bucket_mb", "must be positive");
+    cfg.distributed.sync_batchnorm = distributed.get_bool("sync_batchnorm", false);
+    distributed.check_unused();
     cfg.model = read_model(root.get_map("model"));
     cfg.loss = read_loss(component(root, "loss"));
     cfg.schedule = read_schedule(component(root, "schedule"));

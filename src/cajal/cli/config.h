@@ -100,6 +100,13 @@ struct CallbacksConfig {
   double clip_grad_value = 0;
 };
 
+// Data-parallel training under mpirun (supervised runs): the DistributedDataParallel
+// options; ignored in a single process.
+struct DistributedConfig {
+  double bucket_mb = 25;
+  bool sync_batchnorm = false;  // batch norm statistics of the global batch (SyncBatchNorm)
+};
+
 struct RunConfig {
   std::string path;  // the config file
   std::string text;  // the YAML with overrides applied: what the run folder and checkpoints keep
@@ -113,6 +120,7 @@ struct RunConfig {
   std::optional<PruneConfig> prune;      // supervised (cli/compress_config.h)
   std::optional<DistillConfig> distill;  // supervised
   bool quantize_aware = false;           // supervised: train with int8 rounding simulated (compress/qat.h)
+  DistributedConfig distributed;         // supervised, under mpirun
   MetaConfig meta;                // maml (cli/meta_config.h)
   FewShotConfig few_shot;         // protonet (cli/meta_config.h)
   SimclrConfig simclr;            // simclr (cli/meta_config.h)

@@ -15,9 +15,12 @@
 #include "cajal/cli/run_report.h"
 #include "cajal/core/error.h"
 #include "cajal/core/generator.h"
+#include "cajal/dist/dist.h"
 #include "cajal/io/atomic_file.h"
 #include "cajal/io/safetensors.h"
 #include "cajal/models/sequence.h"
+#include "cajal/nn/distributed.h"
+#include "cajal/ops/creation.h"
 #include "cajal/ops/elementwise.h"
 #include "cajal/train/trainer.h"
 
@@ -58,6 +61,40 @@ bool resumes_an_epoch(const std::string& checkpoint) {
   return epochs != metadata.end() && epochs->second != "0";
 }
 
+// Ranks other than 0 print nothing on stdout (their errors still reach stderr).
+class SilenceOtherRanks {
+ public:
+  explicit SilenceOtherRanks(int rank) {
+    if (rank != 0) saved_ = std::cout.rdbuf(nullptr);
+  }
+  ~SilenceOtherRanks() {
+    if (saved_) std::cout.rdbuf(saved_);
+  }
+  SilenceOtherRanks(const SilenceOtherRanks&) = delete;
+  SilenceOtherRanks& operator=(const SilenceOtherRanks&) = delete;
+
+ private:
+  std::streambuf* saved_ = nullptr;
+};
+
+// Every rank must train the same run: a hash (FNV-1a) of the config text and the model's
+// parameter names and shapes, compared across ranks before the first step.
+void check_same_run_on_every_rank(const RunConfig& config, const nn::Module& model) {
+  std::string text = config.text;
+  for (const auto& [name, p] : model.named_parameters()) {
+    text += "\n" + name;
+    for (int64_t d : p.sizes()) text += " " + std::to_string(d);
+  }
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  const auto mine = static_cast<int64_t>(hash >> 1);  // non-negative, for a readable message
+  const std::vector<int64_t> all = dist::all_gather(from_vector(std::vector<int64_t>{mine}, {1})).to_vector<int64_t>();
+  for (size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0])
+      fail<ValueError>("data-parallel training: rank ", r, " has another config or model than rank 0 (hash ", all[r], " vs ",
+                       all[0], "); every rank must run the same config file and overrides");
+}
+
 }  // namespace
 
 int train_command(const std::vector<std::string>& argv) {
@@ -67,8 +104,15 @@ int train_command(const std::vector<std::string>& argv) {
   std::vector<std::string> overrides = args.all("--set");
   if (auto output = args.value("--output")) overrides.push_back("output=" + *output);
   RunConfig config = load_config(path, overrides);
+  // Under mpirun every rank runs this command; rank 0 writes the run folder and prints.
+  dist::init();
+  const int rank = dist::rank(), world = dist::world_size();
+  SilenceOtherRanks silence(rank);
   std::string resume = args.value("--resume").value_or("");
   if (!resume.empty() && !std::filesystem::is_regular_file(resume)) fail<IOError>(resume, ": no such checkpoint file");
+  if (world > 1 && config.task != "supervised")
+    fail<UsageError>("cajal train: data-parallel training (", world, " ranks) runs supervised models; task ", config.task,
+                     " trains in one process");
   if (config.task == "maml" || config.task == "protonet" || config.task == "simclr" || config.task == "autoencoder") {
     if (!resume.empty()) fail<UsageError>("cajal train: task ", config.task, " runs write no checkpoints to resume from");
     try {
@@ -103,6 +147,7 @@ int train_command(const std::vector<std::string>& argv) {
     }
     manual_seed(config.seed);  // initial weights and dropout follow the seed
     model = build_model(config.model, data.input);
+    if (world > 1 && config.distributed.sync_batchnorm) nn::convert_sync_batchnorm(*model);
     if (data.input.per_step) loss.function = per_step_loss(loss.function);
     groups = prepare_transfer_and_prune(config, *model, data.input.num_classes, pruned_widths, std::cout);
     if (config.distill) training_loss = make_distillation_loss(*config.distill, data, std::cout);
@@ -124,8 +169,10 @@ int train_command(const std::vector<std::string>& argv) {
     rethrow_in(path, e);
   }
   std::unique_ptr<optim::Optimizer> optimizer = config.optimizer.make_groups(groups);
+  if (world > 1) check_same_run_on_every_rank(config, *model);
   data::DataLoader train_loader(data.train, {.batch_size = config.batch_size, .shuffle = true,
-                                             .num_workers = config.num_workers, .seed = config.seed});
+                                             .num_workers = config.num_workers, .seed = config.seed,
+                                             .num_replicas = world, .rank = rank});
   std::unique_ptr<data::DataLoader> val_loader, test_loader;
   // Evaluation uses the training batch size: its activations then reuse the blocks training
   // freed (core/storage.cpp's cache) instead of adding a second set to the peak memory.
@@ -139,7 +186,21 @@ int train_command(const std::vector<std::string>& argv) {
                                         .clip_grad_norm = config.callbacks.clip_grad_norm.value_or(recurrent ? 1.0 : 0.0),
                                         .clip_grad_value = config.callbacks.clip_grad_value,
                                         .perplexity = data.input.per_step,
+                                        .progress = rank == 0,
                                         .config = config.text};
+  std::shared_ptr<nn::DistributedDataParallelImpl> ddp;
+  if (world > 1) {
+    ddp = std::make_shared<nn::DistributedDataParallelImpl>(model, nn::DdpOptions{.bucket_mb = config.distributed.bucket_mb});
+    trainer_options.after_backward = [ddp] { ddp->synchronize(); };
+    trainer_options.combine_sums = [](std::vector<double>& sums) {
+      Tensor all = from_vector(sums, {static_cast<int64_t>(sums.size())});
+      dist::all_reduce(all);
+      sums = all.to_vector<double>();
+    };
+    std::cout << "data-parallel: " << world << " ranks x batch " << config.batch_size << " (global batch "
+              << world * config.batch_size << "), gradients averaged in " << ddp->bucket_count() << " bucket(s)"
+              << (config.distributed.sync_batchnorm ? ", batch norm synchronized" : "") << std::endl;
+  }
   config.schedule.install(trainer_options, *optimizer, config.epochs, train_loader.num_batches());
   train::Trainer trainer(model, loss.function, *optimizer, trainer_options);
 
@@ -158,18 +219,22 @@ int train_command(const std::vector<std::string>& argv) {
       stopping.monitor = resolve_monitor(stopping.monitor, data.val != nullptr, "callbacks.early_stopping");
       trainer.add_callback(std::make_shared<train::EarlyStopping>(stopping));
     }
-    std::filesystem::create_directories(out);
     if (pruning) trainer.add_callback(pruning);
-    trainer.add_callback(std::make_shared<train::CSVLogger>(out + "/metrics.csv"));
-    trainer.add_callback(std::make_shared<train::TensorBoardLogger>(out));
-    trainer.add_callback(std::make_shared<train::ModelCheckpoint>(out, checkpoint));
+    if (rank == 0) {  // the other ranks write nothing
+      std::filesystem::create_directories(out);
+      trainer.add_callback(std::make_shared<train::CSVLogger>(out + "/metrics.csv"));
+      trainer.add_callback(std::make_shared<train::TensorBoardLogger>(out));
+      trainer.add_callback(std::make_shared<train::ModelCheckpoint>(out, checkpoint));
+    }
   } catch (const Error& e) {
     rethrow_in(path, e);
   } catch (const std::filesystem::filesystem_error& e) {
     fail<IOError>(out, ": cannot create the run folder (", e.code().message(), ")");
   }
-  remove_stale_temporaries(out);  // last.ckpt.tmp-* of a run that was killed while writing
-  write_file_atomically(out + "/config.yaml", {config.text}, "cajal train");
+  if (rank == 0) {
+    remove_stale_temporaries(out);  // last.ckpt.tmp-* of a run that was killed while writing
+    write_file_atomically(out + "/config.yaml", {config.text}, "cajal train");
+  }
 
   std::cout << "cajal train: " << config.model.describe() << " (" << model->num_parameters() << " parameters) on "
             << data.train->size() << " examples" << (data.val ? ", " + std::to_string(data.val->size()) + " for validation" : "")
@@ -196,6 +261,7 @@ int train_command(const std::vector<std::string>& argv) {
                  .classification = data.classification, .class_names = data.class_names,
                  .mean = data.mean, .std = data.std, .metrics = summary_metrics(summary)};
   info.pruned_widths = pruned_widths;
+  if (rank != 0) return 0;
   save_model(qat ? *qat->float_model() : *model, info, out + "/model.safetensors");
   if (qat) finish_quantize_aware(*qat, info, data, out + "/model_int8.safetensors", std::cout);
   write_run_report(summary, test_loader.get(), out + "/report.html");

@@ -63,10 +63,14 @@ struct Trainer::EpochSums {
       correct += std::llround(metrics::accuracy(scores, target) * static_cast<double>(batch.size));
     }
   }
-  // "<prefix>loss" and "<prefix>accuracy" (when computed).
-  void write(Logs& logs, const std::string& prefix) const {
-    logs.set(prefix + "loss", loss_sum / static_cast<double>(samples));
-    if (classified > 0) logs.set(prefix + "accuracy", static_cast<double>(correct) / static_cast<double>(classified));
+  // "<prefix>loss" and "<prefix>accuracy" (when computed), of these sums combined with other
+  // processes' by `combine` when given.
+  void write(Logs& logs, const std::string& prefix,
+             const std::function<void(std::vector<double>&)>& combine = nullptr) const {
+    std::vector<double> all = {loss_sum, static_cast<double>(samples), static_cast<double>(classified), static_cast<double>(correct)};
+    if (combine) combine(all);
+    logs.set(prefix + "loss", all[0] / all[1]);
+    if (all[2] > 0) logs.set(prefix + "accuracy", all[3] / all[2]);
   }
 };
 
@@ -166,7 +170,7 @@ const std::vector<Logs>& Trainer::fit(data::DataLoader& train, data::DataLoader*
     if (stop_requested_ && state_.batches_done < state_.batches_per_epoch) break;  // stopped mid-epoch
 
     Logs& logs = history_.emplace_back();
-    sums_->write(logs, "");
+    sums_->write(logs, "", options_.combine_sums);
     if (val) evaluate_into(*val, logs, "val_");
     if (options_.perplexity) {
       logs.set("perplexity", std::exp(logs.get("loss", "Trainer")));
@@ -220,6 +224,7 @@ std::string Trainer::train_epoch(data::DataLoader& loader, const std::vector<Cal
       return why;
     }
     loss.backward();
+    if (options_.after_backward) options_.after_backward();
     if (options_.clip_grad_norm > 0) optim::clip_grad_norm_(params, options_.clip_grad_norm);
     if (options_.clip_grad_value > 0) optim::clip_grad_value_(params, options_.clip_grad_value);
     optimizer_.step();

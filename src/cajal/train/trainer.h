@@ -62,6 +62,12 @@ struct TrainerOptions {
   // whole batch (knowledge distillation compares the outputs with a teacher's on the same
   // inputs); the epoch's logged `loss` is this one. Evaluation (validation, test) keeps `loss`.
   std::function<Tensor(const Tensor& output, const data::Batch& batch)> training_loss = nullptr;
+  // Data-parallel training (nn::DistributedDataParallel): after_backward runs after every
+  // backward, before clipping and the step (where DDP waits for its gradient reductions), and
+  // combine_sums adds up every process's epoch sums {loss * examples, examples, classified,
+  // correct} in place before they are logged, so that each process logs the whole epoch.
+  std::function<void()> after_backward = nullptr;
+  std::function<void(std::vector<double>& sums)> combine_sums = nullptr;
   double clip_grad_norm = 0;   // > 0: scale gradients to this total 2-norm before each step
   double clip_grad_value = 0;  // > 0: clamp gradient elements to [-v, v] before each step
   bool stop_on_nonfinite_loss = true;  // a NaN or infinite loss stops training with an Error
