@@ -231,6 +231,45 @@ TEST(Resume, FromTheEndOfAnEpoch) {
   expect_same_as_reference(resumed, history, dir);
 }
 
+// Epochs of another size (data-parallel training resumed on another number of ranks): a
+// checkpoint from an epoch's end resumes with its step count kept, one from the middle of an
+// epoch is refused with the reason.
+TEST(Resume, EpochsOfAnotherSizeOnlyFromAnEpochsEnd) {
+  const std::string dir = test::temp_dir();
+  manual_seed(11);
+  auto model = test::blob_mlp(16, 0.3);
+  optim::Adam opt(model->parameters(), {.lr = 0.01});
+  {
+    train::Trainer trainer(model, test::cross_entropy_loss, opt, {.progress = false});
+    trainer.add_callback(std::make_shared<train::ModelCheckpoint>(
+        dir, train::ModelCheckpointOptions{.monitor = "loss", .every_n_steps = 3}));
+    auto loader = data::DataLoader(test::blobs(80, 1), {.batch_size = 16});  // 5 batches per epoch
+    trainer.fit(loader, nullptr, 1);  // last.ckpt: the end of epoch 1, step 5
+    std::filesystem::copy_file(dir + "/last.ckpt", dir + "/epoch_end.ckpt");
+    // Step 9's last.ckpt is mid-epoch; kept as it is before the epoch's end (step 10) replaces it.
+    struct KeepStep9 : train::Callback {
+      std::string dir;
+      void on_batch_end(int64_t step, const train::Logs&) override {
+        if (step == 10) std::filesystem::copy_file(dir + "/last.ckpt", dir + "/mid.ckpt");
+      }
+    };
+    auto keep = std::make_shared<KeepStep9>();
+    keep->dir = dir;
+    trainer.add_callback(keep);
+    trainer.fit(loader, nullptr, 2, dir + "/epoch_end.ckpt");
+  }
+  const train::Checkpoint mid = train::load_checkpoint(dir + "/mid.ckpt");
+  ASSERT_GT(mid.batches_done, 0);
+  EXPECT_EQ(mid.batches_per_epoch, 5);
+  train::Trainer halves(model, test::cross_entropy_loss, opt, {.progress = false});
+  auto smaller = data::DataLoader(test::blobs(80, 1), {.batch_size = 8});  // 10 batches per epoch
+  halves.fit(smaller, nullptr, 2, dir + "/epoch_end.ckpt");
+  EXPECT_EQ(halves.state().step, 5 + 10);
+  test::expect_error<ValueError>([&] { halves.fit(smaller, nullptr, 3, dir + "/mid.ckpt"); },
+                                 {"written in the middle of an epoch of 5 batches, but an epoch here has 10",
+                                  "resume from a checkpoint written at an epoch's end"});
+}
+
 // A checkpoint from a run with a scheduler cannot resume a trainer without one.
 TEST(Resume, MismatchedSetupIsAClearError) {
   const Reference& ref = reference();

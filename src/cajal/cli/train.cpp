@@ -251,6 +251,11 @@ int train_command(const std::vector<std::string>& argv) {
     std::cout << "gradient clipping: max_norm 1 (the default for recurrent models; callbacks.grad_clip.max_norm: 0 turns it off)"
               << std::endl;
   }
+  if (!resume.empty() && world > 1)
+    std::cout << "resuming on " << world << " ranks: each epoch's examples are split over " << world
+              << " ranks (an epoch's examples follow the seed and the epoch whatever the number of ranks; a checkpoint "
+                 "written mid-epoch by another number of ranks continues that epoch with another split)"
+              << std::endl;
   auto start = std::chrono::steady_clock::now();
   trainer.fit(train_loader, val_loader.get(), config.epochs, resume);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -284,6 +289,12 @@ int train_command(const std::vector<std::string>& argv) {
       std::snprintf(line, sizeof line, "; naive last-value forecast: test MSE %.4f", value);
       std::cout << line;
     }
+  }
+  if (ddp && ddp->steps() > 0) {
+    std::snprintf(line, sizeof line, "; data-parallel: %.0f bytes all-reduced per step, %.1f%% of the time waiting for them",
+                  static_cast<double>(ddp->total_bytes_reduced()) / static_cast<double>(ddp->steps()),
+                  100 * ddp->total_wait_seconds() / seconds);
+    std::cout << line;
   }
   if (pruning) {
     std::vector<Tensor> weights;

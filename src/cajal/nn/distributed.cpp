@@ -34,6 +34,8 @@ struct DistributedDataParallelImpl::State {
   bool accumulating = false;         // inside no_sync
   int64_t bytes = 0;
   double wait_seconds = 0;
+  int64_t steps = 0, total_bytes = 0;
+  double total_wait = 0;
 
   void reset();  // no gradient has arrived, no reduction runs
   void start(Bucket& bucket) { bucket.work = comm->all_reduce_async(bucket.buffer, dist::ReduceOp::Sum); }
@@ -167,6 +169,9 @@ void DistributedDataParallelImpl::synchronize() {
     }
   }
   s.wait_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  ++s.steps;
+  s.total_bytes += s.bytes;
+  s.total_wait += s.wait_seconds;
   s.reset();
 }
 
@@ -176,6 +181,9 @@ DistributedDataParallelImpl::NoSync::~NoSync() { ddp_.state_->accumulating = fal
 int64_t DistributedDataParallelImpl::bucket_count() const { return static_cast<int64_t>(state_->buckets.size()); }
 int64_t DistributedDataParallelImpl::last_bytes_reduced() const { return state_->bytes; }
 double DistributedDataParallelImpl::last_wait_seconds() const { return state_->wait_seconds; }
+int64_t DistributedDataParallelImpl::steps() const { return state_->steps; }
+int64_t DistributedDataParallelImpl::total_bytes_reduced() const { return state_->total_bytes; }
+double DistributedDataParallelImpl::total_wait_seconds() const { return state_->total_wait; }
 
 // ------------------------------------------------------------------ SyncBatchNorm
 

@@ -67,6 +67,10 @@ class DistributedDataParallelImpl : public Module {
   // still running when backward had finished (communication that did not overlap).
   int64_t last_bytes_reduced() const;
   double last_wait_seconds() const;
+  // Totals over every synchronize() so far: steps, bytes and seconds waited.
+  int64_t steps() const;
+  int64_t total_bytes_reduced() const;
+  double total_wait_seconds() const;
 
  private:
   struct State;

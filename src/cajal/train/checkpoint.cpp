@@ -66,6 +66,8 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
       {"epochs_done", std::to_string(checkpoint.epochs_done)},
       {"batches_done", std::to_string(checkpoint.batches_done)},
       {"step", std::to_string(checkpoint.step)},
+      {"batches_per_epoch", std::to_string(checkpoint.batches_per_epoch)},
+      {"epoch_start_step", std::to_string(checkpoint.epoch_start_step)},
       {"config", checkpoint.config},
   };
   save_safetensors(tensors, path, metadata, /*checksum=*/true);
@@ -85,6 +87,12 @@ Checkpoint load_checkpoint(const std::string& path) {
   checkpoint.epochs_done = read_counter(metadata, "epochs_done", path);
   checkpoint.batches_done = read_counter(metadata, "batches_done", path);
   checkpoint.step = read_counter(metadata, "step", path);
+  if (metadata.contains("batches_per_epoch")) {
+    checkpoint.batches_per_epoch = read_counter(metadata, "batches_per_epoch", path);
+    checkpoint.epoch_start_step = read_counter(metadata, "epoch_start_step", path);
+  } else {
+    checkpoint.epoch_start_step = checkpoint.step - checkpoint.batches_done;
+  }
   checkpoint.config = metadata["config"];
 
   bool has_rng = false;

@@ -36,6 +36,11 @@ struct Checkpoint {
   int64_t epochs_done = 0;
   int64_t batches_done = 0;
   int64_t step = 0;  // optimizer steps taken since the run began
+  // Batches per epoch of the run that wrote it and the step its current epoch began at (0 and
+  // step - batches_done in files from before they were kept): a run resumed on another number
+  // of ranks has other epochs, so the step is checked against the epoch's own start.
+  int64_t batches_per_epoch = 0;
+  int64_t epoch_start_step = 0;
   std::string config;
 };
 

@@ -324,6 +324,8 @@ Checkpoint Trainer::checkpoint() {
   c.epochs_done = state_.epochs_done;
   c.batches_done = state_.batches_done;
   c.step = state_.step;
+  c.batches_per_epoch = state_.batches_per_epoch;
+  c.epoch_start_step = state_.step - state_.batches_done;
   c.config = options_.config;
   return c;
 }
@@ -339,9 +341,17 @@ void Trainer::check_counters(const std::string& path, int64_t batch_size) const 
   if (state_.batches_done > per_epoch)
     fail<IOError>(where, ": the checkpoint has batches_done ", state_.batches_done, ", but an epoch of this data has ",
                   per_epoch, " batches (a damaged checkpoint, or the data or batch_size changed)");
-  if (state_.step != state_.epochs_done * per_epoch + state_.batches_done)
+  // Epochs of another size (another number of ranks) can only continue from an epoch's end.
+  const int64_t written_per_epoch = resumed_batches_per_epoch_ ? resumed_batches_per_epoch_ : per_epoch;
+  if (written_per_epoch != per_epoch && state_.batches_done > 0)
+    fail<ValueError>(where, ": written in the middle of an epoch of ", written_per_epoch, " batches, but an epoch here has ",
+                     per_epoch, " (another number of ranks or batch_size); resume from a checkpoint written at an epoch's end");
+  const bool known_history = resumed_batches_per_epoch_ > 0;
+  if (state_.step != resumed_epoch_start_step_ + state_.batches_done ||
+      (!known_history && state_.step != state_.epochs_done * per_epoch + state_.batches_done) ||
+      resumed_epoch_start_step_ < state_.epochs_done)
     fail<IOError>(where, ": the checkpoint's step ", state_.step, " does not match its epochs_done ", state_.epochs_done,
-                  " and batches_done ", state_.batches_done, " at ", per_epoch,
+                  " and batches_done ", state_.batches_done, " at ", written_per_epoch,
                   " batches per epoch (a damaged checkpoint, or the data or batch_size changed)");
   const int64_t samples = state_.samples_done;
   if ((state_.batches_done == 0) != (samples == 0) || samples < 0 || samples > state_.batches_done * batch_size)
@@ -364,6 +374,8 @@ void Trainer::restore(const Checkpoint& c, const std::string& path) {
   state_.epoch = c.epochs_done;
   state_.batches_done = c.batches_done;
   state_.step = c.step;
+  resumed_batches_per_epoch_ = c.batches_per_epoch;
+  resumed_epoch_start_step_ = c.epoch_start_step;
 
   std::map<size_t, std::pair<std::string, Tensor>> history_columns;
   std::map<std::string, NamedTensors> callback_states;

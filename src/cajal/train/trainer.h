@@ -148,6 +148,8 @@ class Trainer {
   std::unique_ptr<EpochSums> sums_;
   TrainingState state_;
   std::vector<Logs> history_;
+  int64_t resumed_batches_per_epoch_ = 0;  // of the checkpoint resumed from (0: not known)
+  int64_t resumed_epoch_start_step_ = 0;
   bool stop_requested_ = false;
   std::string stop_reason_;
 };
