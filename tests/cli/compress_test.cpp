@@ -74,10 +74,18 @@ TEST_F(CompressProgram, StructuredPruningShrinksTheModelFile) {
   const std::string file = dir() + "/runs/base_channels/model.safetensors";
   EXPECT_EQ(load_safetensors_metadata(file).at("cajal.pruned_widths"), "{\"0\": 4, \"4\": 8, \"9\": 8}");
   for (const auto& [name, t] : load_safetensors(file)) {
-    if (name == "0.weight") EXPECT_EQ(t.sizes(), (Dims{4, 1, 3, 3}));
-    if (name == "4.weight") EXPECT_EQ(t.sizes(), (Dims{8, 4, 3, 3}));
-    if (name == "9.weight") EXPECT_EQ(t.sizes(), (Dims{8, 8 * 2 * 2}));
-    if (name == "12.weight") EXPECT_EQ(t.sizes(), (Dims{4, 8}));
+    if (name == "0.weight") {
+      EXPECT_EQ(t.sizes(), (Dims{4, 1, 3, 3}));
+    }
+    if (name == "4.weight") {
+      EXPECT_EQ(t.sizes(), (Dims{8, 4, 3, 3}));
+    }
+    if (name == "9.weight") {
+      EXPECT_EQ(t.sizes(), (Dims{8, 8 * 2 * 2}));
+    }
+    if (name == "12.weight") {
+      EXPECT_EQ(t.sizes(), (Dims{4, 8}));
+    }
   }
   // eval rebuilds the pruned shape from the metadata and gives the accuracy training printed.
   r = test::cajal(dir(), "eval runs/base_channels");

@@ -105,8 +105,12 @@ TEST_F(ExplainProgram, HeatMapsFallOnTheSquare) {
     test::ProgramResult r = test::cajal(dir(), "explain runs/squares --input test-images.idx --method " + method +
                                                    " --limit 8 --window 3 --samples 20");
     ASSERT_EQ(r.code, 0) << r.out << r.err;
-    if (method == "integrated_gradients") EXPECT_NE(r.out.find("completeness"), std::string::npos) << r.out;
-    if (method == "gradcam") EXPECT_NE(r.out.find("Grad-CAM on layer 6"), std::string::npos) << r.out;  // the last conv's ReLU
+    if (method == "integrated_gradients") {
+      EXPECT_NE(r.out.find("completeness"), std::string::npos) << r.out;
+    }
+    if (method == "gradcam") {
+      EXPECT_NE(r.out.find("Grad-CAM on layer 6"), std::string::npos) << r.out;  // the last conv's ReLU
+    }
     const std::string out = dir() + "/runs/squares/explain-" + method;
     EXPECT_TRUE(fs::exists(out + "/explain.html"));
     int hot_in_square = 0;
@@ -123,7 +127,9 @@ TEST_F(ExplainProgram, HeatMapsFallOnTheSquare) {
     // models of this task, trained by the gcc and the clang build, put 31 and 17 of 32 maps on
     // the square; tests/explain/attribution_test.cpp checks its values against PyTorch): here
     // only the other methods are held to it.
-    if (method != "gradcam") EXPECT_GE(hot_in_square, 7) << "of 8 heat maps hottest in the labelled square's quadrant";
+    if (method != "gradcam") {
+      EXPECT_GE(hot_in_square, 7) << "of 8 heat maps hottest in the labelled square's quadrant";
+    }
   }
 }
 

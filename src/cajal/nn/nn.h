@@ -5,6 +5,7 @@
 #include "cajal/nn/attention.h"
 #include "cajal/nn/container.h"
 #include "cajal/nn/conv.h"
+#include "cajal/nn/distributed.h"
 #include "cajal/nn/dropout.h"
 #include "cajal/nn/embedding.h"
 #include "cajal/nn/functional.h"
