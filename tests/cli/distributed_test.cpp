@@ -129,6 +129,7 @@ TEST_F(DistributedProgram, KilledRankStopsTheJobAndTheCheckpointResumes) {
   test::ProgramResult one = test::cajal(dir_, "train ddp.yaml --resume runs/ddp/last.ckpt --set epochs=" + std::to_string(done + 1));
   ASSERT_EQ(one.code, 0) << one.out << one.err;
   EXPECT_EQ(epochs_done(dir_ + "/runs/ddp/metrics.csv"), done + 1);
+  EXPECT_NE(one.out.find("the checkpoint's epochs had 20 batches, this run's have 40"), std::string::npos) << one.out;
   test::ProgramResult two = run_ranks(dir_, 2, "train ddp.yaml --resume runs/ddp/last.ckpt --set epochs=" + std::to_string(done + 2));
   ASSERT_EQ(two.code, 0) << two.out << two.err;
   EXPECT_EQ(epochs_done(dir_ + "/runs/ddp/metrics.csv"), done + 2);

@@ -251,6 +251,14 @@ int train_command(const std::vector<std::string>& argv) {
     std::cout << "gradient clipping: max_norm 1 (the default for recurrent models; callbacks.grad_clip.max_norm: 0 turns it off)"
               << std::endl;
   }
+  if (!resume.empty()) {
+    const SafetensorsMetadata metadata = load_safetensors_metadata(resume);
+    auto written = metadata.find("batches_per_epoch");
+    if (written != metadata.end() && written->second != std::to_string(train_loader.num_batches()))
+      std::cout << "the checkpoint's epochs had " << written->second << " batches, this run's have " << train_loader.num_batches()
+                << " (another number of ranks or batch_size): later epochs hold the same examples, in batches of this run"
+                << std::endl;
+  }
   if (!resume.empty() && world > 1)
     std::cout << "resuming on " << world << " ranks: each epoch's examples are split over " << world
               << " ranks (an epoch's examples follow the seed and the epoch whatever the number of ranks; a checkpoint "
