@@ -80,16 +80,20 @@ struct Range {
   }
 };
 
+// An <svg> element's opening tag of class `cls` and its title at x = `left`.
+std::string svg_open(const std::string& cls, int width, int height, const std::string& title, double left) {
+  return "<svg class=\"" + cls + "\" width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height) +
+         "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" +
+         html_escape(title) + "\">\n<text class=\"chart-title\" x=\"" + coord(left) +
+         "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" + html_escape(title) + "</text>\n";
+}
+
 }  // namespace
 
 std::string svg_line_plot(const LinePlot& plot, int width, int height) {
   const double left = 70, right = 16, top = 40, bottom = 46;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
-  std::string svg = "<svg class=\"chart\" width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height) +
-                    "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" +
-                    html_escape(plot.title) + "\">\n";
-  svg += "<text class=\"chart-title\" x=\"" + coord(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" +
-         html_escape(plot.title) + "</text>\n";
+  std::string svg = svg_open("chart", width, height, plot.title, left);
 
   Range xr, yr;
   bool integer_x = true;
@@ -177,11 +181,7 @@ std::string svg_line_plot(const LinePlot& plot, int width, int height) {
 std::string svg_bar_chart(const BarChart& chart, int width, int height) {
   const double left = 70, right = 16, top = 40, bottom = 46;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
-  std::string svg = "<svg class=\"chart bar-chart\" width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height) +
-                    "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" +
-                    html_escape(chart.title) + "\">\n";
-  svg += "<text class=\"chart-title\" x=\"" + coord(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" +
-         html_escape(chart.title) + "</text>\n";
+  std::string svg = svg_open("chart bar-chart", width, height, chart.title, left);
   Range yr;
   yr.add(0);
   for (const BarSeries& s : chart.series) {
